@@ -1,0 +1,197 @@
+package aelib
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/go-xla/compute/xla"
+	_ "github.com/gomlx/gomlx/backends/default" // pure Go and XLA; ONNX Runtime with -tags onnx
+)
+
+// BackendChoice is the backend NewBackend picked and why.
+type BackendChoice struct {
+	Config string // what compute.NewWithConfig receives: "go", "onnx:cpu", "xla:/path/xla_cuda_plugin.so"
+	Name   string // short name: "go", "onnx", "xla-cuda", or the user's setting
+	Reason string // one line for people
+}
+
+func (c BackendChoice) String() string { return fmt.Sprintf("%s (%s)", c.Name, c.Reason) }
+
+// Environment variables NewBackend reads or sets.
+const (
+	envBackend       = "GOMLX_BACKEND"
+	envNoAutoInstall = "GOMLX_NO_AUTO_INSTALL"
+	envPJRTPath      = "PJRT_PLUGIN_LIBRARY_PATH"
+	envORTLibrary    = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
+	envCache         = "AELAB_CACHE"
+)
+
+// backendEnv is what ChooseBackend looks at, as functions so tests can fake a machine.
+type backendEnv struct {
+	getenv    func(string) string
+	glob      func(pattern string) []string
+	exists    func(path string) bool
+	onnxBuilt bool // compiled with -tags onnx
+}
+
+func hostBackendEnv() backendEnv {
+	return backendEnv{
+		getenv: os.Getenv,
+		glob: func(p string) []string {
+			m, _ := filepath.Glob(p)
+			return m
+		},
+		exists: func(p string) bool {
+			_, err := os.Stat(p)
+			return err == nil
+		},
+		onnxBuilt: onnxBuilt,
+	}
+}
+
+// ChooseBackend decides which GoMLX backend to use on this machine, in order:
+//  1. $GOMLX_BACKEND, when the user set it;
+//  2. XLA with a CUDA PJRT plugin: $PJRT_PLUGIN_LIBRARY_PATH, or JAX's
+//     jax_plugins/xla_cuda*/xla_cuda_plugin.so in a Python site-packages;
+//  3. ONNX Runtime on the CPU, when aelab was built with -tags onnx and the library is at
+//     $ONNXRUNTIME_SHARED_LIBRARY_PATH or $AELAB_CACHE/onnxruntime/libonnxruntime.so.1
+//     (where `make setup` puts it);
+//  4. GoMLX's pure-Go backend, which always works.
+func ChooseBackend() BackendChoice { return chooseBackend(hostBackendEnv()) }
+
+func chooseBackend(env backendEnv) BackendChoice {
+	if cfg := env.getenv(envBackend); cfg != "" {
+		return BackendChoice{Config: cfg, Name: cfg, Reason: "set by $" + envBackend}
+	}
+	if plugin := findCUDAPlugin(env); plugin != "" {
+		return BackendChoice{Config: "xla:" + plugin, Name: "xla-cuda", Reason: "CUDA PJRT plugin " + plugin}
+	}
+	if env.onnxBuilt {
+		if lib := findONNXRuntime(env); lib != "" {
+			return BackendChoice{Config: "onnx:cpu", Name: "onnx", Reason: "ONNX Runtime on CPU, " + lib}
+		}
+	}
+	reason := "pure Go (no CUDA plugin"
+	if env.onnxBuilt {
+		reason += ", no ONNX Runtime library: run `make setup`)"
+	} else {
+		reason += "; built without -tags onnx)"
+	}
+	return BackendChoice{Config: "go", Name: "go", Reason: reason}
+}
+
+// findCUDAPlugin returns the absolute path of a CUDA PJRT plugin, or "".
+func findCUDAPlugin(env backendEnv) string {
+	var patterns []string
+	if dirs := env.getenv(envPJRTPath); dirs != "" {
+		for _, dir := range filepath.SplitList(dirs) {
+			if strings.HasSuffix(dir, ".so") {
+				patterns = append(patterns, dir)
+				continue
+			}
+			patterns = append(patterns, filepath.Join(dir, "pjrt_c_api_cuda*.so"), filepath.Join(dir, "xla_cuda_plugin.so"))
+		}
+	}
+	home := env.getenv("HOME")
+	for _, site := range []string{
+		"/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
+		"/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages",
+		"/opt/conda/lib/python3*/site-packages", "/opt/*/lib/python3*/site-packages",
+		home + "/.local/lib/python3*/site-packages",
+		"/root/.pyenv/versions/*/lib/python3*/site-packages",
+	} {
+		patterns = append(patterns, filepath.Join(site, "jax_plugins", "xla_cuda*", "xla_cuda_plugin.so"))
+	}
+	for _, p := range patterns {
+		matches := env.glob(p)
+		sort.Sort(sort.Reverse(sort.StringSlice(matches))) // newest CUDA first: xla_cuda13 before xla_cuda12
+		for _, m := range matches {
+			if abs, err := filepath.Abs(m); err == nil && env.exists(abs) {
+				return abs
+			}
+		}
+	}
+	return ""
+}
+
+// findONNXRuntime returns the path of the ONNX Runtime shared library, or "".
+func findONNXRuntime(env backendEnv) string {
+	if lib := env.getenv(envORTLibrary); lib != "" && env.exists(lib) {
+		return lib
+	}
+	lib := filepath.Join(CacheDir(env.getenv), "onnxruntime", "libonnxruntime.so.1")
+	if env.exists(lib) {
+		return lib
+	}
+	return ""
+}
+
+// CacheDir is aelab's cache folder: $AELAB_CACHE, else $XDG_CACHE_HOME/aelab, else ~/.cache/aelab.
+func CacheDir(getenv func(string) string) string {
+	if dir := getenv(envCache); dir != "" {
+		return dir
+	}
+	if dir := getenv("XDG_CACHE_HOME"); dir != "" {
+		return filepath.Join(dir, "aelab")
+	}
+	return filepath.Join(getenv("HOME"), ".cache", "aelab")
+}
+
+// NewBackend creates the backend ChooseBackend picks. GoMLX never downloads a plugin or a
+// library from here: auto-install is switched off, and XLA gets the plugin's absolute path.
+func NewBackend() (compute.Backend, BackendChoice, error) {
+	choice := ChooseBackend()
+	b, err := NewBackendFor(choice)
+	return b, choice, err
+}
+
+// NewBackendFor creates the backend of a choice.
+func NewBackendFor(choice BackendChoice) (compute.Backend, error) {
+	if os.Getenv(envNoAutoInstall) == "" {
+		os.Setenv(envNoAutoInstall, "1") // for child processes; GoMLX read it at start-up
+	}
+	xla.EnableAutoInstall(false)
+	switch {
+	case choice.Name == "onnx":
+		if os.Getenv(envORTLibrary) == "" {
+			os.Setenv(envORTLibrary, findONNXRuntime(hostBackendEnv()))
+		}
+	case choice.Name == "xla-cuda":
+		setCUDADataDir(strings.TrimPrefix(choice.Config, "xla:"))
+	}
+	b, err := compute.NewWithConfig(choice.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating GoMLX backend %q (%s): %w", choice.Config, choice.Reason, err)
+	}
+	return b, nil
+}
+
+// setCUDADataDir points XLA at the CUDA tools that pip's nvidia packages install next to
+// JAX's plugin (site-packages/nvidia/cu13), unless XLA_FLAGS already says where they are.
+func setCUDADataDir(plugin string) {
+	if strings.Contains(os.Getenv("XLA_FLAGS"), "xla_gpu_cuda_data_dir") {
+		return
+	}
+	site := filepath.Dir(filepath.Dir(filepath.Dir(plugin))) // .../site-packages
+	for _, dir := range []string{"cu13", "cu12", "cuda_nvcc"} {
+		p := filepath.Join(site, "nvidia", dir)
+		if _, err := os.Stat(p); err == nil {
+			os.Setenv("XLA_FLAGS", strings.TrimSpace(os.Getenv("XLA_FLAGS")+" --xla_gpu_cuda_data_dir="+p))
+			return
+		}
+	}
+}
+
+// Device describes the machine a backend runs on, for logs and the tracker.
+func Device(b compute.Backend) string {
+	desc := b.Description()
+	if desc == "" {
+		desc = b.Name()
+	}
+	return fmt.Sprintf("%s (%s/%s, %d CPUs)", desc, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+}

@@ -1,0 +1,5 @@
+//go:build !(linux && amd64 && onnx)
+
+package aelib
+
+const onnxBuilt = false

@@ -1,0 +1,17 @@
+// Package aelib builds, trains and evaluates the autoencoders of the course with GoMLX: the
+// vanilla dense autoencoder (784-256-128-32), the deep one (784-128-64-32) and the
+// convolutional denoising autoencoder, with encoders and decoders usable apart, Keras-style
+// summaries, checkpoints and a training loop that reports every epoch to an Observer.
+//
+// An architecture is a list of layers (see Architecture); the same list builds the GoMLX graph
+// and the summary, so the parameter counts printed are the ones trained. All models take flat
+// images, (N, 784) float32 in [0,1], and return reconstructions of the same shape; the
+// convolutional model reshapes to (N,28,28,1) inside.
+//
+// aelib knows nothing of SQL or plotting: the experiments package connects it to the tracker
+// through the Observer interface, and the metrics sub-package scores reconstructions on the host.
+//
+// Backends: NewBackend picks XLA with a CUDA PJRT plugin where one is installed, ONNX Runtime on
+// the CPU where its library is installed (build tag onnx), else GoMLX's pure-Go backend, and
+// never lets GoMLX download anything. $GOMLX_BACKEND, when set, wins.
+package aelib

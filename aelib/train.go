@@ -1,0 +1,282 @@
+package aelib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"strings"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/ui/commandline"
+
+	"github.com/aelab/aelab/aelib/data"
+)
+
+// EpochMetrics is what one epoch of training measured.
+type EpochMetrics struct {
+	Epoch     int     `json:"epoch"` // 1-based
+	Step      int64   `json:"step"`  // global training step at the end of the epoch
+	TrainLoss float64 `json:"train_loss"`
+	ValLoss   float64 `json:"val_loss"` // BCE on the test split, as Keras' val_loss
+	ValMSE    float64 `json:"val_mse"`
+	ValMAE    float64 `json:"val_mae"`
+	Seconds   float64 `json:"seconds"` // wall time of the epoch's training steps and validation
+}
+
+// Observer receives training progress. An error it returns stops training with that error.
+type Observer interface {
+	EpochEnd(m EpochMetrics) error
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(EpochMetrics) error
+
+// EpochEnd calls f.
+func (f ObserverFunc) EpochEnd(m EpochMetrics) error { return f(m) }
+
+// ErrNonFinite is returned (wrapped) when the training loss becomes NaN or infinite.
+var ErrNonFinite = errors.New("loss is not finite")
+
+// History is the outcome of Train.
+type History struct {
+	Epochs         []EpochMetrics `json:"epochs"`
+	StepsPerEpoch  int            `json:"steps_per_epoch"`
+	Seconds        float64        `json:"seconds"`         // whole training, compilation included
+	CompileSeconds float64        `json:"compile_seconds"` // first step, mostly graph compilation
+}
+
+// SecondsPerEpoch is the mean wall time of the epochs after the first (which pays for
+// compilation); with a single epoch, that epoch's time less the compilation.
+func (h *History) SecondsPerEpoch() float64 {
+	switch len(h.Epochs) {
+	case 0:
+		return 0
+	case 1:
+		return max(h.Epochs[0].Seconds-h.CompileSeconds, 0)
+	}
+	var sum float64
+	for _, e := range h.Epochs[1:] {
+		sum += e.Seconds
+	}
+	return sum / float64(len(h.Epochs)-1)
+}
+
+// TrainOptions are the knobs of Train beyond the Config.
+type TrainOptions struct {
+	Observers   []Observer
+	ProgressBar bool      // GoMLX's progress bar (a terminal line, or a one-line notebook form in GoNB)
+	Log         io.Writer // one line per epoch; nil for none
+}
+
+// Splits is the data a model trains and validates on: inputs and targets of both splits. For
+// plain reconstruction inputs and targets are the same images; for denoising the inputs are noisy.
+type Splits struct {
+	TrainInputs, TrainTargets []float32
+	TestInputs, TestTargets   []float32
+	NTrain, NTest             int
+}
+
+// PrepareSplits cuts the data set to the config's subsets and adds the config's noise (seeded,
+// once, as the course does) to the inputs.
+func PrepareSplits(cfg Config, ds *data.Dataset) Splits {
+	tr, te := ds.Train.Subset(cfg.TrainSubset), ds.Test.Subset(cfg.TestSubset)
+	s := Splits{TrainInputs: tr.Images, TrainTargets: tr.Images, TestInputs: te.Images, TestTargets: te.Images, NTrain: tr.N, NTest: te.N}
+	if cfg.Noise > 0 {
+		s.TrainInputs = data.AddNoise(tr.Images, cfg.Noise, cfg.Seed)
+		s.TestInputs = data.AddNoise(te.Images, cfg.Noise, cfg.Seed+1)
+	}
+	return s
+}
+
+// Train trains the model for Config.Epochs on the splits, reporting each epoch to the
+// observers. It stops with an error when ctx is cancelled, when the loss becomes NaN or
+// infinite (ErrNonFinite), or when an observer fails; the epochs done so far are in the history.
+func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (hist *History, err error) {
+	defer recoverGraphPanic(&err)
+	cfg := ae.Config
+	if s.NTrain == 0 || s.NTest == 0 {
+		return nil, fmt.Errorf("aelib: training needs examples in both splits (train %d, test %d)", s.NTrain, s.NTest)
+	}
+	trainer := train.NewTrainer(ae.Backend, ae.store,
+		func(scope *model.Scope, inputs []*Node) []*Node {
+			return []*Node{ae.Arch.Logits(ae.scope(), inputs[0])}
+		},
+		maskedBCE,
+		optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-7).Done(),
+		nil, nil)
+	loop := train.NewLoop(trainer)
+	if opts.ProgressBar {
+		commandline.AttachProgressBar(loop)
+	}
+
+	ds := &batches{inputs: s.TrainInputs, targets: s.TrainTargets, n: s.NTrain, batch: cfg.BatchSize, seed: cfg.Seed}
+	hist = &History{StepsPerEpoch: ds.steps()}
+	var lossSum, weightSum float64
+	first := true
+	trainStart := time.Now()
+	loop.OnStep("aelab", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
+		if first {
+			hist.CompileSeconds = time.Since(trainStart).Seconds()
+			first = false
+		}
+		loss := float64(tensors.MustCopyFlatData[float32](metrics[0])[0])
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("%w at step %d: %g", ErrNonFinite, trainer.GlobalStep(), loss)
+		}
+		w := float64(ds.lastValid)
+		lossSum += loss * w
+		weightSum += w
+		return ctx.Err()
+	})
+
+	eval := &evaluator{ae: ae}
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		start := time.Now()
+		lossSum, weightSum = 0, 0
+		ds.epoch = epoch
+		if _, err := loop.RunEpochs(ds, 1); err != nil {
+			hist.Seconds = time.Since(trainStart).Seconds()
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return hist, fmt.Errorf("aelab: training stopped in epoch %d: %w", epoch, ctxErr)
+			}
+			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, unwrapStepError(err))
+		}
+		val, err := eval.run(s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
+		if err != nil {
+			return hist, err
+		}
+		m := EpochMetrics{Epoch: epoch, Step: trainer.GlobalStep(), TrainLoss: lossSum / weightSum,
+			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds()}
+		hist.Epochs = append(hist.Epochs, m)
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.1fs  loss %.4f  val_loss %.4f  val_mse %.5f  val_mae %.4f\n",
+				epoch, cfg.Epochs, hist.StepsPerEpoch, m.Seconds, m.TrainLoss, m.ValLoss, m.ValMSE, m.ValMAE)
+		}
+		for _, o := range opts.Observers {
+			if err := o.EpochEnd(m); err != nil {
+				return hist, fmt.Errorf("aelib: observer at epoch %d: %w", epoch, err)
+			}
+		}
+		if math.IsNaN(val.bce) || math.IsInf(val.bce, 0) {
+			return hist, fmt.Errorf("%w: validation loss %g at epoch %d", ErrNonFinite, val.bce, epoch)
+		}
+	}
+	hist.Seconds = time.Since(trainStart).Seconds()
+	return hist, nil
+}
+
+// unwrapStepError keeps ErrNonFinite recognisable through GoMLX's error wrapping, which does
+// not support errors.Is.
+func unwrapStepError(err error) error {
+	if errors.Is(err, ErrNonFinite) {
+		return err
+	}
+	if msg := err.Error(); strings.Contains(msg, ErrNonFinite.Error()) {
+		return fmt.Errorf("%w: %s", ErrNonFinite, msg)
+	}
+	return err
+}
+
+// maskedBCE is binary cross-entropy from logits, averaged over pixels and over the real
+// examples of the batch: labels are [targets [B,784], weights [B]], with weight 0 for the
+// padding that fills the last batch of an epoch. Keras averages the partial last batch over its
+// real examples only; so does this, with one graph for every batch.
+func maskedBCE(labels, logits []*Node) *Node {
+	x, target, weights := logits[0], labels[0], labels[1]
+	perPixel := Add(Sub(Max(x, ZerosLike(x)), Mul(x, target)), Log1P(Exp(Neg(Abs(x)))))
+	perExample := ReduceMean(perPixel, 1)
+	return Div(ReduceAllSum(Mul(perExample, weights)), Max(ReduceAllSum(weights), OnesLike(ReduceAllSum(weights))))
+}
+
+// batches is the training data as a train.Dataset: each Iter is one epoch in a fresh seeded
+// order, batches assembled on the host (ONNX Runtime gathers slowly), the last one padded.
+type batches struct {
+	inputs, targets []float32
+	n, batch        int
+	seed            uint64
+	epoch           int
+	lastValid       int // real examples in the batch last yielded
+}
+
+func (b *batches) Name() string { return "train" }
+
+func (b *batches) steps() int { return (b.n + b.batch - 1) / b.batch }
+
+func (b *batches) Iter() iter.Seq2[train.Batch, error] {
+	return func(yield func(train.Batch, error) bool) {
+		perm := data.Permutation(b.n, b.seed, b.epoch)
+		for start := 0; start < b.n; start += b.batch {
+			idx := perm[start:min(start+b.batch, b.n)]
+			in, target, weights := make([]float32, b.batch*784), make([]float32, b.batch*784), make([]float32, b.batch)
+			for row, i := range idx {
+				copy(in[row*784:(row+1)*784], b.inputs[i*784:(i+1)*784])
+				copy(target[row*784:(row+1)*784], b.targets[i*784:(i+1)*784])
+				weights[row] = 1
+			}
+			b.lastValid = len(idx)
+			batch := train.Batch{
+				Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, b.batch, 784)},
+				Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(target, b.batch, 784), tensors.FromFlatDataAndDimensions(weights, b.batch)},
+			}
+			if !yield(batch, nil) {
+				return
+			}
+		}
+	}
+}
+
+// evaluator computes validation BCE, MSE and MAE on the backend, batch by batch.
+type evaluator struct {
+	ae   *Autoencoder
+	exec *model.Exec
+}
+
+type valMetrics struct{ bce, mse, mae float64 }
+
+func (e *evaluator) run(inputs, targets []float32, n, batch int) (v valMetrics, err error) {
+	defer recoverGraphPanic(&err)
+	if e.exec == nil {
+		e.exec, err = model.NewExec(e.ae.Backend, e.ae.store, func(scope *model.Scope, x, target, w *Node) (*Node, *Node, *Node) {
+			logits := e.ae.Arch.Logits(e.ae.scope(), x)
+			bce := Add(Sub(Max(logits, ZerosLike(logits)), Mul(logits, target)), Log1P(Exp(Neg(Abs(logits)))))
+			diff := Sub(Sigmoid(logits), target)
+			w = ExpandAxes(w, -1)
+			return ReduceAllSum(Mul(bce, w)), ReduceAllSum(Mul(Square(diff), w)), ReduceAllSum(Mul(Abs(diff), w))
+		})
+		if err != nil {
+			return v, err
+		}
+	}
+	var sums [3]float64
+	in, target, w := make([]float32, batch*784), make([]float32, batch*784), make([]float32, batch)
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		clear(in)
+		clear(target)
+		clear(w)
+		copy(in, inputs[start*784:end*784])
+		copy(target, targets[start*784:end*784])
+		for i := range end - start {
+			w[i] = 1
+		}
+		out, err := e.exec.Call(tensors.FromFlatDataAndDimensions(in, batch, 784),
+			tensors.FromFlatDataAndDimensions(target, batch, 784), tensors.FromFlatDataAndDimensions(w, batch))
+		if err != nil {
+			return v, fmt.Errorf("aelib: validation: %w", err)
+		}
+		for i := range sums {
+			sums[i] += float64(tensors.MustCopyFlatData[float32](out[i])[0])
+			out[i].FinalizeAll()
+		}
+	}
+	count := float64(n * 784)
+	return valMetrics{bce: sums[0] / count, mse: sums[1] / count, mae: sums[2] / count}, nil
+}
