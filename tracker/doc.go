@@ -1,0 +1,111 @@
+// Package tracker is aelab's experiment store: every training run, its
+// configuration, parameters, tags, metric history and artifacts, kept in one
+// SQLite file that the CLI, the notebooks and the reports share.
+//
+// The model follows MLflow's tracking store:
+//
+//   - an experiment groups runs by name ("vanilla-mnist");
+//   - a run has a UUID, a name, a status (RUNNING, FINISHED, FAILED, KILLED,
+//     LOST), start and end times, a source (the program or notebook that made
+//     it), an error reason, and its full configuration as JSON;
+//   - params are string key/values fixed at the start (model, epochs, …);
+//   - tags are string key/values that may change later;
+//   - metrics are (key, step, epoch, value, timestamp) rows: the full history is
+//     kept, and the latest value of each key (highest step) is kept aside for
+//     fast queries;
+//   - artifacts are files the run produced (checkpoints, figures), by path.
+//
+// # Using it
+//
+//	store, err := tracker.Open(tracker.DefaultPath())
+//	run, err := store.StartRun(tracker.RunSpec{Experiment: "vanilla", Config: cfgJSON,
+//		Params: map[string]string{"model": "vanilla", "epochs": "10"}})
+//	run.LogMetrics(map[string]float64{"train_loss": 0.12, "val_loss": 0.13}, step, epoch)
+//	run.Finish(tracker.StatusFinished, "")
+//
+//	runs, err := store.SearchRuns(tracker.Search{
+//		Filter:  `metrics.val_loss < 0.1 and params.model = "deep"`,
+//		OrderBy: "metrics.val_loss asc",
+//	})
+//
+// # Where the store lives
+//
+// [DefaultPath] is $AELAB_DB when set, else $XDG_DATA_HOME/aelab/aelab.db, else
+// ~/.local/share/aelab/aelab.db, so the CLI and notebooks see the same runs.
+//
+// # Several processes
+//
+// The file is opened in WAL mode with a 10 s busy timeout and foreign keys on.
+// Each [Store] has one writer connection (writes are serialised inside the
+// process; every write is a BEGIN IMMEDIATE transaction, so processes queue on
+// SQLite's lock instead of failing) and a small pool of read connections.
+// Several notebooks and a CLI training can log into the same file at once.
+//
+// # Schema versions
+//
+// The schema carries a version number (table schema_version) and is migrated
+// forward on [Open], inside one BEGIN IMMEDIATE transaction that re-reads the
+// version, so processes racing to create or upgrade a file do not collide. A
+// store written by a newer aelab (a version this code does not know) is refused
+// with an error that says so, never modified.
+//
+// # Runs that die
+//
+// A [Run] updates its heartbeat every few seconds from a goroutine. Readers
+// ([Store.GetRun], [Store.SearchRuns]) report a RUNNING run whose owner process
+// is gone from this host (or whose heartbeat is stale, for runs owned by other
+// hosts) as LOST, with the reason in its Error field, and record that status
+// in the store. Its metrics stay as logged. A LOST run whose process turns out
+// to be alive (a heartbeat arrives) goes back to RUNNING; Finish from the
+// owning process always wins.
+//
+// # Query language
+//
+// [Search.Filter] is a small filter language, parsed to an AST and turned
+// into parameterised SQL (user text, keys included, is only ever bound as a
+// parameter):
+//
+//	expr       := or
+//	or         := and ("or" and)*
+//	and        := not ("and" not)*
+//	not        := "not" not | primary
+//	primary    := "(" expr ")" | comparison
+//	comparison := ident op value
+//	            | ident ["not"] "in" "(" value ("," value)* ")"
+//	            | ident ["not"] "like" string
+//	op         := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
+//	value      := number | 'single quoted' | "double quoted"
+//
+// An ident is metrics.KEY, params.KEY, tags.KEY or attributes.NAME (singular
+// forms metric., param., tag., attribute. work too; a bare attribute name
+// such as status is attributes.status). Keys may contain dots
+// (params.env.go_version) or be quoted with backticks for other characters
+// (metrics.`val/loss`). Keywords are case-insensitive. Attribute names:
+// id, name, status, experiment, source, start_time, end_time.
+//
+// Semantics:
+//
+//   - metrics.KEY compares the run's latest value numerically; comparing a
+//     metric with a string is an error.
+//   - params.KEY and tags.KEY compare as strings, except that a comparison with
+//     a number compares numerically, and only matches values that parse as
+//     numbers (params.epochs >= 10 does not match epochs="ten").
+//   - a comparison on a key matches only runs that have the key:
+//     params.model != "deep" skips runs without a model param, whereas
+//     not params.model = "deep" keeps them.
+//   - like uses SQL LIKE patterns (% and _), case-insensitive for ASCII.
+//   - attributes.status compares case-insensitively; start_time and end_time
+//     take a number (Unix milliseconds) or a date string: "2006-01-02",
+//     "2006-01-02 15:04", "2006-01-02 15:04:05" (local time) or RFC 3339.
+//
+// [Search.OrderBy] is a comma-separated list of idents, each optionally followed
+// by asc or desc (default asc), e.g. "metrics.val_mse asc, attributes.start_time desc".
+// Runs missing an ordered metric, param or tag come last whatever the direction.
+// Without OrderBy runs come newest first. A filter may also end with
+// "order by …" instead of setting OrderBy.
+//
+// A malformed query fails with a [*QueryError] naming the 1-based column of
+// the offending token, e.g.
+//
+//	query: at column 17: expected a value after '<', got end of input
+package tracker

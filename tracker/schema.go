@@ -1,0 +1,155 @@
+package tracker
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// CurrentSchemaVersion is the newest store schema this code knows.
+const CurrentSchemaVersion = 2
+
+// migrations[i] takes a store from version i to version i+1. Append only:
+// never edit a migration that has shipped.
+var migrations = []string{
+	// 0 → 1: the MLflow-like tables.
+	`
+CREATE TABLE experiments (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL UNIQUE,
+	created INTEGER NOT NULL              -- Unix ms
+);
+CREATE TABLE runs (
+	id            TEXT PRIMARY KEY,       -- UUID
+	experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+	name          TEXT NOT NULL DEFAULT '',
+	status        TEXT NOT NULL,
+	start_time    INTEGER NOT NULL,       -- Unix ms
+	end_time      INTEGER,                -- Unix ms, NULL while running
+	source        TEXT NOT NULL DEFAULT '',
+	error         TEXT NOT NULL DEFAULT '',
+	config        TEXT,                   -- JSON
+	owner_pid     INTEGER NOT NULL DEFAULT 0,
+	owner_host    TEXT NOT NULL DEFAULT '',
+	deleted       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_experiment ON runs(experiment_id, start_time);
+CREATE INDEX runs_status ON runs(status);
+CREATE TABLE params (
+	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	key    TEXT NOT NULL,
+	value  TEXT NOT NULL,
+	PRIMARY KEY (run_id, key)
+);
+CREATE TABLE tags (
+	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	key    TEXT NOT NULL,
+	value  TEXT NOT NULL,
+	PRIMARY KEY (run_id, key)
+);
+CREATE TABLE metrics (
+	run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	key       TEXT NOT NULL,
+	step      INTEGER NOT NULL,
+	epoch     INTEGER NOT NULL,
+	value     REAL,                       -- NULL stands for NaN
+	timestamp INTEGER NOT NULL            -- Unix ms
+);
+CREATE INDEX metrics_run_key ON metrics(run_id, key, step);
+CREATE TABLE latest_metrics (
+	run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	key       TEXT NOT NULL,
+	step      INTEGER NOT NULL,
+	epoch     INTEGER NOT NULL,
+	value     REAL,
+	timestamp INTEGER NOT NULL,
+	PRIMARY KEY (run_id, key)
+);
+CREATE INDEX latest_metrics_key ON latest_metrics(key, value);
+CREATE TABLE artifacts (
+	id      INTEGER PRIMARY KEY,
+	run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	kind    TEXT NOT NULL,
+	path    TEXT NOT NULL,
+	created INTEGER NOT NULL
+);
+CREATE INDEX artifacts_run ON artifacts(run_id);
+`,
+	// 1 → 2: heartbeats (so dead runs can be told from live ones) and artifact descriptions.
+	`
+ALTER TABLE runs ADD COLUMN heartbeat INTEGER;           -- Unix ms
+ALTER TABLE runs ADD COLUMN heartbeat_interval INTEGER;  -- ms
+UPDATE runs SET heartbeat = COALESCE(end_time, start_time);
+ALTER TABLE artifacts ADD COLUMN description TEXT NOT NULL DEFAULT '';
+`,
+}
+
+// readVersion returns the schema version of the store (0 for an empty file).
+func readVersion(q interface {
+	QueryRow(string, ...any) *sql.Row
+}) (int, error) {
+	var n int
+	if err := q.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'`).Scan(&n); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	err := q.QueryRow(`SELECT max(version) FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) || !v.Valid {
+		return 0, nil
+	}
+	return int(v.Int64), err
+}
+
+func newerError(path string, v int) error {
+	return fmt.Errorf("tracker: store %s has schema version %d, this aelab knows up to %d; upgrade aelab",
+		path, v, CurrentSchemaVersion)
+}
+
+// migrate brings the store at db to version target. The version is read again
+// inside a BEGIN IMMEDIATE transaction, so of several processes opening a new
+// file at once one creates the schema and the others find it done.
+func migrate(db *sql.DB, path string, target int) error {
+	v, err := readVersion(db)
+	if err != nil {
+		return fmt.Errorf("tracker: open %s: reading schema version: %w", path, err)
+	}
+	if v > CurrentSchemaVersion {
+		return newerError(path, v)
+	}
+	if v >= target {
+		return nil
+	}
+	tx, err := db.Begin() // BEGIN IMMEDIATE (the writer's _txlock)
+	if err != nil {
+		return fmt.Errorf("tracker: open %s: migrating: %w", path, err)
+	}
+	defer tx.Rollback()
+	v, err = readVersion(tx)
+	if err != nil {
+		return fmt.Errorf("tracker: open %s: reading schema version: %w", path, err)
+	}
+	if v > CurrentSchemaVersion {
+		return newerError(path, v)
+	}
+	if v >= target {
+		return nil
+	}
+	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("tracker: open %s: %w", path, err)
+	}
+	for next := v + 1; next <= target; next++ {
+		if _, err := tx.Exec(migrations[next-1]); err != nil {
+			return fmt.Errorf("tracker: open %s: migrating schema to version %d: %w", path, next, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_version(version, applied) VALUES (?, ?)`, next, nowMS()); err != nil {
+			return fmt.Errorf("tracker: open %s: %w", path, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("tracker: open %s: migrating: %w", path, err)
+	}
+	return nil
+}
