@@ -1,0 +1,52 @@
+package experiments
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/compute"
+
+	"github.com/aelab/aelab/aelib"
+)
+
+// Environment returns the tags that describe where a run trained: Go and GoMLX versions,
+// backend and device, host, CPU count, git commit and dirty flag, and the command line.
+func Environment(b compute.Backend, choice aelib.BackendChoice) map[string]string {
+	env := map[string]string{
+		"env.go_version":   runtime.Version(),
+		"env.gomlx":        moduleVersion("github.com/gomlx/gomlx"),
+		"env.backend":      choice.Name,
+		"env.backend_info": choice.Reason,
+		"env.device":       aelib.Device(b),
+		"env.os_arch":      runtime.GOOS + "/" + runtime.GOARCH,
+		"env.cpus":         strconv.Itoa(runtime.NumCPU()),
+		"env.command":      strings.Join(os.Args, " "),
+	}
+	if host, err := os.Hostname(); err == nil {
+		env["env.host"] = host
+	}
+	if commit, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		env["env.git_commit"] = strings.TrimSpace(string(commit))
+		status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+		env["env.git_dirty"] = strconv.FormatBool(len(strings.TrimSpace(string(status))) > 0)
+	}
+	return env
+}
+
+// moduleVersion is the version of a dependency compiled into this binary, or "unknown".
+func moduleVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == path {
+			return dep.Version
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,279 @@
+package experiments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/aelib/metrics"
+	"github.com/aelab/aelab/tracker"
+)
+
+// DefaultExperiment is the experiment runs land in unless a Spec names another.
+const DefaultExperiment = "course"
+
+// Spec is one training run to do: the config and how the run is labelled in the store.
+type Spec struct {
+	Config        aelib.Config
+	Name          string            // run name; the model name when empty
+	Section       string            // course section (a tag), e.g. "1.2"
+	Experiment    string            // DefaultExperiment when empty
+	Source        string            // "cli", "notebook", "test", …
+	Tags          map[string]string // more tags
+	CheckpointDir string            // where the weights go; checkpoints/<run id> beside the store when empty
+}
+
+// Options are the knobs of Run that do not change the result.
+type Options struct {
+	ProgressBar bool          // GoMLX's progress bar
+	Log         io.Writer     // one line per epoch and the final evaluation; nil for none
+	Data        *data.Dataset // the data set already loaded; nil loads Config.Dataset
+}
+
+// Result is a finished run: its model, training history, evaluation and where it was saved.
+type Result struct {
+	RunID         string // empty when trained without a store
+	Model         *aelib.Autoencoder
+	History       *aelib.History
+	Evaluation    Evaluation
+	CheckpointDir string
+}
+
+// Evaluation scores the trained model on the test split.
+type Evaluation struct {
+	Test      metrics.Summary    // reconstructions (from the noisy inputs, for denoising) vs clean images
+	Denoising *metrics.Denoising // noisy-vs-clean and denoised-vs-clean; nil without noise
+	DigitMSE  [10]float64        // reconstruction MSE per class
+}
+
+// Run trains spec.Config, logging everything to the store (nil trains without tracking):
+// config, parameters, environment, every epoch's metrics, the final evaluation, and the
+// checkpoint as an artifact. An error, a panic or a NaN loss ends the run FAILED with its
+// reason, a cancelled ctx (SIGINT, SIGTERM) ends it KILLED; metrics logged before stay.
+func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (res *Result, err error) {
+	cfg := spec.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ds := opts.Data
+	if ds == nil || ds.Name != cfg.Dataset {
+		if ds, err = data.Load(cfg.Dataset); err != nil {
+			return nil, err
+		}
+	}
+	ae, err := aelib.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Log != nil {
+		fmt.Fprintf(opts.Log, "%s: backend %s\n", cfg.Model, ae.Choice)
+	}
+	res = &Result{Model: ae}
+
+	var run *tracker.Run
+	if store != nil {
+		if run, err = startRun(store, spec, ae); err != nil {
+			return nil, err
+		}
+		res.RunID = run.ID()
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+			finishRun(ctx, run, err)
+		}()
+	}
+
+	var observers []aelib.Observer
+	if run != nil {
+		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error {
+			return run.LogMetrics(map[string]float64{
+				"train_loss": m.TrainLoss, "val_bce": m.ValLoss, "val_mse": m.ValMSE, "val_mae": m.ValMAE,
+				"epoch_seconds": m.Seconds,
+			}, m.Step, m.Epoch)
+		}))
+	}
+	splits := aelib.PrepareSplits(cfg, ds)
+	res.History, err = ae.Train(ctx, splits, aelib.TrainOptions{Observers: observers, ProgressBar: opts.ProgressBar, Log: opts.Log})
+	if err != nil {
+		return res, err
+	}
+
+	if res.Evaluation, err = Evaluate(ae, splits, ds.Test.Subset(cfg.TestSubset).Labels); err != nil {
+		return res, err
+	}
+	if opts.Log != nil {
+		fmt.Fprintf(opts.Log, "%s: test %s\n", cfg.Model, res.Evaluation.Test)
+		if d := res.Evaluation.Denoising; d != nil {
+			fmt.Fprintf(opts.Log, "%s: noisy MSE %.4f → denoised MSE %.4f (%.1f%% better)\n", cfg.Model, d.NoisyMSE, d.DenoisedMSE, d.ImprovementPct)
+		}
+	}
+
+	res.CheckpointDir = spec.CheckpointDir
+	if res.CheckpointDir == "" && store != nil {
+		res.CheckpointDir = filepath.Join(filepath.Dir(store.Path()), "checkpoints", res.RunID)
+	}
+	if res.CheckpointDir != "" {
+		if err := ae.Save(res.CheckpointDir); err != nil {
+			return res, err
+		}
+	}
+	if run != nil {
+		if err := logResults(run, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// startRun records the run with its config, flattened params and tags.
+func startRun(store *tracker.Store, spec Spec, ae *aelib.Autoencoder) (*tracker.Run, error) {
+	cfg := spec.Config
+	config, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tags := Environment(ae.Backend, ae.Choice)
+	for k, v := range spec.Tags {
+		tags[k] = v
+	}
+	if spec.Section != "" {
+		tags["section"] = spec.Section
+	}
+	name := spec.Name
+	if name == "" {
+		name = cfg.Model
+	}
+	experiment := spec.Experiment
+	if experiment == "" {
+		experiment = DefaultExperiment
+	}
+	return store.StartRun(tracker.RunSpec{
+		Experiment: experiment, Name: name, Source: spec.Source,
+		Config: config, Params: Params(cfg), Tags: tags,
+	})
+}
+
+// Params flattens a config into the run's params: strings, one per setting.
+func Params(cfg aelib.Config) map[string]string {
+	p := map[string]string{
+		"model":         cfg.Model,
+		"dataset":       cfg.Dataset,
+		"epochs":        strconv.Itoa(cfg.Epochs),
+		"batch_size":    strconv.Itoa(cfg.BatchSize),
+		"learning_rate": strconv.FormatFloat(cfg.LearningRate, 'g', -1, 64),
+		"noise":         strconv.FormatFloat(cfg.Noise, 'g', -1, 64),
+		"seed":          strconv.FormatUint(cfg.Seed, 10),
+		"optimizer":     "adam",
+		"loss":          "bce",
+	}
+	if len(cfg.Widths) > 0 {
+		w := make([]string, len(cfg.Widths))
+		for i, v := range cfg.Widths {
+			w[i] = strconv.Itoa(v)
+		}
+		p["widths"] = strings.Join(w, ",")
+	}
+	if cfg.Filters > 0 {
+		p["filters"] = strconv.Itoa(cfg.Filters)
+	}
+	if cfg.TrainSubset > 0 {
+		p["train_subset"] = strconv.Itoa(cfg.TrainSubset)
+	}
+	if cfg.TestSubset > 0 {
+		p["test_subset"] = strconv.Itoa(cfg.TestSubset)
+	}
+	if cfg.Backend != "" {
+		p["backend"] = cfg.Backend
+	}
+	return p
+}
+
+// Evaluate scores a trained model on the test split of splits; labels are the test classes.
+func Evaluate(ae *aelib.Autoencoder, s aelib.Splits, labels []uint8) (Evaluation, error) {
+	var ev Evaluation
+	recon, err := ae.Reconstruct(s.TestInputs, s.NTest)
+	if err != nil {
+		return ev, err
+	}
+	ev.Test = metrics.Evaluate(recon, s.TestTargets, s.NTest, data.Height, data.Width)
+	if ae.Config.Noise > 0 {
+		d := metrics.DenoisingReport(s.TestTargets, s.TestInputs, recon, s.NTest, data.Height, data.Width)
+		ev.Denoising = &d
+	}
+	perImage := metrics.PerImageMSE(recon, s.TestTargets, s.NTest)
+	var counts [10]int
+	for i, l := range labels[:s.NTest] {
+		ev.DigitMSE[l] += perImage[i]
+		counts[l]++
+	}
+	for d := range ev.DigitMSE {
+		if counts[d] > 0 {
+			ev.DigitMSE[d] /= float64(counts[d])
+		}
+	}
+	return ev, nil
+}
+
+// logResults records the final evaluation, sizes, timings and the checkpoint.
+func logResults(run *tracker.Run, res *Result) error {
+	ae, h, ev := res.Model, res.History, res.Evaluation
+	total, enc, dec := ae.Arch.Params()
+	final := map[string]float64{
+		"test_bce": ev.Test.BCE, "test_mse": ev.Test.MSE, "test_mae": ev.Test.MAE, "test_psnr": ev.Test.PSNR,
+		"test_ssim": ev.Test.SSIM, "test_pearson": ev.Test.Pearson, "test_similarity": ev.Test.Similarity,
+		"params": float64(total), "encoder_params": float64(enc), "decoder_params": float64(dec),
+		"model_bytes_f32": float64(4 * total), "model_bytes_f16": float64(2 * total),
+		"train_seconds": h.Seconds, "seconds_per_epoch": h.SecondsPerEpoch(), "compile_seconds": h.CompileSeconds,
+		"steps_per_epoch": float64(h.StepsPerEpoch),
+	}
+	if n := len(h.Epochs); n > 0 {
+		final["steps_per_second"] = float64(h.StepsPerEpoch) / max(h.SecondsPerEpoch(), 1e-9)
+		final["final_train_loss"] = h.Epochs[n-1].TrainLoss
+	}
+	if d := ev.Denoising; d != nil {
+		for k, v := range map[string]float64{
+			"noisy_mse": d.NoisyMSE, "denoised_mse": d.DenoisedMSE, "improvement_pct": d.ImprovementPct,
+			"noisy_psnr": d.NoisyPSNR, "denoised_psnr": d.DenoisedPSNR, "noisy_ssim": d.NoisySSIM, "denoised_ssim": d.DenoisedSSIM,
+		} {
+			final[k] = v
+		}
+	}
+	for digit, v := range ev.DigitMSE {
+		final[fmt.Sprintf("digit_mse_%d", digit)] = v
+	}
+	var step int64
+	epochs := len(h.Epochs)
+	if epochs > 0 {
+		step = h.Epochs[epochs-1].Step
+	}
+	if err := run.LogMetrics(final, step, epochs); err != nil {
+		return err
+	}
+	if res.CheckpointDir != "" {
+		if err := run.LogArtifact("checkpoint", res.CheckpointDir, "weights and config (aelib.Load)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishRun ends a run by the outcome of Run: FINISHED, KILLED when ctx was cancelled,
+// FAILED otherwise.
+func finishRun(ctx context.Context, run *tracker.Run, err error) {
+	switch {
+	case err == nil:
+		run.Finish(tracker.StatusFinished, "")
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		run.Finish(tracker.StatusKilled, fmt.Sprintf("interrupted: %v", context.Cause(ctx)))
+	default:
+		run.Finish(tracker.StatusFailed, err.Error())
+	}
+}
