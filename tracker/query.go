@@ -67,6 +67,8 @@ func lex(q string) ([]token, error) {
 	errAt := func(pos int, format string, args ...any) error {
 		return &QueryError{Query: q, Column: pos + 1, Msg: fmt.Sprintf(format, args...)}
 	}
+	// On error, the tokens before the bad one are returned too, so that the
+	// parser can report an earlier mistake first.
 	for i < len(rs) {
 		c := rs[i]
 		start := i
@@ -88,7 +90,7 @@ func lex(q string) ([]token, error) {
 				op += string(rs[i+1])
 			}
 			if op == "!" {
-				return nil, errAt(start, "unexpected '!' (did you mean '!='?)")
+				return toks, errAt(start, "unexpected '!' (did you mean '!='?)")
 			}
 			if op == "==" {
 				op = "="
@@ -123,7 +125,7 @@ func lex(q string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return nil, errAt(start, "unterminated string (missing closing %c)", c)
+				return toks, errAt(start, "unterminated string (missing closing %c)", c)
 			}
 			toks = append(toks, token{kind: tString, text: b.String(), col: start + 1})
 		case c == '-' || c == '+' || c == '.' || unicode.IsDigit(c):
@@ -140,7 +142,7 @@ func lex(q string) ([]token, error) {
 				for j < len(rs) && (isIdentRune(rs[j]) || rs[j] == '.') {
 					j++
 				}
-				return nil, errAt(start, "bad number %q", string(rs[i:j]))
+				return toks, errAt(start, "bad number %q", string(rs[i:j]))
 			}
 			toks = append(toks, token{kind: tNumber, text: text, col: start + 1})
 			i = j
@@ -156,10 +158,10 @@ func lex(q string) ([]token, error) {
 						k++
 					}
 					if k >= len(rs) {
-						return nil, errAt(j, "unterminated `quoted` name")
+						return toks, errAt(j, "unterminated `quoted` name")
 					}
 					if b.Len() == 0 {
-						return nil, errAt(j, "empty `quoted` name")
+						return toks, errAt(j, "empty `quoted` name")
 					}
 					parts = append(parts, b.String())
 					j = k + 1
@@ -170,9 +172,9 @@ func lex(q string) ([]token, error) {
 					}
 					if k == j {
 						if j < len(rs) {
-							return nil, errAt(j, "unexpected %q in a name", rs[j])
+							return toks, errAt(j, "unexpected %q in a name", rs[j])
 						}
-						return nil, errAt(j, "name ends with '.'")
+						return toks, errAt(j, "name ends with '.'")
 					}
 					parts = append(parts, string(rs[j:k]))
 					j = k
@@ -186,7 +188,7 @@ func lex(q string) ([]token, error) {
 			toks = append(toks, token{kind: tIdent, text: string(rs[i:j]), col: start + 1, parts: parts})
 			i = j
 		default:
-			return nil, errAt(start, "unexpected character %q", c)
+			return toks, errAt(start, "unexpected character %q", c)
 		}
 	}
 	toks = append(toks, token{kind: tEOF, col: len(rs) + 1})
@@ -336,12 +338,36 @@ func (p *parser) errf(t token, format string, args ...any) error {
 // ParseFilter parses a filter expression (see the package documentation for the
 // grammar). An empty or blank filter gives a nil Expr. A trailing "order by …"
 // is returned as order terms.
-func ParseFilter(q string) (Expr, []OrderTerm, error) {
+func ParseFilter(q string) (e Expr, order []OrderTerm, err error) {
+	p, lexErr := newParser(q)
+	if lexErr != nil {
+		defer func() { err = firstError(err, lexErr) }()
+	}
+	e, order, err = p.parseFilter()
+	return
+}
+
+// newParser lexes q. On a lexing error the parser gets the tokens before the bad
+// one, ended there, and the error is returned for firstError.
+func newParser(q string) (*parser, *QueryError) {
 	toks, err := lex(q)
 	if err != nil {
-		return nil, nil, err
+		qe := err.(*QueryError)
+		return &parser{q: q, toks: append(toks, token{kind: tEOF, col: qe.Column})}, qe
 	}
-	p := &parser{q: q, toks: toks}
+	return &parser{q: q, toks: toks}, nil
+}
+
+// firstError picks the parser's error when it is left of the lexer's, else the lexer's.
+func firstError(parseErr error, lexErr *QueryError) error {
+	if qe, ok := parseErr.(*QueryError); ok && qe.Column < lexErr.Column {
+		return qe
+	}
+	return lexErr
+}
+
+func (p *parser) parseFilter() (Expr, []OrderTerm, error) {
+	var err error
 	var e Expr
 	if !(p.peek().kind == tEOF || p.atOrderBy()) {
 		if e, err = p.parseOr(); err != nil {
@@ -367,12 +393,15 @@ func ParseFilter(q string) (Expr, []OrderTerm, error) {
 
 // ParseOrderBy parses an order-by list: "metrics.val_mse asc, attributes.start_time desc".
 // A leading "order by" is allowed. Blank gives nil.
-func ParseOrderBy(q string) ([]OrderTerm, error) {
-	toks, err := lex(q)
-	if err != nil {
-		return nil, err
+func ParseOrderBy(q string) (order []OrderTerm, err error) {
+	p, lexErr := newParser(q)
+	if lexErr != nil {
+		defer func() { err = firstError(err, lexErr) }()
 	}
-	p := &parser{q: q, toks: toks}
+	return p.parseOrderBy()
+}
+
+func (p *parser) parseOrderBy() ([]OrderTerm, error) {
 	if p.atOrderBy() {
 		p.next()
 		p.next()
