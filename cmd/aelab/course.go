@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/experiments"
+)
+
+func init() {
+	register(command{name: "course", summary: "reproduce the course: train vanilla, deep and denoise, compare, report", run: runCourse})
+}
+
+func runCourse(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("course", stderr)
+	quick := fs.Bool("quick", false, "a short demo: few epochs, a data subset for the conv model")
+	db := fs.String("db", "", "experiment store (default $AELAB_DB or ~/.local/share/aelab/aelab.db)")
+	out := fs.String("out", "build/report", "folder for the comparison report")
+	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
+	if rest, err := parseFlags(fs, args); err == errHelp {
+		return nil
+	} else if err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	store, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ds, err := data.Load(data.MNIST)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var results []*experiments.Result
+	for _, p := range experiments.Presets() {
+		cfg := p.Config
+		if *quick {
+			cfg = experiments.Quick(cfg)
+		}
+		fmt.Fprintf(stdout, "\n== §%s %s: %d epochs, batch %d\n", p.Section, p.Title, cfg.Epochs, cfg.BatchSize)
+		tags := map[string]string{"course_run": "full"}
+		if *quick {
+			tags["course_run"] = "quick"
+		}
+		res, err := experiments.Run(ctx, store, experiments.Spec{Config: cfg, Section: p.Section, Source: "course", Tags: tags},
+			experiments.Options{ProgressBar: *progress, Log: stdout, Data: ds})
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		results = append(results, res)
+	}
+	fmt.Fprintln(stdout)
+	printComparison(stdout, results)
+	fmt.Fprintf(stdout, "\nruns logged in %s (aelab runs list)\n", store.Path())
+	return writeCourseReport(store, *out, stdout)
+}
+
+// printComparison prints one row per trained model: size, speed and quality.
+func printComparison(w io.Writer, results []*experiments.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tparams\tsize\tepochs\ts/epoch\tval BCE\ttest MSE\tPSNR dB\tSSIM\tnoisy→denoised MSE\trun\t")
+	for _, r := range results {
+		total, _, _ := r.Model.Arch.Params()
+		h, ev := r.History, r.Evaluation
+		var valBCE float64
+		if n := len(h.Epochs); n > 0 {
+			valBCE = h.Epochs[n-1].ValLoss
+		}
+		denoise := "–"
+		if d := ev.Denoising; d != nil {
+			denoise = fmt.Sprintf("%.4f→%.4f (%.0f%%)", d.NoisyMSE, d.DenoisedMSE, d.ImprovementPct)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.4f\t%.5f\t%.2f\t%.3f\t%s\t%s\t\n", r.Model.Config.Model,
+			aelib.Thousands(total), aelib.Bytes(4*total), len(h.Epochs), h.SecondsPerEpoch(), valBCE,
+			ev.Test.MSE, ev.Test.PSNR, ev.Test.SSIM, denoise, r.RunID[:8])
+	}
+	tw.Flush()
+}
