@@ -1,0 +1,116 @@
+package nbplot
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// Series is one named line: points (X[i], Y[i]).
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// Chart describes a figure: its title and axis labels, and its size in inches (6×3.5 when zero).
+type Chart struct {
+	Title, XLabel, YLabel string
+	Width, Height         float64
+	LogY                  bool // logarithmic y axis (all values must be positive)
+}
+
+// palette is colour-blind-safe (Okabe–Ito).
+var palette = []color.RGBA{
+	{0, 114, 178, 255}, {213, 94, 0, 255}, {0, 158, 115, 255}, {204, 121, 167, 255},
+	{230, 159, 0, 255}, {86, 180, 233, 255}, {0, 0, 0, 255},
+}
+
+func (c Chart) newPlot() *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = c.Title, c.XLabel, c.YLabel
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	if c.LogY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	return p
+}
+
+func (c Chart) png(p *plot.Plot) ([]byte, error) {
+	w, h := c.Width, c.Height
+	if w <= 0 {
+		w = 6
+	}
+	if h <= 0 {
+		h = 3.5
+	}
+	wt, err := p.WriterTo(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, "png")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := wt.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// LinesPNG draws each series as a line with points, in its own colour, as a PNG.
+func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
+	p := c.newPlot()
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		if len(s.X) == 0 {
+			continue
+		}
+		xys := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			xys[j].X, xys[j].Y = s.X[j], s.Y[j]
+		}
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("nbplot: series %q: %w", s.Name, err)
+		}
+		col := palette[i%len(palette)]
+		line.Color, points.Color = col, col
+		line.Width = vg.Points(1.5)
+		points.Radius = vg.Points(2)
+		p.Add(line, points)
+		if s.Name != "" {
+			p.Legend.Add(s.Name, line, points)
+		}
+	}
+	return c.png(p)
+}
+
+// HistogramsPNG overlays one normalised histogram (area 1) per named sample, bins bins each,
+// in its own colour, as a PNG.
+func (c Chart) HistogramsPNG(bins int, names []string, samples ...[]float64) ([]byte, error) {
+	if len(names) != len(samples) {
+		return nil, fmt.Errorf("nbplot: %d names for %d samples", len(names), len(samples))
+	}
+	p := c.newPlot()
+	for i, s := range samples {
+		if len(s) == 0 {
+			continue
+		}
+		h, err := plotter.NewHist(plotter.Values(s), bins)
+		if err != nil {
+			return nil, fmt.Errorf("nbplot: histogram %q: %w", names[i], err)
+		}
+		h.Normalize(1)
+		col := palette[i%len(palette)]
+		h.LineStyle.Color = col
+		h.FillColor = color.RGBA{col.R, col.G, col.B, 90}
+		p.Add(h)
+		p.Legend.Add(names[i], h)
+	}
+	return c.png(p)
+}
