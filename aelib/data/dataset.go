@@ -1,7 +1,6 @@
 package data
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -177,6 +176,3 @@ func loadSplit(dir, imagesFile, labelsFile string) (*Split, error) {
 	}
 	return &Split{Images: pixels, Labels: labels.Values, N: images.Dims[0]}, nil
 }
-
-// ErrNoData is returned for an empty split where data is required.
-var ErrNoData = errors.New("no examples")

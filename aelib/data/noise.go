@@ -20,14 +20,3 @@ func Permutation(n int, seed uint64, epoch int) []int {
 	rng := rand.New(rand.NewPCG(seed, uint64(epoch)+1))
 	return rng.Perm(n)
 }
-
-// Gather copies the examples at indices into dst (len(indices)*Pixels values) and returns
-// how many it copied. Indices past the end of the split (padding) leave zeros.
-func (s *Split) Gather(dst []float32, indices []int) {
-	clear(dst)
-	for row, i := range indices {
-		if i >= 0 && i < s.N {
-			copy(dst[row*Pixels:(row+1)*Pixels], s.Image(i))
-		}
-	}
-}
