@@ -1,0 +1,288 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
+)
+
+// Figure is one picture of the report, as PNG and (for charts, and as a wrapper for image
+// grids) SVG.
+type Figure struct {
+	Name    string // file stem: "val_loss" → val_loss.png, val_loss.svg
+	Title   string
+	Caption string
+	Kind    string // "chart" or "grid"
+	RunID   string // the run a grid shows, "" for charts of all runs
+	PNG     []byte
+	SVG     []byte
+}
+
+// DataURI is the PNG as a data: URI for an <img src>.
+func (f *Figure) DataURI() string {
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG)
+}
+
+const (
+	chartW = 16 * vg.Centimeter
+	chartH = 9 * vg.Centimeter
+)
+
+// buildFigures draws every figure; problems (a checkpoint that will not load) become notes.
+func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []string) {
+	var figs []*Figure
+	add := func(f *Figure, err error) {
+		if err != nil {
+			notes = append(notes, err.Error())
+			return
+		}
+		if f != nil {
+			figs = append(figs, f)
+		}
+	}
+	add(valLossChart(runs))
+	add(barChart(runs, "params", "Parameters", "thousand parameters", "Trainable parameters per run (from metric params).",
+		[]string{"params"}, []string{"parameters"}, 1e-3))
+	add(barChart(runs, "model_size", "Model size", "MB (1024² bytes)", "Model size as float32 and float16 (metrics model_bytes_f32, model_bytes_f16).",
+		[]string{"model_bytes_f32", "model_bytes_f16"}, []string{"float32", "float16"}, 1.0/mib))
+	add(barChart(runs, "seconds_per_epoch", "Seconds per epoch", "seconds", "Mean seconds per epoch after the first (compilation excluded); backend and device are in the runs table.",
+		[]string{"seconds_per_epoch"}, []string{"seconds/epoch"}, 1))
+	add(digitChart(runs))
+	if !opts.NoGrids {
+		sets := map[string]*data.Dataset{}
+		for _, r := range runs {
+			add(reconstructionGrid(r, opts.GridImages, sets))
+		}
+	}
+	return figs, notes
+}
+
+func render(p *plot.Plot, f *Figure) (*Figure, error) {
+	for _, format := range []string{"png", "svg"} {
+		wt, err := p.WriterTo(chartW, chartH, format)
+		if err != nil {
+			return nil, fmt.Errorf("figure %s: %w", f.Name, err)
+		}
+		var b bytes.Buffer
+		if _, err := wt.WriteTo(&b); err != nil {
+			return nil, fmt.Errorf("figure %s: %w", f.Name, err)
+		}
+		if format == "png" {
+			f.PNG = b.Bytes()
+		} else {
+			f.SVG = b.Bytes()
+		}
+	}
+	f.Kind = "chart"
+	return f, nil
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// valLossChart is the validation BCE of every epoch of every run, one line each.
+func valLossChart(runs []*Run) (*Figure, error) {
+	p := newPlot("Validation loss per epoch", "epoch", "validation BCE")
+	any := false
+	for i, r := range runs {
+		if len(r.ValBCE) == 0 {
+			continue
+		}
+		xys := make(plotter.XYs, len(r.ValBCE))
+		for j, pt := range r.ValBCE {
+			xys[j].X, xys[j].Y = float64(pt.Epoch), pt.Value
+		}
+		l, s, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("figure val_loss: %w", err)
+		}
+		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
+		s.Shape = plotutil.Shape(i)
+		p.Add(l, s)
+		p.Legend.Add(r.Label(), l, s)
+		any = true
+	}
+	if !any {
+		return nil, nil
+	}
+	return render(p, &Figure{Name: "val_loss", Title: "Validation loss per epoch",
+		Caption: "Validation binary cross-entropy after each epoch (metric val_bce), every run on one chart."})
+}
+
+// barChart draws one bar per run for each metric key (grouped when several).
+func barChart(runs []*Run, name, title, yLabel, caption string, keys, legends []string, scale float64) (*Figure, error) {
+	p := newPlot(title, "", yLabel)
+	labels := make([]string, len(runs))
+	for i, r := range runs {
+		labels[i] = r.Label()
+	}
+	groupW := 0.7 * float64(chartW-2*vg.Centimeter) / float64(max(len(runs), 1))
+	w := vg.Length(math.Min(groupW/float64(len(keys)), 60))
+	any := false
+	for k, key := range keys {
+		vals := make(plotter.Values, len(runs))
+		for i, r := range runs {
+			if v, ok := r.Metric(key); ok {
+				vals[i] = v * scale
+				any = true
+			}
+		}
+		b, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return nil, fmt.Errorf("figure %s: %w", name, err)
+		}
+		b.Color = plotutil.Color(k)
+		b.LineStyle.Width = 0
+		b.Offset = vg.Length(float64(k)-float64(len(keys)-1)/2) * w
+		p.Add(b)
+		if len(keys) > 1 {
+			p.Legend.Add(legends[k], b)
+		}
+	}
+	if !any {
+		return nil, nil
+	}
+	p.NominalX(labels...)
+	return render(p, &Figure{Name: name, Title: title, Caption: caption})
+}
+
+// digitChart is the reconstruction MSE per digit class, one bar per run in each group.
+func digitChart(runs []*Run) (*Figure, error) {
+	p := newPlot("Reconstruction MSE per digit", "digit", "test MSE")
+	var with []*Run
+	for _, r := range runs {
+		if _, ok := r.Metric("digit_mse_0"); ok {
+			with = append(with, r)
+		}
+	}
+	if len(with) == 0 {
+		return nil, nil
+	}
+	w := vg.Length(0.8 * float64(chartW-2*vg.Centimeter) / 10 / float64(len(with)))
+	for i, r := range with {
+		vals := make(plotter.Values, 10)
+		for d := range vals {
+			vals[d], _ = r.Metric(fmt.Sprintf("digit_mse_%d", d))
+		}
+		b, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return nil, fmt.Errorf("figure digit_mse: %w", err)
+		}
+		b.Color = plotutil.Color(i)
+		b.LineStyle.Width = 0
+		b.Offset = vg.Length(float64(i)-float64(len(with)-1)/2) * w
+		p.Add(b)
+		p.Legend.Add(r.Label(), b)
+	}
+	p.NominalX("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+	return render(p, &Figure{Name: "digit_mse", Title: "Reconstruction MSE per digit",
+		Caption: "Mean test MSE of each digit class (metrics digit_mse_0 … digit_mse_9); for denoising runs, of the denoised images."})
+}
+
+// reconstructionGrid loads the run's checkpoint and reconstructs its first n test images:
+// originals above reconstructions, or clean / noisy / denoised rows for a denoising run.
+func reconstructionGrid(r *Run, n int, sets map[string]*data.Dataset) (*Figure, error) {
+	if r.Checkpoint == "" {
+		return nil, nil
+	}
+	ae, err := aelib.Load(r.Checkpoint)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: no reconstructions: %w", r.Record.ShortID(), err)
+	}
+	cfg := ae.Config
+	ds := sets[cfg.Dataset]
+	if ds == nil {
+		if ds, err = data.Load(cfg.Dataset); err != nil {
+			return nil, fmt.Errorf("run %s: no reconstructions: %w", r.Record.ShortID(), err)
+		}
+		sets[cfg.Dataset] = ds
+	}
+	test := ds.Test.Subset(n)
+	clean := test.Images
+	inputs := clean
+	rows := [][]float32{clean}
+	names := "top: test images; bottom: reconstructions"
+	if cfg.Noise > 0 {
+		// The run's own noisy test inputs (aelib.PrepareSplits): the noise is sequential, so the
+		// first n images get the same noise as in the run's evaluation.
+		inputs = data.AddNoise(clean, cfg.Noise, cfg.Seed+1)
+		rows = append(rows, inputs)
+		names = fmt.Sprintf("rows: clean test images, noisy inputs (noise %g), denoised outputs", cfg.Noise)
+	}
+	out, err := ae.Reconstruct(inputs, test.N)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: reconstruct: %w", r.Record.ShortID(), err)
+	}
+	rows = append(rows, out)
+	img := grid(rows, test.N, data.Height, data.Width, 3)
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return nil, err
+	}
+	f := &Figure{Name: "reconstructions_" + r.Model() + "_" + r.Record.ShortID(), Kind: "grid", RunID: r.Record.ID, PNG: b.Bytes()}
+	f.Title = "Reconstructions: " + r.Label()
+	if cfg.Noise > 0 {
+		f.Title = "Clean / noisy / denoised: " + r.Label()
+	}
+	f.Caption = fmt.Sprintf("The first %d test images through the checkpoint of run %s (%s); %s.", test.N, r.Record.ShortID(), r.Checkpoint, names)
+	f.SVG = svgWrap(f.PNG, img.Bounds().Dx(), img.Bounds().Dy(), f.Title)
+	return f, nil
+}
+
+// grid lays out rows of n images (h×w, values in [0,1]) as a gray picture, each pixel scale×scale,
+// with a dark frame between images.
+func grid(rows [][]float32, n, h, w, scale int) *image.Gray {
+	const gap = 2
+	cw, ch := w*scale+gap, h*scale+gap
+	img := image.NewGray(image.Rect(0, 0, n*cw+gap, len(rows)*ch+gap))
+	for i := range img.Pix {
+		img.Pix[i] = 70
+	}
+	for ri, row := range rows {
+		for k := 0; k < n; k++ {
+			px := row[k*h*w : (k+1)*h*w]
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					v := min(max(px[y*w+x], 0), 1)
+					c := color.Gray{Y: uint8(math.Round(float64(v) * 255))}
+					for dy := 0; dy < scale; dy++ {
+						for dx := 0; dx < scale; dx++ {
+							img.SetGray(gap+k*cw+x*scale+dx, gap+ri*ch+y*scale+dy, c)
+						}
+					}
+				}
+			}
+		}
+	}
+	return img
+}
+
+// svgWrap is an SVG that shows a PNG (for image grids, whose pixels are the content).
+func svgWrap(pngData []byte, w, h int, title string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="%d" height="%d" viewBox="0 0 %d %d">`, w, h, w, h)
+	fmt.Fprintf(&b, "<title>%s</title>", xmlEscape(title))
+	fmt.Fprintf(&b, `<image width="%d" height="%d" style="image-rendering:pixelated" xlink:href="data:image/png;base64,%s"/></svg>`,
+		w, h, base64.StdEncoding.EncodeToString(pngData))
+	b.WriteString("\n")
+	return b.Bytes()
+}

@@ -1,0 +1,471 @@
+package reports
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aelab/aelab/aelib"
+)
+
+// Formats WriteDir knows.
+const (
+	FormatHTML     = "html"
+	FormatMarkdown = "md"
+)
+
+// ParseFormats checks a comma-separated format list ("html,md"); empty means both.
+func ParseFormats(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return []string{FormatHTML, FormatMarkdown}, nil
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		switch f = strings.ToLower(strings.TrimSpace(f)); f {
+		case FormatHTML, FormatMarkdown:
+			out = append(out, f)
+		case "markdown":
+			out = append(out, FormatMarkdown)
+		default:
+			return nil, fmt.Errorf("unknown report format %q (known: html, md)", f)
+		}
+	}
+	return out, nil
+}
+
+// WriteDir writes the report to dir (created if needed): index.html (self-contained) and/or
+// report.md, and every figure as NAME.png and NAME.svg beside them. No formats means both.
+// It returns the paths it wrote.
+func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
+	if len(formats) == 0 {
+		formats = []string{FormatHTML, FormatMarkdown}
+	}
+	for _, f := range formats {
+		if f != FormatHTML && f != FormatMarkdown {
+			return nil, fmt.Errorf("reports: unknown format %q (known: html, md)", f)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	var written []string
+	write := func(name string, b []byte) error {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		written = append(written, p)
+		return nil
+	}
+	for _, f := range r.Figures {
+		if err := write(f.Name+".png", f.PNG); err != nil {
+			return written, err
+		}
+		if f.SVG != nil {
+			if err := write(f.Name+".svg", f.SVG); err != nil {
+				return written, err
+			}
+		}
+	}
+	for _, f := range formats {
+		var err error
+		if f == FormatHTML {
+			err = write("index.html", []byte(r.Document()))
+		} else {
+			err = write("report.md", []byte(r.Markdown()))
+		}
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// ---- values
+
+func esc(s string) string { return html.EscapeString(s) }
+
+func xmlEscape(s string) string { return html.EscapeString(s) }
+
+// metricText formats a run's metric with digits decimals, "—" when missing.
+func metricText(r *Run, key string, digits int) string {
+	v, ok := r.Metric(key)
+	if !ok || math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.*f", digits, v)
+}
+
+func paramsText(r *Run, key string) string {
+	if v, ok := r.Metric(key); ok {
+		return aelib.Thousands(int(v))
+	}
+	return "—"
+}
+
+func bytesText(r *Run, key string) string {
+	if v, ok := r.Metric(key); ok {
+		return aelib.Bytes(int(v))
+	}
+	return "—"
+}
+
+func secondsText(s float64) string {
+	if s >= 90 {
+		return (time.Duration(s) * time.Second).Round(time.Second).String()
+	}
+	return fmt.Sprintf("%.1f s", s)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// table is a header and rows of cells, rendered to HTML or Markdown alike.
+type table struct {
+	class  string
+	header []string
+	rows   [][]string
+	right  map[int]bool // right-aligned (numeric) columns
+	rowCls []string     // optional class per row (HTML)
+}
+
+func (t table) html(b *strings.Builder) {
+	fmt.Fprintf(b, `<table class="%s"><thead><tr>`, t.class)
+	for _, h := range t.header {
+		fmt.Fprintf(b, "<th>%s</th>", esc(h))
+	}
+	b.WriteString("</tr></thead><tbody>")
+	for i, row := range t.rows {
+		if i < len(t.rowCls) && t.rowCls[i] != "" {
+			fmt.Fprintf(b, `<tr class="%s">`, t.rowCls[i])
+		} else {
+			b.WriteString("<tr>")
+		}
+		for j, c := range row {
+			if t.right[j] {
+				fmt.Fprintf(b, `<td class="num">%s</td>`, esc(c))
+			} else {
+				fmt.Fprintf(b, "<td>%s</td>", esc(c))
+			}
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</tbody></table>\n")
+}
+
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+func (t table) markdown(b *strings.Builder) {
+	b.WriteString("|")
+	for _, h := range t.header {
+		b.WriteString(" " + mdCell(h) + " |")
+	}
+	b.WriteString("\n|")
+	for j := range t.header {
+		if t.right[j] {
+			b.WriteString("---:|")
+		} else {
+			b.WriteString("---|")
+		}
+	}
+	b.WriteString("\n")
+	for _, row := range t.rows {
+		b.WriteString("|")
+		for _, c := range row {
+			b.WriteString(" " + mdCell(c) + " |")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func cols(idx ...int) map[int]bool {
+	m := map[int]bool{}
+	for _, i := range idx {
+		m[i] = true
+	}
+	return m
+}
+
+// ---- the tables
+
+func (r *Report) runsTable() table {
+	t := table{class: "runs", header: []string{"Run", "Name", "Model", "Status", "Epochs", "Data", "Backend", "Device", "Started", "Duration"}, right: cols(4)}
+	for _, run := range r.Runs {
+		rec := run.Record
+		epochs := fmt.Sprintf("%d", run.EpochsDone())
+		if e := run.Epochs(); e != run.EpochsDone() {
+			epochs = fmt.Sprintf("%d of %d", run.EpochsDone(), e)
+		}
+		dataset := orDash(rec.Params["dataset"])
+		if s := run.Subset(); s != "" {
+			dataset += " (" + s + ")"
+		}
+		t.rows = append(t.rows, []string{rec.ShortID(), rec.Name, run.Model(), string(rec.Status), epochs, dataset,
+			orDash(rec.Tags["env.backend"]), orDash(rec.Tags["env.device"]), rec.StartTime.Local().Format("2006-01-02 15:04:05"),
+			rec.Duration().Round(time.Second).String()})
+	}
+	return t
+}
+
+// architectures returns one run per distinct architecture, in report order.
+func (r *Report) architectures() []*Run {
+	seen := map[string]bool{}
+	var out []*Run
+	for _, run := range r.Runs {
+		if run.Summary == nil {
+			continue
+		}
+		key := run.Summary.Name + "|" + run.Summary.Path + "|" + fmt.Sprint(run.Summary.Total)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, run)
+	}
+	return out
+}
+
+func (r *Report) architectureTable() table {
+	t := table{class: "arch", header: []string{"Model", "Params", "Encoder", "Decoder", "Size float32", "Size float16", "Compression path", "Ratio", "From run"},
+		right: cols(1, 2, 3, 4, 5, 7)}
+	for _, run := range r.architectures() {
+		s := run.Summary
+		t.rows = append(t.rows, []string{run.Model(), paramsText(run, "params"), paramsText(run, "encoder_params"), paramsText(run, "decoder_params"),
+			bytesText(run, "model_bytes_f32"), bytesText(run, "model_bytes_f16"), s.Path, fmt.Sprintf("%.1f:1", s.Ratio), run.Record.ShortID()})
+	}
+	return t
+}
+
+func (r *Report) trainingTable() table {
+	t := table{class: "training", header: []string{"Run", "Model", "Epochs", "Batch", "Optimizer", "Steps/epoch", "s/epoch", "Compile", "Train time", "Steps/s", "Backend / device"},
+		right: cols(2, 3, 5, 6, 7, 8, 9)}
+	for _, run := range r.Runs {
+		p := run.Record.Params
+		opt := orDash(p["optimizer"])
+		if lr := p["learning_rate"]; lr != "" {
+			opt += " lr " + lr
+		}
+		train := "—"
+		if v, ok := run.Metric("train_seconds"); ok {
+			train = secondsText(v)
+		}
+		compile := "—"
+		if v, ok := run.Metric("compile_seconds"); ok {
+			compile = secondsText(v)
+		}
+		dev := orDash(run.Record.Tags["env.backend"])
+		if d := run.Record.Tags["env.device"]; d != "" {
+			dev += " / " + d
+		}
+		t.rows = append(t.rows, []string{run.Record.ShortID(), run.Model(), fmt.Sprint(run.EpochsDone()), orDash(p["batch_size"]), opt,
+			metricText(run, "steps_per_epoch", 0), metricText(run, "seconds_per_epoch", 2), compile, train, metricText(run, "steps_per_second", 1), dev})
+	}
+	return t
+}
+
+func (r *Report) qualityTable() table {
+	t := table{class: "quality", header: []string{"Run", "Model", "Final train loss", "Val BCE", "Test BCE", "Test MSE", "Test MAE", "PSNR (dB)", "SSIM", "Correlation"},
+		right: cols(2, 3, 4, 5, 6, 7, 8, 9)}
+	for _, run := range r.Runs {
+		t.rows = append(t.rows, []string{run.Record.ShortID(), run.Model(), metricText(run, "final_train_loss", 4), metricText(run, "val_bce", 4),
+			metricText(run, "test_bce", 4), metricText(run, "test_mse", 5), metricText(run, "test_mae", 4), metricText(run, "test_psnr", 2),
+			metricText(run, "test_ssim", 4), metricText(run, "test_pearson", 4)})
+	}
+	return t
+}
+
+func (r *Report) denoisingTable() (table, bool) {
+	t := table{class: "denoising", header: []string{"Run", "Noisy MSE", "Denoised MSE", "Noisy PSNR", "Denoised PSNR", "Noisy SSIM", "Denoised SSIM", "Improvement"},
+		right: cols(1, 2, 3, 4, 5, 6, 7)}
+	for _, run := range r.Runs {
+		if _, ok := run.Metric("noisy_mse"); !ok {
+			continue
+		}
+		imp := metricText(run, "improvement_pct", 2)
+		if imp != "—" {
+			imp += " %"
+		}
+		t.rows = append(t.rows, []string{run.Label(), metricText(run, "noisy_mse", 4), metricText(run, "denoised_mse", 4),
+			metricText(run, "noisy_psnr", 2), metricText(run, "denoised_psnr", 2), metricText(run, "noisy_ssim", 4), metricText(run, "denoised_ssim", 4), imp})
+	}
+	return t, len(t.rows) > 0
+}
+
+func verdictClass(v Verdict) string {
+	switch v {
+	case Holds:
+		return "holds"
+	case Differs:
+		return "differs"
+	case NotComparable:
+		return "notcomparable"
+	}
+	return "notmeasured"
+}
+
+func (r *Report) claimsTable() table {
+	t := table{class: "claims", header: []string{"§", "Course claim", "Course", "Measured", "Run", "Verdict", "How measured / note"}, right: cols(2, 3)}
+	for _, c := range r.Claims {
+		how := c.Measure
+		if c.Note != "" {
+			how += ". " + c.Note
+		}
+		t.rows = append(t.rows, []string{c.Section, c.Text, c.CourseText(), c.MeasuredText(), orDash(c.RunIDs()), c.VerdictText(), how})
+		t.rowCls = append(t.rowCls, verdictClass(c.Verdict))
+	}
+	return t
+}
+
+// Tally counts the audit's verdicts.
+func (r *Report) Tally() map[Verdict]int {
+	m := map[Verdict]int{}
+	for _, c := range r.Claims {
+		m[c.Verdict]++
+	}
+	return m
+}
+
+func (r *Report) tallyText() string {
+	t := r.Tally()
+	return fmt.Sprintf("%d claims: %d hold, %d differ, %d not comparable, %d not measured.",
+		len(r.Claims), t[Holds], t[Differs], t[NotComparable], t[NotMeasured])
+}
+
+// ---- HTML
+
+const css = `
+.aelab-report{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;line-height:1.45;max-width:1150px;margin:0 auto;padding:8px 16px}
+.aelab-report h1{font-size:1.7em;margin:.3em 0;border-bottom:3px solid #3a6ea5;padding-bottom:.2em}
+.aelab-report h2{font-size:1.3em;margin-top:1.6em;color:#2c4f7a;border-bottom:1px solid #d5dbe5}
+.aelab-report h3{font-size:1.05em;margin:1em 0 .3em}
+.aelab-report .meta{color:#555;font-size:.92em}
+.aelab-report table{border-collapse:collapse;margin:.5em 0 1em;font-size:.88em}
+.aelab-report th,.aelab-report td{border:1px solid #d5dbe5;padding:4px 8px;vertical-align:top}
+.aelab-report thead th{background:#eef2f8;text-align:left}
+.aelab-report tfoot th,.aelab-report tfoot td{background:#f7f9fc}
+.aelab-report td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.aelab-report tbody tr:nth-child(even){background:#fafbfd}
+.aelab-report table.claims tr.holds td:nth-child(6){background:#e3f4e6;color:#17612a;font-weight:600}
+.aelab-report table.claims tr.differs td:nth-child(6){background:#fbe6e3;color:#9b2516;font-weight:600}
+.aelab-report table.claims tr.notcomparable td:nth-child(6){background:#f3f0e2;color:#6b5d1c}
+.aelab-report table.claims tr.notmeasured td:nth-child(6){background:#eeeeee;color:#666}
+.aelab-report table.claims td:nth-child(7){font-size:.92em;color:#444;max-width:360px}
+.aelab-report figure{margin:1em 0;display:inline-block;vertical-align:top;max-width:100%}
+.aelab-report figure img{max-width:100%;border:1px solid #d5dbe5;background:#fff}
+.aelab-report figure.grid img{image-rendering:pixelated}
+.aelab-report figcaption{font-size:.85em;color:#555;max-width:620px}
+.aelab-report details{margin:.4em 0}
+.aelab-report .notes li{color:#8a4b00}
+`
+
+// HTML is the report as an HTML fragment with its own (scoped) style: for a notebook cell
+// (GoNB's gonbui.DisplayHTML) or to embed in a page. Figures are inlined as data: URIs.
+func (r *Report) HTML() string {
+	var b strings.Builder
+	b.WriteString(`<div class="aelab-report"><style>` + css + "</style>\n")
+	fmt.Fprintf(&b, "<h1>%s</h1>\n", esc(r.Title))
+	fmt.Fprintf(&b, `<p class="meta">Generated %s on %s from the store <code>%s</code>. Runs: %s (%d).</p>`+"\n",
+		esc(r.Generated.Format("2006-01-02 15:04:05 MST")), esc(orDash(r.Host)), esc(r.StorePath), esc(r.Query), len(r.Runs))
+	b.WriteString("<h2>Runs</h2>\n")
+	r.runsTable().html(&b)
+
+	b.WriteString("<h2>Architecture</h2>\n")
+	r.architectureTable().html(&b)
+	for _, run := range r.architectures() {
+		fmt.Fprintf(&b, "<details><summary>Layers of %s (run %s)</summary>%s</details>\n", esc(run.Model()), esc(run.Record.ShortID()), run.Summary.HTML())
+	}
+
+	b.WriteString("<h2>Training</h2>\n")
+	r.trainingTable().html(&b)
+
+	b.WriteString("<h2>Quality</h2>\n<p>On the test split (for denoising runs: denoised outputs against the clean images).</p>\n")
+	r.qualityTable().html(&b)
+	if t, ok := r.denoisingTable(); ok {
+		b.WriteString("<h3>Denoising: noisy and denoised against clean</h3>\n")
+		t.html(&b)
+	}
+
+	b.WriteString("<h2>Figures</h2>\n")
+	for _, f := range r.Figures {
+		fmt.Fprintf(&b, `<figure class="%s"><img alt="%s" src="%s"><figcaption><b>%s.</b> %s</figcaption></figure>`+"\n",
+			esc(f.Kind), esc(f.Title), f.DataURI(), esc(f.Title), esc(f.Caption))
+	}
+
+	b.WriteString("<h2>Course claims audit</h2>\n")
+	fmt.Fprintf(&b, "<p>Each numeric claim of the course, measured from the runs above. %s "+
+		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.</p>\n", esc(r.tallyText()))
+	r.claimsTable().html(&b)
+
+	if len(r.Notes) > 0 {
+		b.WriteString(`<h2>Notes</h2><ul class="notes">`)
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "<li>%s</li>", esc(n))
+		}
+		b.WriteString("</ul>\n")
+	}
+	b.WriteString("</div>\n")
+	return b.String()
+}
+
+// Document is the report as a complete, self-contained HTML page (no external assets).
+func (r *Report) Document() string {
+	return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+		"<title>" + esc(r.Title) + "</title><style>body{margin:0;background:#fff}</style></head><body>\n" + r.HTML() + "</body></html>\n"
+}
+
+// ---- Markdown
+
+// Markdown is the report as Markdown; figures are linked as NAME.png beside the file (WriteDir
+// writes them).
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n", r.Title)
+	fmt.Fprintf(&b, "Generated %s on %s from the store `%s`. Runs: %s (%d).\n\n",
+		r.Generated.Format("2006-01-02 15:04:05 MST"), orDash(r.Host), r.StorePath, r.Query, len(r.Runs))
+	b.WriteString("## Runs\n\n")
+	r.runsTable().markdown(&b)
+	b.WriteString("## Architecture\n\n")
+	r.architectureTable().markdown(&b)
+	for _, run := range r.architectures() {
+		fmt.Fprintf(&b, "```\n%s```\n\n", run.Summary.String())
+	}
+	b.WriteString("## Training\n\n")
+	r.trainingTable().markdown(&b)
+	b.WriteString("## Quality\n\nOn the test split (for denoising runs: denoised outputs against the clean images).\n\n")
+	r.qualityTable().markdown(&b)
+	if t, ok := r.denoisingTable(); ok {
+		b.WriteString("### Denoising: noisy and denoised against clean\n\n")
+		t.markdown(&b)
+	}
+	b.WriteString("## Figures\n\n")
+	for _, f := range r.Figures {
+		fmt.Fprintf(&b, "![%s](%s.png)\n\n*%s.* %s", f.Title, f.Name, f.Title, f.Caption)
+		if f.SVG != nil {
+			fmt.Fprintf(&b, " ([SVG](%s.svg))", f.Name)
+		}
+		b.WriteString("\n\n")
+	}
+	b.WriteString("## Course claims audit\n\n")
+	fmt.Fprintf(&b, "Each numeric claim of the course, measured from the runs above. %s "+
+		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.\n\n", r.tallyText())
+	r.claimsTable().markdown(&b)
+	if len(r.Notes) > 0 {
+		b.WriteString("## Notes\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
