@@ -32,6 +32,7 @@ type Autoencoder struct {
 	store                     *model.Store
 	encodeExec, decodeExec    *model.Exec
 	reconstructExec, initExec *model.Exec
+	execs                     map[string]*model.Exec // the other inference graphs, by name (see runNamed)
 }
 
 // New creates an untrained autoencoder for cfg on the backend cfg.Backend names, or on the one

@@ -24,11 +24,9 @@ func applyLayer(scope *model.Scope, ops graphOps, l Layer, x *Node) *Node {
 	batch := x.Shape().Dimensions[0]
 	switch l.Kind {
 	case KindDense:
-		s := scope.At("dense")
-		in := x.Shape().Dimensions[x.Rank()-1]
-		w := s.VariableWithShape("weights", shapes.Make(x.DType(), in, l.Units)).NodeValue(x.Graph())
-		b := s.VariableWithShape("biases", shapes.Make(x.DType(), l.Units)).NodeValue(x.Graph())
-		x = Add(Dot(x, w).Product(), Reshape(b, 1, l.Units))
+		x, _ = denseLayer(scope, x, l.Units)
+	case KindGaussian: // outside training the code is the mean (see vae.go)
+		x, _ = gaussianParams(scope, x, l.Units)
 	case KindConv:
 		s := scope.At("conv")
 		in := x.Shape().Dimensions[3]
@@ -44,10 +42,25 @@ func applyLayer(scope *model.Scope, ops graphOps, l Layer, x *Node) *Node {
 	default:
 		panic("aelib: layer kind " + string(l.Kind) + " is built by its model, not applyLayer")
 	}
-	if l.Activation == ActReLU {
+	switch {
+	case l.Activation == ActReLU:
 		x = Max(x, ZerosLike(x))
+	case l.Activation == ActSigmoid && l.Encoder:
+		// A sigmoid code (the sparse model's bottleneck). The decoder's sigmoid output layer
+		// keeps its logits: callers apply that sigmoid where they need probabilities.
+		x = Sigmoid(x)
 	}
 	return x
+}
+
+// denseLayer is x·W + b with W [in,units] and b [units] under scope/dense; it returns the
+// result and the weights node (the contractive penalty needs W).
+func denseLayer(scope *model.Scope, x *Node, units int) (y, w *Node) {
+	s := scope.At("dense")
+	in := x.Shape().Dimensions[x.Rank()-1]
+	w = s.VariableWithShape("weights", shapes.Make(x.DType(), in, units)).NodeValue(x.Graph())
+	b := s.VariableWithShape("biases", shapes.Make(x.DType(), units)).NodeValue(x.Graph())
+	return Add(Dot(x, w).Product(), Reshape(b, 1, units)), w
 }
 
 // encoderEnd is the index of the first decoder layer.

@@ -107,9 +107,9 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	}
 	trainer := train.NewTrainer(ae.Backend, ae.store,
 		func(scope *model.Scope, inputs []*Node) []*Node {
-			return []*Node{ae.Arch.Logits(ae.scope(), inputs[0])}
+			return ae.trainingOutputs(inputs[0]) // logits, then what a penalty needs (variants.go)
 		},
-		maskedBCE,
+		ae.trainingLoss, // maskedBCE, plus the penalty of the sparse, contractive and vae models
 		optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-7).Done(),
 		nil, nil)
 	loop := train.NewLoop(trainer)
