@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -169,7 +170,7 @@ func (s *Store) ResolveRunID(idOrPrefix string) (string, error) {
 	}
 	for _, c := range p {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {
-			return "", fmt.Errorf("tracker: no run with id %q (ids are hexadecimal)", idOrPrefix)
+			return "", fmt.Errorf("tracker: %w: no run with id %q (ids are hexadecimal)", ErrNoRun, idOrPrefix)
 		}
 	}
 	rows, err := s.r.Query(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6`, len(p), p)
@@ -190,7 +191,7 @@ func (s *Store) ResolveRunID(idOrPrefix string) (string, error) {
 	}
 	switch len(ids) {
 	case 0:
-		return "", fmt.Errorf("tracker: no run with id %q in %s", idOrPrefix, s.path)
+		return "", fmt.Errorf("tracker: %w: no run with id %q in %s", ErrNoRun, idOrPrefix, s.path)
 	case 1:
 		return ids[0], nil
 	}
@@ -217,9 +218,32 @@ func (s *Store) GetRun(idOrPrefix string) (*RunRecord, error) {
 		return nil, fmt.Errorf("tracker: get run %s: %w", idOrPrefix, err)
 	}
 	if len(recs) == 0 {
-		return nil, fmt.Errorf("tracker: no run with id %q", idOrPrefix)
+		return nil, fmt.Errorf("tracker: %w: no run with id %q", ErrNoRun, idOrPrefix)
 	}
 	return recs[0], nil
+}
+
+// LatestRun is the first run q selects: the newest one unless q.OrderBy says
+// otherwise (q.Limit is ignored). A notebook cell finds the run an earlier cell
+// made with e.g. LatestRun(Search{Filter: "tags.notebook = '02-vanilla'"}).
+// When no run matches, the error wraps ErrNoRun.
+func (s *Store) LatestRun(q Search) (*RunRecord, error) {
+	q.Limit = 1
+	runs, err := s.SearchRuns(q)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		what := q.Filter
+		if what == "" {
+			what = "any filter"
+		}
+		if q.Experiment != "" {
+			what += " in experiment " + strconv.Quote(q.Experiment)
+		}
+		return nil, fmt.Errorf("tracker: %w: none matches %s in %s", ErrNoRun, what, s.path)
+	}
+	return runs[0], nil
 }
 
 // MetricHistory returns every logged value of one metric of a run (id or

@@ -300,4 +300,5 @@ func short(id string) string {
 	return id
 }
 
-var errNotFound = errors.New("not found")
+// ErrNoRun is wrapped by the errors of lookups that find no run.
+var ErrNoRun = errors.New("no such run")

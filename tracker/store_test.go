@@ -3,6 +3,7 @@ package tracker
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -479,5 +480,42 @@ func TestStaleHeartbeatIsLostAndHeartbeatRevives(t *testing.T) {
 	got, _ = s.GetRun(r.ID())
 	if got.Status != StatusKilled || got.Error != "interrupt" {
 		t.Errorf("%s %q", got.Status, got.Error)
+	}
+}
+
+func TestLatestRunAndConcurrentWriters(t *testing.T) {
+	s := tempStore(t)
+	if _, err := s.LatestRun(Search{}); !errors.Is(err, ErrNoRun) {
+		t.Errorf("empty store: %v", err)
+	}
+	// Several goroutines of one process share the writer connection.
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			r, err := s.StartRun(RunSpec{Experiment: "nb", Tags: map[string]string{"notebook": "02-vanilla", "g": strconv.Itoa(g)}})
+			if err != nil {
+				done <- err
+				return
+			}
+			for i := range 50 {
+				if err := r.LogMetrics(map[string]float64{"a": float64(i), "b": 1}, int64(i), 0); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- r.Finish(StatusFinished, "")
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := s.LatestRun(Search{Filter: "tags.notebook = '02-vanilla'"})
+	if err != nil || r.Metrics["a"] != 49 {
+		t.Fatalf("latest: %v %v", r, err)
+	}
+	if _, err := s.GetRun("0123456789"); !errors.Is(err, ErrNoRun) {
+		t.Errorf("GetRun unknown: %v", err)
 	}
 }
