@@ -336,7 +336,8 @@ func (r *Report) Tally() map[Verdict]int {
 	return m
 }
 
-func (r *Report) tallyText() string {
+// AuditSummary counts the verdicts in a sentence: "25 claims: 9 hold, 2 differ, …".
+func (r *Report) AuditSummary() string {
 	t := r.Tally()
 	return fmt.Sprintf("%d claims: %d hold, %d differ, %d not comparable, %d not measured.",
 		len(r.Claims), t[Holds], t[Differs], t[NotComparable], t[NotMeasured])
@@ -404,7 +405,7 @@ func (r *Report) HTML() string {
 
 	b.WriteString("<h2>Course claims audit</h2>\n")
 	fmt.Fprintf(&b, "<p>Each numeric claim of the course, measured from the runs above. %s "+
-		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.</p>\n", esc(r.tallyText()))
+		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.</p>\n", esc(r.AuditSummary()))
 	r.claimsTable().html(&b)
 
 	if len(r.Notes) > 0 {
@@ -458,7 +459,7 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("## Course claims audit\n\n")
 	fmt.Fprintf(&b, "Each numeric claim of the course, measured from the runs above. %s "+
-		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.\n\n", r.tallyText())
+		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.\n\n", r.AuditSummary())
 	r.claimsTable().markdown(&b)
 	if len(r.Notes) > 0 {
 		b.WriteString("## Notes\n\n")
