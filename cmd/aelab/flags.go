@@ -7,31 +7,45 @@ import (
 )
 
 // errHelp is returned by parseFlags for -h: the usage was printed, nothing else to do.
-var errHelp = flag.ErrHelp
+var errHelp = errors.New("help shown")
 
-// newFlagSet returns a FlagSet that reports its errors on stderr instead of exiting.
+// newFlagSet returns a FlagSet for a command that reports to stderr instead of exiting.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("aelab "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
 }
 
-// parseFlags parses args, letting flags and positional arguments come in any order
-// (`aelab runs show ID --json`), and returns the positional ones. A bad flag is a usageError.
+// parseFlags parses flags that may come before, between or after the positional arguments
+// (`aelab runs show ID --json`) and returns the positional ones. A bad flag is one usageError
+// line (no usage dump); -h prints the usage and returns errHelp.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(out)
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				fs.Usage()
 				return nil, errHelp
 			}
-			return nil, usageError{err}
+			return nil, usagef("%v (see -h)", err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
 			return positional, nil
 		}
-		positional = append(positional, args[0])
+		positional = append(positional, args[0]) // Parse stopped at a positional argument
 		args = args[1:]
 	}
+}
+
+// helpOr turns errHelp into success.
+func helpOr(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
 }

@@ -109,43 +109,6 @@ func newRunsFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *string)
 	return fs, db
 }
 
-// errRunsHelpShown says -h was asked for and answered.
-var errRunsHelpShown = errors.New("help shown")
-
-// parseRunsArgs parses flags that may come before, between or after the
-// positional arguments, and returns the positional ones.
-func parseRunsArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	out := fs.Output()
-	fs.SetOutput(io.Discard) // report errors once, through usagef
-	defer fs.SetOutput(out)
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(out)
-				fs.Usage()
-				return nil, errRunsHelpShown
-			}
-			return nil, usagef("%v (see -h)", err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		// fs.Parse stopped at a positional argument (or after "--").
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-// runsHelpOr turns errRunsHelpShown into success.
-func runsHelpOr(err error) error {
-	if errors.Is(err, errRunsHelpShown) {
-		return nil
-	}
-	return err
-}
-
 // openRunStore opens an existing store (commands never create one by reading).
 func openRunStore(path string) (*tracker.Store, error) {
 	s, err := tracker.OpenExisting(path)
@@ -296,9 +259,9 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 	asCSV := fs.Bool("csv", false, "print CSV")
 	all := fs.Bool("all", false, "include deleted runs")
 	experiment := fs.String("experiment", "", "only runs of this experiment")
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q (filters go in --where)", pos[0])
@@ -455,9 +418,9 @@ func writeRunsCSV(runs []*tracker.RunRecord, w io.Writer) error {
 func runsShow(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs show", "runs show ID [--json] [--db PATH]", stderr)
 	asJSON := fs.Bool("json", false, "print the full record, with metric histories, as JSON")
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) != 1 {
 		return usagef("want exactly one run ID (or unique prefix), got %d arguments", len(pos))
@@ -655,9 +618,9 @@ func writeHistoryTable(w io.Writer, keys []string, points func(string) []tracker
 
 func runsCompare(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs compare", "runs compare ID ID… [--db PATH]", stderr)
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) < 2 {
 		return usagef("want at least two run IDs to compare, got %d", len(pos))
@@ -833,9 +796,9 @@ func runsExport(args []string, stdout, stderr io.Writer) error {
 	orderBy := fs.String("order-by", "", "order `query`")
 	all := fs.Bool("all", false, "include deleted runs")
 	outPath := fs.String("out", "", "write to `FILE` instead of standard output")
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
@@ -876,9 +839,9 @@ func runsExport(args []string, stdout, stderr io.Writer) error {
 
 func runsTag(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs tag", "runs tag ID key=value [key=value…] [--db PATH]", stderr)
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) < 2 {
 		return usagef("want a run ID and at least one key=value")
@@ -911,9 +874,9 @@ func runsTag(args []string, stdout, stderr io.Writer) error {
 
 func runsDelete(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs delete", "runs delete ID [ID…] [--db PATH]", stderr)
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) == 0 {
 		return usagef("want the ID of the run to delete")
@@ -951,9 +914,9 @@ func runExperiments(args []string, stdout, stderr io.Writer) error {
 	}
 	fs, db := newRunsFlags("experiments list", "experiments list [--json] [--db PATH]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseRunsArgs(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return runsHelpOr(err)
+		return helpOr(err)
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])

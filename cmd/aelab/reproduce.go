@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/aelab/aelab/experiments"
+)
+
+func init() {
+	registerRunsSubcommand("reproduce", "train a run's stored config again and print the metric deltas", runsReproduce)
+}
+
+func runsReproduce(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("runs reproduce", "runs reproduce ID [--db PATH]", stderr)
+	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one run ID (or unique prefix), got %d arguments", len(pos))
+	}
+	store, err := openRunStore(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	orig, res, err := experiments.Reproduce(ctx, store, pos[0], experiments.Options{ProgressBar: *progress, Log: stdout})
+	if err != nil {
+		return err
+	}
+	again, err := store.GetRun(res.RunID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nrun %s reproduces %s (%s, on %s; the original ran on %s)\n", again.ShortID(), orig.ShortID(),
+		orig.Name, again.Tags["env.backend"], orig.Tags["env.backend"])
+	keys := make([]string, 0, len(orig.Metrics))
+	for k := range orig.Metrics {
+		if _, ok := again.Metrics[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "metric\toriginal\treproduced\tdelta\tdelta %\t")
+	for _, k := range keys {
+		a, b := orig.Metrics[k], again.Metrics[k]
+		rel := "–"
+		if a != 0 {
+			rel = fmt.Sprintf("%+.2f%%", 100*(b-a)/a)
+		}
+		fmt.Fprintf(tw, "%s\t%.6g\t%.6g\t%+.3g\t%s\t\n", k, a, b, b-a, rel)
+	}
+	return tw.Flush()
+}
