@@ -12,6 +12,7 @@ import (
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/reports"
 )
 
 func init() {
@@ -64,7 +65,8 @@ func runCourse(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	printComparison(stdout, results)
 	fmt.Fprintf(stdout, "\nruns logged in %s (aelab runs list)\n", store.Path())
-	return writeCourseReport(store, *out, stdout)
+	fmt.Fprintln(stdout)
+	return writeReport(store, reports.Options{}, *out, []string{reports.FormatHTML, reports.FormatMarkdown}, stdout)
 }
 
 // printComparison prints one row per trained model: size, speed and quality.
