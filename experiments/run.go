@@ -51,6 +51,7 @@ type Evaluation struct {
 	Test      metrics.Summary    // reconstructions (from the noisy inputs, for denoising) vs clean images
 	Denoising *metrics.Denoising // noisy-vs-clean and denoised-vs-clean; nil without noise
 	DigitMSE  [10]float64        // reconstruction MSE per class
+	Variant   map[string]float64 // the sparse, contractive or vae model's own measures (variantMetrics); nil for the others
 }
 
 // Run trains spec.Config, logging everything to the store (nil trains without tracking):
@@ -193,7 +194,57 @@ func Params(cfg aelib.Config) map[string]string {
 	if cfg.Backend != "" {
 		p["backend"] = cfg.Backend
 	}
+	switch cfg.Model {
+	case aelib.ModelSparse:
+		p["loss"], p["penalty"] = "bce+"+cfg.Penalty, cfg.Penalty
+		p["lambda"] = strconv.FormatFloat(cfg.Lambda, 'g', -1, 64)
+		if cfg.Penalty == aelib.PenaltyKL {
+			p["rho"] = strconv.FormatFloat(cfg.Rho, 'g', -1, 64)
+		}
+	case aelib.ModelContractive:
+		p["loss"], p["lambda"] = "bce+jacobian", strconv.FormatFloat(cfg.Lambda, 'g', -1, 64)
+	case aelib.ModelVAE:
+		p["loss"], p["beta"] = "bce+kl", strconv.FormatFloat(cfg.Beta, 'g', -1, 64)
+		p["latent_dim"] = strconv.Itoa(cfg.LatentDim)
+	}
 	return p
+}
+
+// variantSample is how many test images the variant measures use (the Jacobian graph is heavy).
+const variantSample = 2000
+
+// variantMetrics measures what the models beyond the course are for, on the first test images:
+// sparse: mean_activation, near_zero_share, dead_units; contractive: jacobian_norm_sq (‖J‖²_F,
+// the penalty before λ) and code_sensitivity (‖E(x+ε)−E(x)‖/‖ε‖, ε ~ N(0, 0.05²));
+// vae: latent_kl (nats per example). Nil for the course's models.
+func variantMetrics(ae *aelib.Autoencoder, s aelib.Splits) (map[string]float64, error) {
+	n := min(s.NTest, variantSample)
+	images := s.TestInputs[:n*784]
+	switch ae.Config.Model {
+	case aelib.ModelSparse:
+		st, err := ae.CodeStats(images, n)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]float64{"mean_activation": st.MeanActivation, "near_zero_share": st.NearZeroShare, "dead_units": float64(st.DeadUnits)}, nil
+	case aelib.ModelContractive:
+		j, err := ae.JacobianNormSq(images, n)
+		if err != nil {
+			return nil, err
+		}
+		sens, err := ae.CodeSensitivity(images, n, 0.05, ae.Config.Seed)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]float64{"jacobian_norm_sq": j, "code_sensitivity": sens}, nil
+	case aelib.ModelVAE:
+		kl, err := ae.LatentKL(images, n)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]float64{"latent_kl": kl}, nil
+	}
+	return nil, nil
 }
 
 // Evaluate scores a trained model on the test split of splits; labels are the test classes
@@ -211,6 +262,9 @@ func Evaluate(ae *aelib.Autoencoder, s aelib.Splits, labels []uint8) (Evaluation
 	}
 	if len(labels) < s.NTest {
 		return ev, nil
+	}
+	if ev.Variant, err = variantMetrics(ae, s); err != nil {
+		return ev, err
 	}
 	perImage := metrics.PerImageMSE(recon, s.TestTargets, s.NTest)
 	var counts [10]int
@@ -249,6 +303,9 @@ func logResults(run *tracker.Run, res *Result) error {
 		} {
 			final[k] = v
 		}
+	}
+	for k, v := range ev.Variant {
+		final[k] = v
 	}
 	for digit, v := range ev.DigitMSE {
 		final[fmt.Sprintf("digit_mse_%d", digit)] = v
