@@ -162,6 +162,7 @@ func barChart(runs []*Run, name, title, yLabel, caption string, keys, legends []
 		return nil, nil
 	}
 	p.NominalX(labels...)
+	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.15 // room for the legend
 	return render(p, &Figure{Name: name, Title: title, Caption: caption})
 }
 
@@ -194,6 +195,7 @@ func digitChart(runs []*Run) (*Figure, error) {
 		p.Legend.Add(r.Label(), b)
 	}
 	p.NominalX("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+	p.Y.Min, p.Y.Max = 0, p.Y.Max*(1.1+0.07*float64(len(with))) // room for the legend
 	return render(p, &Figure{Name: "digit_mse", Title: "Reconstruction MSE per digit",
 		Caption: "Mean test MSE of each digit class (metrics digit_mse_0 … digit_mse_9); for denoising runs, of the denoised images."})
 }

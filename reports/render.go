@@ -362,8 +362,11 @@ const css = `
 .aelab-report table.claims tr.notcomparable td:nth-child(6){background:#f3f0e2;color:#6b5d1c}
 .aelab-report table.claims tr.notmeasured td:nth-child(6){background:#eeeeee;color:#666}
 .aelab-report table.claims td:nth-child(7){font-size:.92em;color:#444;max-width:360px}
-.aelab-report figure{margin:1em 0;display:inline-block;vertical-align:top;max-width:100%}
-.aelab-report figure img{max-width:100%;border:1px solid #d5dbe5;background:#fff}
+.aelab-report .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:12px 20px;align-items:start}
+.aelab-report figure{margin:0}
+.aelab-report figure img{width:100%;height:auto;border:1px solid #d5dbe5;background:#fff}
+.aelab-report figure.grid{grid-column:1/-1}
+.aelab-report figure.grid img{width:auto;max-width:100%}
 .aelab-report figure.grid img{image-rendering:pixelated}
 .aelab-report figcaption{font-size:.85em;color:#555;max-width:620px}
 .aelab-report details{margin:.4em 0}
@@ -397,11 +400,12 @@ func (r *Report) HTML() string {
 		t.html(&b)
 	}
 
-	b.WriteString("<h2>Figures</h2>\n")
+	b.WriteString("<h2>Figures</h2>\n<div class=\"figures\">\n")
 	for _, f := range r.Figures {
 		fmt.Fprintf(&b, `<figure class="%s"><img alt="%s" src="%s"><figcaption><b>%s.</b> %s</figcaption></figure>`+"\n",
 			esc(f.Kind), esc(f.Title), f.DataURI(), esc(f.Title), esc(f.Caption))
 	}
+	b.WriteString("</div>\n")
 
 	b.WriteString("<h2>Course claims audit</h2>\n")
 	fmt.Fprintf(&b, "<p>Each numeric claim of the course, measured from the runs above. %s "+
