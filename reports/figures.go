@@ -107,9 +107,14 @@ func valLossChart(runs []*Run) (*Figure, error) {
 		if len(r.ValBCE) == 0 {
 			continue
 		}
-		xys := make(plotter.XYs, len(r.ValBCE))
-		for j, pt := range r.ValBCE {
-			xys[j].X, xys[j].Y = float64(pt.Epoch), pt.Value
+		var xys plotter.XYs
+		for _, pt := range r.ValBCE {
+			if !math.IsNaN(pt.Value) && !math.IsInf(pt.Value, 0) { // a diverged epoch: left out
+				xys = append(xys, plotter.XY{X: float64(pt.Epoch), Y: pt.Value})
+			}
+		}
+		if len(xys) == 0 {
+			continue
 		}
 		l, s, err := plotter.NewLinePoints(xys)
 		if err != nil {
