@@ -157,7 +157,7 @@ func NewBackendFor(choice BackendChoice) (compute.Backend, error) {
 	}
 	xla.EnableAutoInstall(false)
 	switch {
-	case choice.Name == "onnx":
+	case choice.Name == "onnx" || strings.HasPrefix(choice.Config, "onnx"): // picked, or asked for ("onnx:cpu")
 		if os.Getenv(envORTLibrary) == "" {
 			os.Setenv(envORTLibrary, findONNXRuntime(hostBackendEnv()))
 		}

@@ -8,7 +8,9 @@ import (
 
 // This file builds the GoMLX graphs of an Architecture. Layers create their variables under
 // scope.In(layer.Name), with the names and shapes GoMLX's own layers use ("dense/weights" is
-// [in,out], "conv/weights" is [3,3,in,out]), so checkpoints move between backends.
+// [in,out], "conv/weights" is [3,3,in,out]), so checkpoints move between backends. Layers get
+// their weights through layerWeight, which the on-device training loop redirects to plain
+// nodes (devicetrain.go): the layer math has one source for both paths.
 
 // applyLayers runs layers[from:to] on x and returns the result. The output layer returns logits:
 // its sigmoid is left to the caller.
@@ -30,8 +32,8 @@ func applyLayer(scope *model.Scope, ops graphOps, l Layer, x *Node) *Node {
 	case KindConv:
 		s := scope.At("conv")
 		in := x.Shape().Dimensions[3]
-		w := s.VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, in, l.Units)).NodeValue(x.Graph())
-		b := s.VariableWithShape("biases", shapes.Make(x.DType(), l.Units)).NodeValue(x.Graph())
+		w := layerWeight(s, x.Graph(), "weights", shapes.Make(x.DType(), 3, 3, in, l.Units))
+		b := layerWeight(s, x.Graph(), "biases", shapes.Make(x.DType(), l.Units))
 		x = Add(ops.conv3x3(x, w), Reshape(b, 1, 1, 1, l.Units))
 	case KindMaxPool:
 		x = ops.maxPool2(x)
@@ -58,8 +60,8 @@ func applyLayer(scope *model.Scope, ops graphOps, l Layer, x *Node) *Node {
 func denseLayer(scope *model.Scope, x *Node, units int) (y, w *Node) {
 	s := scope.At("dense")
 	in := x.Shape().Dimensions[x.Rank()-1]
-	w = s.VariableWithShape("weights", shapes.Make(x.DType(), in, units)).NodeValue(x.Graph())
-	b := s.VariableWithShape("biases", shapes.Make(x.DType(), units)).NodeValue(x.Graph())
+	w = layerWeight(s, x.Graph(), "weights", shapes.Make(x.DType(), in, units))
+	b := layerWeight(s, x.Graph(), "biases", shapes.Make(x.DType(), units))
 	return Add(Dot(x, w).Product(), Reshape(b, 1, units)), w
 }
 

@@ -21,7 +21,7 @@ type graphOps struct {
 // gradient (SelectAndScatterMax) is not implemented, so there we use shifted views with one
 // matrix multiplication, and a reshape with ReduceMax.
 func opsFor(backendName string) graphOps {
-	if strings.HasPrefix(backendName, "go") {
+	if strings.HasPrefix(strings.ToLower(backendName), "go") { // the pure-Go backend is "Go Backend"
 		return graphOps{conv3x3: conv3x3ShiftedViews, maxPool2: maxPool2Reshape}
 	}
 	return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native}

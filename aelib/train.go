@@ -29,6 +29,9 @@ type EpochMetrics struct {
 	ValMSE    float64 `json:"val_mse"`
 	ValMAE    float64 `json:"val_mae"`
 	Seconds   float64 `json:"seconds"` // wall time of the epoch's training steps and validation
+	// TrainSeconds is the wall time of the epoch's training steps alone (the first epoch's
+	// includes compilation).
+	TrainSeconds float64 `json:"train_seconds"`
 }
 
 // Observer receives training progress. An error it returns stops training with that error.
@@ -74,6 +77,9 @@ type TrainOptions struct {
 	Observers   []Observer
 	ProgressBar bool      // GoMLX's progress bar (a terminal line, or a one-line notebook form in GoNB)
 	Log         io.Writer // one line per epoch; nil for none
+	// HostLoop keeps GoMLX's train.Trainer (one call per step) on XLA, where Train otherwise
+	// runs each epoch as one call on the device (devicetrain.go). For comparisons.
+	HostLoop bool
 }
 
 // Splits is the data a model trains and validates on: inputs and targets of both splits. For
@@ -100,6 +106,9 @@ func PrepareSplits(cfg Config, ds *data.Dataset) Splits {
 // observers. It stops with an error when ctx is cancelled, when the loss becomes NaN or
 // infinite (ErrNonFinite), or when an observer fails; the epochs done so far are in the history.
 func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (hist *History, err error) {
+	if ae.UsesDeviceLoop() && !opts.HostLoop {
+		return ae.trainOnDevice(ctx, s, opts, true) // XLA: a whole epoch per call (devicetrain.go)
+	}
 	defer recoverGraphPanic(&err)
 	cfg := ae.Config
 	if s.NTrain == 0 || s.NTest == 0 {
@@ -142,7 +151,9 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		start := time.Now()
 		lossSum, weightSum = 0, 0
 		ds.epoch = epoch
-		if _, err := loop.RunEpochs(ds, 1); err != nil {
+		_, err := loop.RunEpochs(ds, 1)
+		trainSeconds := time.Since(start).Seconds()
+		if err != nil {
 			hist.Seconds = time.Since(trainStart).Seconds()
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return hist, fmt.Errorf("aelab: training stopped in epoch %d: %w", epoch, ctxErr)
@@ -154,7 +165,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 			return hist, err
 		}
 		m := EpochMetrics{Epoch: epoch, Step: trainer.GlobalStep(), TrainLoss: lossSum / weightSum,
-			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds()}
+			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(), TrainSeconds: trainSeconds}
 		hist.Epochs = append(hist.Epochs, m)
 		if opts.Log != nil {
 			fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.1fs  loss %.4f  val_loss %.4f  val_mse %.5f  val_mae %.4f\n",

@@ -1,0 +1,348 @@
+package aelib
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/aelab/aelab/aelib/data"
+)
+
+// This file trains on the device: the training split stays on the accelerator, every batch is
+// gathered there by the epoch's permutation, and on XLA the whole epoch is one executable call
+// (a graph.While whose body is the forward pass, graph.Gradient and a hand-written Adam update
+// on plain tensors carried in the loop state). On CPU backends the same step graph runs once
+// per batch ("step mode"): per-call overhead does not matter there, and GoMLX's pure-Go backend
+// cannot run While bodies that hold gradients.
+//
+// Constraints of go-xla that shape the code (see shared/TOOLCHAIN.md): the loop body captures
+// nothing from the enclosing function (data, permutation, weights and optimizer state all travel
+// in the loop state), and the main function creates no scalar constant (GoMLX caches scalars
+// graph-wide, and a cached main-function scalar reused in the body mixes functions): every
+// scalar the main function needs comes in as an input.
+
+// plainWeightsKey marks a graph whose layers take their weights from plain nodes.
+type plainWeightsKey struct{}
+
+// layerWeight returns a layer's parameter: the model variable scope/name, or, while the device
+// loop builds its step (withPlainWeights), the plain node of that variable's path.
+func layerWeight(s *model.Scope, g *Graph, name string, shape shapes.Shape) *Node {
+	if plain, ok := g.State(plainWeightsKey{}).(map[string]*Node); ok {
+		path := strings.TrimSuffix(s.Scope(), model.ScopeSeparator) + model.ScopeSeparator + name
+		n, found := plain[path]
+		if !found {
+			exceptions.Panicf("aelib: the device loop carries no weight %q", path)
+		}
+		if !n.Shape().Equal(shape) {
+			exceptions.Panicf("aelib: device loop weight %q is %s, the layer wants %s", path, n.Shape(), shape)
+		}
+		return n
+	}
+	return s.VariableWithShape(name, shape).NodeValue(g)
+}
+
+// withPlainWeights runs build with the layers reading their weights from weights (variable
+// path → node) instead of the model's variables.
+func withPlainWeights(g *Graph, weights map[string]*Node, build func()) {
+	g.AttachState(plainWeightsKey{}, weights)
+	defer g.AttachState(plainWeightsKey{}, nil)
+	build()
+}
+
+// deviceLoopModels are the models whose loss is the plain masked BCE the device step computes.
+var deviceLoopModels = []string{ModelVanilla, ModelDeep, ModelDenoise}
+
+// UsesDeviceLoop reports whether Train runs whole epochs on the device (XLA backends, models
+// with the plain reconstruction loss) rather than GoMLX's train.Trainer, one step per call.
+func (ae *Autoencoder) UsesDeviceLoop() bool {
+	return ae.Backend.Name() == "xla" && slices.Contains(deviceLoopModels, ae.Config.Model)
+}
+
+// Loop-state layout, shared by the While body and the step-mode graph.
+const (
+	stStep    = iota // int32 scalar: index of the next batch
+	stSteps          // int32 scalar: batches per epoch
+	stN              // int32 scalar: training examples (rows of the permutation beyond it are padding)
+	stInputs         // [N,784] float32
+	stTargets        // [N,784] float32
+	stPerm           // [steps*batch] int32, padded with 0
+	stAdamT          // float32 scalar: Adam's step count
+	stLR             // float32 scalar: learning rate
+	stLosses         // [steps] float32: each batch's loss
+	stWeights        // then the weights, Adam's first moments and second moments, P of each
+)
+
+// deviceTrainer holds the compiled epoch (or step) and the training state on the device.
+type deviceTrainer struct {
+	ae        *Autoencoder
+	loop      bool // one While per epoch; false: one call per batch
+	vars      []*model.Variable
+	paths     []string
+	n, batch  int
+	steps     int
+	exec      *Exec
+	inputs    *tensors.Tensor
+	targets   *tensors.Tensor
+	weights   []*tensors.Tensor
+	m1, m2    []*tensors.Tensor
+	adamT, lr *tensors.Tensor
+	globalStp int64
+}
+
+func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, error) {
+	if err := ae.Initialize(); err != nil {
+		return nil, err
+	}
+	dt := &deviceTrainer{ae: ae, loop: loop, n: s.NTrain, batch: ae.Config.BatchSize}
+	dt.steps = (dt.n + dt.batch - 1) / dt.batch
+	for v := range ae.store.RootScope().At(modelScope).IterVariables() {
+		if v.Trainable {
+			dt.vars = append(dt.vars, v)
+		}
+	}
+	slices.SortFunc(dt.vars, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
+	for _, v := range dt.vars {
+		t, err := v.Value()
+		if err != nil {
+			return nil, fmt.Errorf("aelib: reading %s: %w", v.Path(), err)
+		}
+		dt.paths = append(dt.paths, v.Path())
+		dt.weights = append(dt.weights, t)
+		dt.m1 = append(dt.m1, tensors.FromShape(t.Shape()))
+		dt.m2 = append(dt.m2, tensors.FromShape(t.Shape()))
+	}
+	dt.inputs = tensors.FromFlatDataAndDimensions(s.TrainInputs, s.NTrain, 784)
+	dt.targets = dt.inputs
+	if &s.TrainTargets[0] != &s.TrainInputs[0] {
+		dt.targets = tensors.FromFlatDataAndDimensions(s.TrainTargets, s.NTrain, 784)
+	}
+	dt.adamT = tensors.FromScalar(float32(0))
+	dt.lr = tensors.FromScalar(float32(ae.Config.LearningRate))
+	var err error
+	dt.exec, err = NewExec(ae.Backend, dt.graph)
+	if err != nil {
+		return nil, err
+	}
+	dt.exec.WithName("aelab_device_epoch_" + ae.Arch.Name)
+	return dt, nil
+}
+
+// stateShapes are the shapes of the exec's inputs (the loop state).
+func (dt *deviceTrainer) stateShapes() []shapes.Shape {
+	i32, f32 := shapes.Make(dtypes.Int32), shapes.Make(dtypes.Float32)
+	out := []shapes.Shape{i32, i32, i32, dt.inputs.Shape(), dt.targets.Shape(),
+		shapes.Make(dtypes.Int32, dt.steps*dt.batch), f32, f32, shapes.Make(dtypes.Float32, dt.steps)}
+	for range 3 {
+		for _, w := range dt.weights {
+			out = append(out, w.Shape())
+		}
+	}
+	return out
+}
+
+// graph is the exec's graph: inputs the loop state; outputs Adam's step, the losses, the
+// weights and the moments after the epoch (loop) or after one step.
+func (dt *deviceTrainer) graph(state []*Node) []*Node {
+	g := state[0].Graph()
+	var final []*Node
+	if dt.loop {
+		shp := make([]shapes.Shape, len(state))
+		for i, s := range state {
+			shp[i] = s.Shape()
+		}
+		params := func(g *Graph) []*Node {
+			ps := make([]*Node, len(shp))
+			for i, s := range shp {
+				ps[i] = Parameter(g, fmt.Sprintf("state_%d", i), s)
+			}
+			return ps
+		}
+		cond := NewClosure(g, func(g *Graph) []*Node {
+			ps := params(g)
+			return []*Node{LessThan(ps[stStep], ps[stSteps])}
+		})
+		body := NewClosure(g, func(g *Graph) []*Node { return dt.step(params(g)) })
+		final = While(cond, body, state...)
+	} else {
+		final = dt.step(state)
+	}
+	return append([]*Node{final[stAdamT]}, final[stLosses:]...)
+}
+
+// Adam's constants: Keras' defaults, as train.go's optimizer.Adam() is configured.
+const adamBeta1, adamBeta2, adamEpsilon = 0.9, 0.999, 1e-7
+
+// step is one training step on the loop state: gather the batch by the permutation, mask the
+// padding rows (position ≥ N), forward, gradient, Adam. It returns the next state. Its Adam
+// update is GoMLX's optimizer.Adam, op for op, so both paths follow the same trajectory.
+func (dt *deviceTrainer) step(st []*Node) []*Node {
+	g := st[0].Graph()
+	P := len(dt.weights)
+	step, inputs, targets, perm := st[stStep], st[stInputs], st[stTargets], st[stPerm]
+	start := Mul(step, Scalar(g, dtypes.Int32, dt.batch))
+	position := Add(Iota(g, shapes.Make(dtypes.Int32, dt.batch), 0), start) // in the permutation
+	rows := ExpandAxes(Gather(perm, ExpandAxes(position, -1)), -1)          // [batch,1] example indices
+	x, target := Gather(inputs, rows), Gather(targets, rows)
+	mask := ConvertDType(LessThan(position, st[stN]), dtypes.Float32)
+
+	weights := st[stWeights : stWeights+P]
+	plain := make(map[string]*Node, P)
+	for i, path := range dt.paths {
+		plain[path] = weights[i]
+	}
+	var logits *Node
+	withPlainWeights(g, plain, func() { logits = dt.ae.Arch.Logits(dt.ae.scope(), x) })
+	loss := maskedBCE([]*Node{target, mask}, []*Node{logits})
+	grads := Gradient(loss, weights...)
+
+	adamT := AddScalar(st[stAdamT], 1)
+	beta1, beta2 := Scalar(g, dtypes.Float32, adamBeta1), Scalar(g, dtypes.Float32, adamBeta2)
+	debias1 := Reciprocal(OneMinus(Pow(beta1, adamT)))
+	debias2 := Reciprocal(OneMinus(Pow(beta2, adamT)))
+	epsilon := Scalar(g, dtypes.Float32, adamEpsilon)
+	next := slices.Clone(st)
+	for i, grad := range grads {
+		m1 := Add(Mul(beta1, st[stWeights+P+i]), Mul(OneMinus(beta1), grad))
+		m2 := Add(Mul(beta2, st[stWeights+2*P+i]), Mul(OneMinus(beta2), Square(grad)))
+		direction := Div(Mul(st[stLR], Mul(m1, debias1)), Add(Sqrt(Mul(m2, debias2)), epsilon))
+		next[stWeights+i] = Sub(weights[i], direction)
+		next[stWeights+P+i], next[stWeights+2*P+i] = m1, m2
+	}
+	next[stAdamT] = adamT
+	// losses[step] = loss, as a one-hot sum (the pure-Go backend lacks DynamicUpdateSlice).
+	at := ConvertDType(Equal(Iota(g, shapes.Make(dtypes.Int32, dt.steps), 0), step), dtypes.Float32)
+	next[stLosses] = Add(st[stLosses], Mul(at, loss))
+	next[stStep] = AddScalar(step, 1)
+	return next
+}
+
+// compile builds and compiles the graph without running it.
+func (dt *deviceTrainer) compile() error {
+	_, err := dt.exec.Compile(dt.stateShapes()...)
+	return err
+}
+
+// epoch trains one epoch in the permutation of data.Permutation(n, seed, epoch) (the order the
+// host loop uses) and returns each batch's loss.
+func (dt *deviceTrainer) epoch(epoch int) ([]float32, error) {
+	perm := make([]int32, dt.steps*dt.batch)
+	for i, p := range data.Permutation(dt.n, dt.ae.Config.Seed, epoch) {
+		perm[i] = int32(p)
+	}
+	permT := tensors.FromFlatDataAndDimensions(perm, len(perm))
+	losses := tensors.FromShape(shapes.Make(dtypes.Float32, dt.steps))
+	calls, step := 1, int32(0)
+	if !dt.loop {
+		calls = dt.steps
+	}
+	for range calls {
+		args := []any{tensors.FromScalar(step), tensors.FromScalar(int32(dt.steps)), tensors.FromScalar(int32(dt.n)),
+			dt.inputs, dt.targets, permT, dt.adamT, dt.lr, losses}
+		for _, group := range [][]*tensors.Tensor{dt.weights, dt.m1, dt.m2} {
+			for _, t := range group {
+				args = append(args, t)
+			}
+		}
+		out, err := dt.exec.Call(args...)
+		if err != nil {
+			return nil, err
+		}
+		P := len(dt.weights)
+		dt.adamT, losses = out[0], out[1]
+		dt.weights, dt.m1, dt.m2 = out[2:2+P], out[2+P:2+2*P], out[2+2*P:2+3*P]
+		step++
+	}
+	dt.globalStp += int64(dt.steps)
+	for i, v := range dt.vars {
+		if err := v.SetValuePreservingOld(dt.weights[i]); err != nil {
+			return nil, err
+		}
+	}
+	return tensors.CopyFlatData[float32](losses)
+}
+
+// trainOnDevice is Train on the device (see the top of this file): loop selects one While per
+// epoch (XLA) or one call per step (any backend; what the tests compare with the host loop).
+func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOptions, loop bool) (hist *History, err error) {
+	defer recoverGraphPanic(&err)
+	cfg := ae.Config
+	if s.NTrain == 0 || s.NTest == 0 {
+		return nil, fmt.Errorf("aelib: training needs examples in both splits (train %d, test %d)", s.NTrain, s.NTest)
+	}
+	trainStart := time.Now()
+	dt, err := newDeviceTrainer(ae, s, loop)
+	if err != nil {
+		return nil, err
+	}
+	if err := dt.compile(); err != nil {
+		return nil, fmt.Errorf("aelib: compiling the device training loop: %w", err)
+	}
+	hist = &History{StepsPerEpoch: dt.steps, CompileSeconds: time.Since(trainStart).Seconds()}
+	eval := &evaluator{ae: ae}
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		start := time.Now()
+		if epoch == 1 {
+			start = trainStart // like the host loop, the first epoch pays for compilation
+		}
+		if err := ctx.Err(); err != nil {
+			hist.Seconds = time.Since(trainStart).Seconds()
+			return hist, fmt.Errorf("aelab: training stopped in epoch %d: %w", epoch, err)
+		}
+		losses, err := dt.epoch(epoch)
+		if err != nil {
+			hist.Seconds = time.Since(trainStart).Seconds()
+			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, err)
+		}
+		trainSeconds := time.Since(start).Seconds()
+		var lossSum float64
+		for i, l := range losses {
+			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+				hist.Seconds = time.Since(trainStart).Seconds()
+				return hist, fmt.Errorf("aelib: training epoch %d: %w at step %d: %g", epoch, ErrNonFinite,
+					dt.globalStp-int64(dt.steps)+int64(i)+1, l)
+			}
+			valid := min(dt.batch, dt.n-i*dt.batch)
+			lossSum += float64(l) * float64(valid)
+		}
+		val, err := eval.run(s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
+		if err != nil {
+			return hist, err
+		}
+		m := EpochMetrics{Epoch: epoch, Step: dt.globalStp, TrainLoss: lossSum / float64(dt.n),
+			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(),
+			TrainSeconds: trainSeconds}
+		if err := ae.endEpoch(hist, m, opts); err != nil {
+			return hist, err
+		}
+	}
+	hist.Seconds = time.Since(trainStart).Seconds()
+	return hist, nil
+}
+
+// endEpoch records an epoch, logs it and tells the observers.
+func (ae *Autoencoder) endEpoch(hist *History, m EpochMetrics, opts TrainOptions) error {
+	hist.Epochs = append(hist.Epochs, m)
+	if opts.Log != nil {
+		fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.2fs (train %.3fs)  loss %.4f  val_loss %.4f  val_mse %.5f  val_mae %.4f\n",
+			m.Epoch, ae.Config.Epochs, hist.StepsPerEpoch, m.Seconds, m.TrainSeconds, m.TrainLoss, m.ValLoss, m.ValMSE, m.ValMAE)
+	}
+	for _, o := range opts.Observers {
+		if err := o.EpochEnd(m); err != nil {
+			return fmt.Errorf("aelib: observer at epoch %d: %w", m.Epoch, err)
+		}
+	}
+	if math.IsNaN(m.ValLoss) || math.IsInf(m.ValLoss, 0) {
+		return fmt.Errorf("%w: validation loss %g at epoch %d", ErrNonFinite, m.ValLoss, m.Epoch)
+	}
+	return nil
+}
