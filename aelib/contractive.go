@@ -26,9 +26,9 @@ import (
 // ReLU masks are constants for the gradient (their derivative is zero almost everywhere), so the
 // penalty trains the weights only, which is the exact gradient of ‖J‖² wherever it exists.
 
-// DefaultContractiveLambda is the contractive model's default penalty weight. ‖J‖²_F of the
-// untrained 784-256-128-32 encoder is O(10); with the per-pixel mean BCE (≈0.1) as the
-// reconstruction loss, λ = 1e-3 makes the penalty matter without swamping reconstruction.
+// DefaultContractiveLambda is the contractive model's default penalty weight. Measured on MNIST
+// (3 epochs, ONNX Runtime): with λ = 0 the trained encoder has ‖J‖²_F ≈ 729 and a code
+// sensitivity of 0.90; with λ = 1e-3 they fall to ≈4.5 and 0.074, for val_bce 0.124 against 0.107.
 const DefaultContractiveLambda = 1e-3
 
 // JacobianFrobeniusSq builds ‖J‖²_F [B] of a dense encoder from its weights (W_l [in_l, out_l],

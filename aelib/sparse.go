@@ -17,8 +17,10 @@ import (
 //     Keras' activity_regularizer=l1(λ)); same sigmoid code, so the two variants compare.
 //
 // The penalty is added to the per-pixel mean BCE that every model minimises, so λ is relative
-// to a loss of about 0.1: DefaultSparseLambda was chosen to reach a mean activation near ρ while
-// costing little reconstruction quality (see the package tests and the report of issue #7).
+// to a loss of about 0.1. Measured on MNIST (3 epochs, KL, ρ 0.05): λ 3e-3 gives a mean
+// activation of 0.108 with half the code values under 0.05 for val_bce 0.142; λ 3e-2 gives 0.062
+// and 0.69 for 0.163; λ 0.1 gives 0.056 for 0.199 (the vanilla model: 0.107). DefaultSparseLambda
+// is the cheap end; longer training moves the mean activation further towards ρ.
 
 // DefaultSparseLambda is the sparse model's default penalty weight.
 const DefaultSparseLambda = 3e-3
