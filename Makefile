@@ -1,6 +1,6 @@
 # aelab — autoencoder lab. `make help` lists the targets.
 #
-#   make run            set up, build, train the course's three models, write the report
+#   make run            set up, build, train the course's three models (and three beyond it), write the report
 #   make test           set up, vet, run every test (notebooks included)
 #   QUICK=1 make run    a short version (few steps, data subset)
 
@@ -8,6 +8,8 @@ GO          ?= go
 TAGS        ?= onnx
 BIN         := bin/aelab
 QUICK       ?=
+# make run also trains the sparse, contractive and variational autoencoders (BEYOND=0: only the course's three).
+BEYOND      ?= 1
 PORT        ?= 8888
 LAB_IP      ?= 127.0.0.1
 REPORT_DIR  ?= build/report
@@ -42,8 +44,8 @@ check-setup: ## only report what setup would install (exit 1 if something is mis
 build: ## build bin/aelab (go build -tags TAGS)
 	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/aelab
 
-run: setup build ## train the course's three models, compare them, write the report (QUICK=1: short)
-	$(BIN) course $(if $(QUICK),--quick)
+run: setup build ## train the course's models (BEYOND=1: and sparse, contractive, VAE), compare, write the report (QUICK=1: short)
+	$(BIN) course $(if $(QUICK),--quick) $(if $(filter 1,$(BEYOND)),--beyond)
 	@echo "run: done; the report is where 'aelab course' says above (reports: $(REPORT_DIR)/, open index.html)"
 
 vet: ## go vet -tags TAGS ./...

@@ -15,14 +15,33 @@ type Preset struct {
 	Config  aelib.Config // the course's settings
 }
 
+// BeyondSection is the section tag of the models the course names (§1.1.5) but never builds.
+const BeyondSection = "beyond"
+
 // Presets returns the course's experiments in course order.
 func Presets() []Preset {
-	out := make([]Preset, 0, 3)
-	for _, p := range []struct{ name, section, title string }{
-		{aelib.ModelVanilla, "1.2", "Vanilla encoder and decoder (784-256-128-32)"},
-		{aelib.ModelDeep, "1.3", "Deep encoder and decoder (784-128-64-32)"},
-		{aelib.ModelDenoise, "1.4", "Convolutional denoising autoencoder"},
-	} {
+	return presets(
+		presetRow{aelib.ModelVanilla, "1.2", "Vanilla encoder and decoder (784-256-128-32)"},
+		presetRow{aelib.ModelDeep, "1.3", "Deep encoder and decoder (784-128-64-32)"},
+		presetRow{aelib.ModelDenoise, "1.4", "Convolutional denoising autoencoder"},
+	)
+}
+
+// BeyondPresets returns the sparse, contractive and variational autoencoders with aelib's
+// defaults: the course lists them in §1.1.5 without building them.
+func BeyondPresets() []Preset {
+	return presets(
+		presetRow{aelib.ModelSparse, BeyondSection, "Sparse autoencoder (KL penalty on the code)"},
+		presetRow{aelib.ModelContractive, BeyondSection, "Contractive autoencoder (Jacobian penalty)"},
+		presetRow{aelib.ModelVAE, BeyondSection, "Variational autoencoder (Gaussian code)"},
+	)
+}
+
+type presetRow struct{ name, section, title string }
+
+func presets(rows ...presetRow) []Preset {
+	out := make([]Preset, 0, len(rows))
+	for _, p := range rows {
 		cfg, err := aelib.DefaultConfig(p.name)
 		if err != nil {
 			panic(err) // the table above names only models aelib knows
@@ -32,9 +51,9 @@ func Presets() []Preset {
 	return out
 }
 
-// LookupPreset returns the preset of a model name.
+// LookupPreset returns the preset of a model name, from the course or beyond it.
 func LookupPreset(name string) (Preset, error) {
-	presets := Presets()
+	presets := append(Presets(), BeyondPresets()...)
 	i := slices.IndexFunc(presets, func(p Preset) bool { return p.Name == name })
 	if i < 0 {
 		names := make([]string, len(presets))
@@ -55,6 +74,8 @@ func Quick(cfg aelib.Config) aelib.Config {
 		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = 2, 6000, 2000
 	case aelib.ModelDeep:
 		cfg.Epochs = 5
+	case aelib.ModelContractive:
+		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = 2, 20000, 2000 // its penalty costs several forward passes
 	default:
 		cfg.Epochs = 3
 	}

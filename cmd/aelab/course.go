@@ -16,12 +16,13 @@ import (
 )
 
 func init() {
-	register(command{name: "course", summary: "reproduce the course: train vanilla, deep and denoise, compare, report", run: runCourse})
+	register(command{name: "course", summary: "reproduce the course: train vanilla, deep and denoise (--beyond: and three more), compare, report", run: runCourse})
 }
 
 func runCourse(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("course", stderr)
 	quick := fs.Bool("quick", false, "a short demo: few epochs, a data subset for the conv model")
+	beyond := fs.Bool("beyond", false, "also train the sparse, contractive and variational autoencoders")
 	db := fs.String("db", "", "experiment store (default $AELAB_DB or ~/.local/share/aelab/aelab.db)")
 	out := fs.String("out", "build/report", "folder for the comparison report")
 	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
@@ -45,7 +46,11 @@ func runCourse(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 
 	var results []*experiments.Result
-	for _, p := range experiments.Presets() {
+	presets := experiments.Presets()
+	if *beyond {
+		presets = append(presets, experiments.BeyondPresets()...)
+	}
+	for _, p := range presets {
 		cfg := p.Config
 		if *quick {
 			cfg = experiments.Quick(cfg)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/aelab/aelab/aelib"
@@ -28,10 +29,15 @@ type trainFlags struct {
 	lr, noise               float64
 	seed                    uint64
 	quick                   bool
+
+	// Beyond the course: -1 (or "") keeps the model's default.
+	penalty           string
+	rho, lambda, beta float64
+	latent            int
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", aelib.ModelVanilla, "model: vanilla, deep, denoise")
+	fs.StringVar(&f.model, "model", aelib.ModelVanilla, "model: "+strings.Join(aelib.Models(), ", "))
 	fs.StringVar(&f.dataset, "dataset", "", "data set: mnist or fashion (default mnist)")
 	fs.StringVar(&f.backend, "backend", "", "GoMLX backend config, e.g. go, onnx:cpu (default: picked for this machine)")
 	fs.IntVar(&f.epochs, "epochs", -1, "epochs (default: the course's: vanilla 10, deep 50, denoise 10)")
@@ -42,6 +48,11 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.noise, "noise", -1, "Gaussian noise factor on the inputs (default: denoise 0.5, others 0)")
 	fs.Uint64Var(&f.seed, "seed", 42, "random seed (weights, shuffling, noise)")
 	fs.BoolVar(&f.quick, "quick", false, "a short demo: few epochs, and a data subset for the conv model")
+	fs.StringVar(&f.penalty, "penalty", "", "sparse: kl or l1 (default kl)")
+	fs.Float64Var(&f.rho, "rho", -1, "sparse, kl: target mean activation of the code (default 0.05)")
+	fs.Float64Var(&f.lambda, "lambda", -1, "sparse and contractive: weight of the penalty")
+	fs.Float64Var(&f.beta, "beta", -1, "vae: weight of the KL term (default 1)")
+	fs.IntVar(&f.latent, "latent", -1, "vae: code size (default 16; 2 draws a latent map)")
 }
 
 // config builds the run's config from the course's defaults and the flags that were set.
@@ -75,6 +86,20 @@ func (f *trainFlags) config() (aelib.Config, error) {
 	}
 	if f.noise != -1 {
 		cfg.Noise = f.noise
+	}
+	if f.penalty != "" {
+		cfg.Penalty = f.penalty
+	}
+	for _, o := range []struct {
+		flag float64
+		dst  *float64
+	}{{f.rho, &cfg.Rho}, {f.lambda, &cfg.Lambda}, {f.beta, &cfg.Beta}} {
+		if o.flag != -1 {
+			*o.dst = o.flag
+		}
+	}
+	if f.latent != -1 {
+		cfg.LatentDim = f.latent
 	}
 	cfg.Seed, cfg.Backend = f.seed, f.backend
 	if cfg.Dataset != "mnist" && cfg.Dataset != "fashion" {
@@ -176,7 +201,7 @@ func checkWritableDir(dir string) error {
 
 func runSummary(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("summary", stderr)
-	model := fs.String("model", aelib.ModelVanilla, "model: vanilla, deep, denoise")
+	model := fs.String("model", aelib.ModelVanilla, "model: "+strings.Join(aelib.Models(), ", "))
 	html := fs.Bool("html", false, "print HTML instead of text")
 	if _, err := parseFlags(fs, args); err == errHelp {
 		return nil

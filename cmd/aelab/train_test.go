@@ -40,6 +40,9 @@ func TestTrainUsageErrors(t *testing.T) {
 		{"train", "--checkpoint", "/no/such/folder/ckpt"},
 		{"train", "extra"},
 		{"summary", "--model", "pca"},
+		{"train", "--model", "sparse", "--penalty", "l3"},
+		{"train", "--model", "vae", "--latent", "0"},
+		{"train", "--model", "sparse", "--rho", "1.5"},
 		{"nosuchcommand"},
 	} {
 		code, _, stderr := runAelab(t, args...)
