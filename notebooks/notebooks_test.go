@@ -124,6 +124,10 @@ func TestNotebooks(t *testing.T) {
 			for _, e := range errs {
 				t.Errorf("%s: error output: %s", nb, e)
 			}
+			// The setup cell's `go list -m` proves the kernel uses this working tree.
+			if !strings.Contains(text, "github.com/aelab/aelab v0.0.0 => ") {
+				t.Errorf("%s: the setup cell does not show aelab replaced by the working tree", nb)
+			}
 			for _, want := range expected[name].shows {
 				if !strings.Contains(text, want) {
 					t.Errorf("%s: the executed notebook does not show %q", nb, want)
