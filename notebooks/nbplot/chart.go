@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -60,9 +62,13 @@ func (c Chart) png(p *plot.Plot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// LinesPNG draws each series as a line with points, in its own colour, as a PNG.
+// LinesPNG draws each series as a line with points, in its own colour, as a PNG. When every x
+// is a whole number (epochs), the x axis labels whole numbers only.
 func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
 	p := c.newPlot()
+	if allIntegers(series) {
+		p.X.Tick.Marker = integerTicks{}
+	}
 	for i, s := range series {
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
@@ -113,4 +119,29 @@ func (c Chart) HistogramsPNG(bins int, names []string, samples ...[]float64) ([]
 		p.Legend.Add(names[i], h)
 	}
 	return c.png(p)
+}
+
+// integerTicks labels whole numbers only (epochs), at most about ten of them.
+type integerTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := math.Ceil(lo), math.Floor(hi)
+	step := math.Max(1, math.Ceil((last-first)/10))
+	var ticks []plot.Tick
+	for v := first; v <= last; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return ticks
+}
+
+func allIntegers(series []Series) bool {
+	for _, s := range series {
+		for _, x := range s.X {
+			if x != math.Trunc(x) {
+				return false
+			}
+		}
+	}
+	return true
 }
