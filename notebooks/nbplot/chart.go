@@ -96,25 +96,47 @@ func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
 	return c.png(p)
 }
 
-// HistogramsPNG overlays one normalised histogram (area 1) per named sample, bins bins each,
-// in its own colour, as a PNG.
+// HistogramsPNG overlays one normalised histogram (area 1) per named sample, in its own
+// translucent colour, as a PNG. All samples share the same bins bins over their common range,
+// so their heights compare directly.
 func (c Chart) HistogramsPNG(bins int, names []string, samples ...[]float64) ([]byte, error) {
 	if len(names) != len(samples) {
 		return nil, fmt.Errorf("nbplot: %d names for %d samples", len(names), len(samples))
 	}
+	if bins <= 0 {
+		return nil, fmt.Errorf("nbplot: %d bins", bins)
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range samples {
+		for _, v := range s {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	if lo > hi {
+		return nil, fmt.Errorf("nbplot: no values to draw")
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	width := (hi - lo) / float64(bins)
 	p := c.newPlot()
 	for i, s := range samples {
 		if len(s) == 0 {
 			continue
 		}
-		h, err := plotter.NewHist(plotter.Values(s), bins)
-		if err != nil {
-			return nil, fmt.Errorf("nbplot: histogram %q: %w", names[i], err)
+		h := &plotter.Histogram{Bins: make([]plotter.HistogramBin, bins), Width: width, LineStyle: plotter.DefaultLineStyle}
+		for b := range h.Bins {
+			h.Bins[b].Min, h.Bins[b].Max = lo+float64(b)*width, lo+float64(b+1)*width
 		}
-		h.Normalize(1)
+		for _, v := range s {
+			h.Bins[min(int((v-lo)/width), bins-1)].Weight++
+		}
+		for b := range h.Bins {
+			h.Bins[b].Weight /= float64(len(s)) * width // area 1
+		}
 		col := palette[i%len(palette)]
 		h.LineStyle.Color = col
-		h.FillColor = color.RGBA{col.R, col.G, col.B, 90}
+		h.FillColor = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 100}
 		p.Add(h)
 		p.Legend.Add(names[i], h)
 	}

@@ -77,6 +77,12 @@ func TestCharts(t *testing.T) {
 	if _, err := (Chart{}).HistogramsPNG(5, []string{"a"}); err == nil {
 		t.Error("names without samples: no error")
 	}
+	if _, err := (Chart{}).HistogramsPNG(5, []string{"a"}, []float64{}); err == nil {
+		t.Error("no values: no error")
+	}
+	if _, err := (Chart{}).HistogramsPNG(5, []string{"a"}, []float64{2, 2}); err != nil {
+		t.Errorf("constant sample: %v", err)
+	}
 }
 
 func TestIntegerTicks(t *testing.T) {
