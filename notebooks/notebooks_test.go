@@ -26,6 +26,7 @@ var expected = map[string]struct {
 	"03_deep":         {shows: []string{"222,384", "53% fewer", "Vanilla vs deep"}, runs: true},
 	"04_denoising":    {shows: []string{"28,353", "matches the course's final table", "denoised output"}, runs: true},
 	"05_comparison":   {shows: []string{"aelab-report", "Course claims audit"}},
+	"06_beyond":       {shows: []string{"Code statistics on", "the KL penalty moves the mean activation", "contractive vs vanilla: ‖J‖²_F", "new digits decoded from z ~ N(0, I)", "decoded grid of the latent plane", "Six models: the newest finished run of each"}, runs: true},
 }
 
 // unavailable fails the test in CI and skips it elsewhere: the notebooks need Jupyter and GoNB.
@@ -48,7 +49,8 @@ func goBin(t *testing.T) string {
 }
 
 // TestNotebooks executes every notebook headless in quick mode, in order (03 compares with the
-// run of 02, 05 reports on 02–04), against a temporary store, and checks their outputs.
+// run of 02, 05 reports on 02–04, 06 uses 02's vanilla run as its baseline and lines up all six
+// models), against a temporary store, and checks their outputs.
 func TestNotebooks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("executing the notebooks takes minutes; skipped with -short")

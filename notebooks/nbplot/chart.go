@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Series is one named line: points (X[i], Y[i]).
@@ -166,4 +168,76 @@ func allIntegers(series []Series) bool {
 		}
 	}
 	return true
+}
+
+// categorical has ten distinct colours (Tableau 10), one per class of a scatter plot.
+var categorical = []color.RGBA{
+	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255},
+	{140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255}, {23, 190, 207, 255},
+}
+
+// ScatterPNG draws each series as unconnected points in its own colour (ten distinct colours,
+// e.g. one per digit), and writes each series' name large at its median point, so classes
+// can be told apart without the legend. The x axis is widened on the right to leave the legend
+// its own space. Series with no points are skipped.
+func (c Chart) ScatterPNG(series ...Series) ([]byte, error) {
+	p := c.newPlot()
+	var centres plotter.XYLabels
+	drawn := 0
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		if len(s.X) == 0 {
+			continue
+		}
+		xys := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			xys[j].X, xys[j].Y = s.X[j], s.Y[j]
+		}
+		points, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, fmt.Errorf("nbplot: series %q: %w", s.Name, err)
+		}
+		col := categorical[i%len(categorical)]
+		points.GlyphStyle.Color = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 170}
+		points.GlyphStyle.Radius = vg.Points(1.6)
+		points.GlyphStyle.Shape = draw.CircleGlyph{}
+		p.Add(points)
+		drawn++
+		if s.Name != "" {
+			p.Legend.Add(s.Name, points)
+			centres.XYs = append(centres.XYs, plotter.XY{X: median(s.X), Y: median(s.Y)})
+			centres.Labels = append(centres.Labels, s.Name)
+		}
+	}
+	if drawn == 0 {
+		return nil, fmt.Errorf("nbplot: no points to draw")
+	}
+	if len(centres.Labels) > 0 {
+		labels, err := plotter.NewLabels(centres)
+		if err != nil {
+			return nil, err
+		}
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].Font.Size = vg.Points(14)
+			labels.TextStyle[i].XAlign, labels.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
+		}
+		p.Add(labels)
+	}
+	if len(centres.Labels) > 0 { // room on the right for the legend, so it covers no points
+		p.X.Max += 0.15 * (p.X.Max - p.X.Min)
+	}
+	return c.png(p)
+}
+
+// median is the middle value of xs (the mean of the two middle ones for an even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -100,3 +100,31 @@ func TestIntegerTicks(t *testing.T) {
 		t.Error("allIntegers is wrong")
 	}
 }
+
+func TestScatter(t *testing.T) {
+	var groups []Series
+	for d := range 10 {
+		groups = append(groups, Series{Name: string(rune('0' + d)), X: []float64{float64(d), float64(d) + 0.5, float64(d) + 0.2}, Y: []float64{1, 2, float64(d)}})
+	}
+	groups = append(groups, Series{Name: "empty"})
+	out, err := Chart{Title: "latent space", XLabel: "z1", YLabel: "z2", Width: 6, Height: 5}.ScatterPNG(groups...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.Bounds(); b.Dx() <= b.Dy() {
+		t.Errorf("size %v: want wider than high (6×5 inches)", b)
+	}
+	if _, err := (Chart{}).ScatterPNG(Series{X: []float64{1}}); err == nil {
+		t.Error("mismatched series: no error")
+	}
+	if _, err := (Chart{}).ScatterPNG(Series{Name: "none"}); err == nil {
+		t.Error("no points: no error")
+	}
+	if median([]float64{3, 1, 2}) != 2 || median([]float64{4, 1, 3, 2}) != 2.5 {
+		t.Error("median is wrong")
+	}
+}
