@@ -95,6 +95,13 @@ func TestChooseBackend(t *testing.T) {
 	if c := chooseBackend(env(home, true)); c.Name != "xla-cuda" || c.Config != "xla:"+plugin {
 		t.Errorf("CUDA plugin: %v", c)
 	}
+	delete(files, plugin)
+	venvPlugin := "/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so"
+	files[venvPlugin] = true
+	files["/opt/torch/.venv/bin/python3"] = true
+	if c := chooseBackend(env(map[string]string{"HOME": "/x", "PATH": "/usr/bin:/opt/torch/.venv/bin"}, true)); c.Config != "xla:"+venvPlugin {
+		t.Errorf("CUDA plugin in the venv of the python3 on PATH: %v", c)
+	}
 	user := map[string]string{"HOME": "/home/u", "GOMLX_BACKEND": "go"}
 	if c := chooseBackend(env(user, true)); c.Config != "go" || !strings.Contains(c.Reason, "GOMLX_BACKEND") {
 		t.Errorf("user's choice: %v", c)

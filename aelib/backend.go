@@ -97,14 +97,7 @@ func findCUDAPlugin(env backendEnv) string {
 			patterns = append(patterns, filepath.Join(dir, "pjrt_c_api_cuda*.so"), filepath.Join(dir, "xla_cuda_plugin.so"))
 		}
 	}
-	home := env.getenv("HOME")
-	for _, site := range []string{
-		"/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
-		"/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages",
-		"/opt/conda/lib/python3*/site-packages", "/opt/*/lib/python3*/site-packages",
-		home + "/.local/lib/python3*/site-packages",
-		"/root/.pyenv/versions/*/lib/python3*/site-packages",
-	} {
+	for _, site := range pythonSitePackages(env) {
 		patterns = append(patterns, filepath.Join(site, "jax_plugins", "xla_cuda*", "xla_cuda_plugin.so"))
 	}
 	for _, p := range patterns {
@@ -117,6 +110,31 @@ func findCUDAPlugin(env backendEnv) string {
 		}
 	}
 	return ""
+}
+
+// pythonSitePackages returns glob patterns of the Python site-packages folders where JAX may
+// have installed its CUDA plugin: those of the Pythons on $PATH and of an active virtualenv or
+// conda environment first (GPU images often keep JAX in a venv such as /opt/torch/.venv), then
+// the usual system, user and /opt locations.
+func pythonSitePackages(env backendEnv) []string {
+	var prefixes []string
+	for _, v := range []string{"VIRTUAL_ENV", "CONDA_PREFIX"} {
+		if dir := env.getenv(v); dir != "" {
+			prefixes = append(prefixes, dir)
+		}
+	}
+	for _, dir := range filepath.SplitList(env.getenv("PATH")) {
+		if dir != "" && len(env.glob(filepath.Join(dir, "python3*"))) > 0 {
+			prefixes = append(prefixes, filepath.Dir(dir)) // .../bin/python3 → ...
+		}
+	}
+	prefixes = append(prefixes, "/usr/local", "/usr", "/opt/conda", "/opt/*", "/opt/*/.venv", "/opt/*/venv",
+		env.getenv("HOME")+"/.local", "/root/.pyenv/versions/*")
+	var sites []string
+	for _, p := range prefixes {
+		sites = append(sites, filepath.Join(p, "lib", "python3*", "site-packages"), filepath.Join(p, "lib", "python3*", "dist-packages"))
+	}
+	return append(sites, "/usr/lib/python3/dist-packages")
 }
 
 // findONNXRuntime returns the path of the ONNX Runtime shared library, or "".
