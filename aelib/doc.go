@@ -1,7 +1,14 @@
 // Package aelib builds, trains and evaluates the autoencoders of the course with GoMLX: the
 // vanilla dense autoencoder (784-256-128-32), the deep one (784-128-64-32) and the
 // convolutional denoising autoencoder, with encoders and decoders usable apart, Keras-style
-// summaries, checkpoints and a training loop that reports every epoch to an Observer.
+// summaries, checkpoints and a training loop that reports every epoch to an Observer. Beyond
+// the course it builds the sparse (KL or L1 penalty on a sigmoid code), contractive (exact
+// encoder-Jacobian penalty) and variational autoencoders, with their diagnostics: CodeStats,
+// JacobianNormSq, CodeSensitivity, Sample, Interpolate and LatentGrid.
+//
+// Training runs GoMLX's train.Trainer one batch per call on CPU backends, batches built on the
+// host; on XLA (GPU) a whole epoch is one executable call, a graph.While over batches gathered
+// on the device (devicetrain.go).
 //
 // An architecture is a list of layers (see Architecture); the same list builds the GoMLX graph
 // and the summary, so the parameter counts printed are the ones trained. All models take flat

@@ -7,7 +7,7 @@ import (
 )
 
 // This file builds the GoMLX graphs of an Architecture. Layers create their variables under
-// scope.In(layer.Name), with the names and shapes GoMLX's own layers use ("dense/weights" is
+// scope.At(layer.Name), with the names and shapes GoMLX's own layers use ("dense/weights" is
 // [in,out], "conv/weights" is [3,3,in,out]), so checkpoints move between backends. Layers get
 // their weights through layerWeight, which the on-device training loop redirects to plain
 // nodes (devicetrain.go): the layer math has one source for both paths.
