@@ -240,7 +240,10 @@ func reconstructionGrid(r *Run, n int, sets map[string]*data.Dataset) (*Figure, 
 		return nil, fmt.Errorf("run %s: reconstruct: %w", r.Record.ShortID(), err)
 	}
 	rows = append(rows, out)
-	img := grid(rows, test.N, data.Height, data.Width, 3)
+	img, err := ImageGrid(rows, data.Height, data.Width, reportGrid)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: reconstructions: %w", r.Record.ShortID(), err)
+	}
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
 		return nil, err
@@ -255,17 +258,43 @@ func reconstructionGrid(r *Run, n int, sets map[string]*data.Dataset) (*Figure, 
 	return f, nil
 }
 
-// grid lays out rows of n images (h×w, values in [0,1]) as a gray picture, each pixel scale×scale,
-// with a dark frame between images.
-func grid(rows [][]float32, n, h, w, scale int) *image.Gray {
-	const gap = 2
+// GridStyle is how ImageGrid draws: each image pixel Scale×Scale, with a frame Gap pixels wide
+// of gray level Frame around and between the images.
+type GridStyle struct {
+	Scale int
+	Gap   int
+	Frame uint8
+}
+
+// reportGrid is the style of the report's reconstruction grids.
+var reportGrid = GridStyle{Scale: 3, Gap: 2, Frame: 70}
+
+// ImageGrid lays out rows of h×w images, stored flat and row-major with values in [0, 1]
+// (0 black, 1 white; values outside are clipped), as one gray picture: row i of the picture holds
+// the images of rows[i], left to right. Rows may hold different numbers of images, but each a
+// whole number of them.
+func ImageGrid(rows [][]float32, h, w int, style GridStyle) (*image.Gray, error) {
+	scale, gap := style.Scale, style.Gap
+	if h <= 0 || w <= 0 || scale <= 0 || gap < 0 {
+		return nil, fmt.Errorf("image size %d×%d, scale %d and gap %d: want positive sizes and scale and a gap ≥ 0", h, w, scale, gap)
+	}
+	cols := 0
+	for i, r := range rows {
+		if len(r)%(h*w) != 0 {
+			return nil, fmt.Errorf("row %d has %d values, not a whole number of %d×%d images", i, len(r), h, w)
+		}
+		cols = max(cols, len(r)/(h*w))
+	}
+	if cols == 0 {
+		return nil, fmt.Errorf("no images to draw")
+	}
 	cw, ch := w*scale+gap, h*scale+gap
-	img := image.NewGray(image.Rect(0, 0, n*cw+gap, len(rows)*ch+gap))
+	img := image.NewGray(image.Rect(0, 0, cols*cw+gap, len(rows)*ch+gap))
 	for i := range img.Pix {
-		img.Pix[i] = 70
+		img.Pix[i] = style.Frame
 	}
 	for ri, row := range rows {
-		for k := 0; k < n; k++ {
+		for k := 0; k < len(row)/(h*w); k++ {
 			px := row[k*h*w : (k+1)*h*w]
 			for y := 0; y < h; y++ {
 				for x := 0; x < w; x++ {
@@ -280,7 +309,7 @@ func grid(rows [][]float32, n, h, w, scale int) *image.Gray {
 			}
 		}
 	}
-	return img
+	return img, nil
 }
 
 // svgWrap is an SVG that shows a PNG (for image grids, whose pixels are the content).

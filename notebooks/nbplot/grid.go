@@ -5,10 +5,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
-	"image"
-	"image/color"
 	"image/png"
 	"strings"
+
+	"github.com/aelab/aelab/reports"
 )
 
 // Row is one row of an image grid: a title and n images of h×w pixels stored flat, row-major,
@@ -20,42 +20,15 @@ type Row struct {
 
 // GridPNG draws rows of h×w images as one PNG, each pixel scale×scale, with a gap of one
 // scaled pixel between images. Rows may hold different numbers of images; values outside [0, 1]
-// are clipped.
+// are clipped. The drawing is reports.ImageGrid's.
 func GridPNG(rows []Row, h, w, scale int) ([]byte, error) {
-	if h <= 0 || w <= 0 || scale <= 0 {
-		return nil, fmt.Errorf("nbplot: image size %d×%d and scale %d must be positive", h, w, scale)
+	images := make([][]float32, len(rows))
+	for i, r := range rows {
+		images[i] = r.Images
 	}
-	cols := 0
-	for _, r := range rows {
-		if len(r.Images)%(h*w) != 0 {
-			return nil, fmt.Errorf("nbplot: row %q has %d values, not a multiple of %d×%d", r.Title, len(r.Images), h, w)
-		}
-		cols = max(cols, len(r.Images)/(h*w))
-	}
-	if cols == 0 {
-		return nil, fmt.Errorf("nbplot: no images to draw")
-	}
-	gap := scale
-	cw, ch := w*scale+gap, h*scale+gap
-	img := image.NewGray(image.Rect(0, 0, cols*cw+gap, len(rows)*ch+gap))
-	for i := range img.Pix {
-		img.Pix[i] = 96 // grey frame between images
-	}
-	for ri, r := range rows {
-		for k := 0; k < len(r.Images)/(h*w); k++ {
-			x0, y0 := gap+k*cw, gap+ri*ch
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					v := float64(r.Images[k*h*w+y*w+x])
-					g := color.Gray{Y: uint8(min(max(v, 0), 1)*255 + 0.5)}
-					for dy := 0; dy < scale; dy++ {
-						for dx := 0; dx < scale; dx++ {
-							img.SetGray(x0+x*scale+dx, y0+y*scale+dy, g)
-						}
-					}
-				}
-			}
-		}
+	img, err := reports.ImageGrid(images, h, w, reports.GridStyle{Scale: scale, Gap: scale, Frame: 96})
+	if err != nil {
+		return nil, fmt.Errorf("nbplot: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
