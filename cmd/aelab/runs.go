@@ -569,49 +569,57 @@ func writeHistoryTable(w io.Writer, keys []string, points func(string) []tracker
 	const perTable = 7 // columns that fit in 100 characters
 	for start := 0; start < len(keys); start += perTable {
 		part := keys[start:min(start+perTable, len(keys))]
-		cols := make([]map[int64]float64, len(part))
-		index := map[int64]bool{}
-		label := "epoch"
+		heads := make([]string, len(part))
+		series := make([][]tracker.MetricPoint, len(part))
 		for i, k := range part {
-			var byEpoch bool
-			cols[i], byEpoch = runsPerEpoch(points(k))
-			if !byEpoch {
-				label = "step"
-			}
-			for x := range cols[i] {
-				index[x] = true
-			}
+			heads[i], series[i] = runsClip(k, 14), points(k)
 		}
-		xs := make([]int64, 0, len(index))
-		for x := range index {
-			xs = append(xs, x)
-		}
-		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
-		tw := newRunsTable(w, tabwriter.AlignRight)
-		head := []string{"  " + label}
-		for _, k := range part {
-			head = append(head, runsClip(k, 14))
-		}
-		fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-		for i, x := range xs {
-			if len(xs) > maxRunHistoryRows && i == maxRunHistoryRows/2 {
-				fmt.Fprintf(tw, "  …%d more…\t\n", len(xs)-maxRunHistoryRows)
-			}
-			if len(xs) > maxRunHistoryRows && i >= maxRunHistoryRows/2 && i < len(xs)-maxRunHistoryRows/2 {
-				continue
-			}
-			row := []string{"  " + strconv.FormatInt(x, 10)}
-			for _, c := range cols {
-				if v, ok := c[x]; ok {
-					row = append(row, fmtRunMetric(v))
-				} else {
-					row = append(row, "")
-				}
-			}
-			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
-		}
-		tw.Flush()
+		writeEpochTable(w, heads, series, "")
 	}
+}
+
+// writeEpochTable prints one row per epoch and one column per series, headed by heads: the last
+// point of each epoch, or of each step where a series carries no epochs. A series with no point
+// in a row shows missing there. A long table shows its head and tail only.
+func writeEpochTable(w io.Writer, heads []string, series [][]tracker.MetricPoint, missing string) {
+	cols := make([]map[int64]float64, len(series))
+	index := map[int64]bool{}
+	label := "epoch"
+	for i, points := range series {
+		var byEpoch bool
+		cols[i], byEpoch = runsPerEpoch(points)
+		if !byEpoch && len(cols[i]) > 0 {
+			label = "step"
+		}
+		for x := range cols[i] {
+			index[x] = true
+		}
+	}
+	xs := make([]int64, 0, len(index))
+	for x := range index {
+		xs = append(xs, x)
+	}
+	sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
+	tw := newRunsTable(w, tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  "+label+"\t"+strings.Join(heads, "\t")+"\t")
+	for i, x := range xs {
+		if len(xs) > maxRunHistoryRows && i == maxRunHistoryRows/2 {
+			fmt.Fprintf(tw, "  …%d more…\t\n", len(xs)-maxRunHistoryRows)
+		}
+		if len(xs) > maxRunHistoryRows && i >= maxRunHistoryRows/2 && i < len(xs)-maxRunHistoryRows/2 {
+			continue
+		}
+		row := []string{"  " + strconv.FormatInt(x, 10)}
+		for _, c := range cols {
+			if v, ok := c[x]; ok {
+				row = append(row, fmtRunMetric(v))
+			} else {
+				row = append(row, missing)
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	tw.Flush()
 }
 
 // ---- compare
@@ -710,48 +718,12 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 	// Per-epoch history of the main loss keys.
 	for _, k := range runsLossKeys(hists) {
 		fmt.Fprintf(stdout, "\nHistory of %s:\n", k)
-		tw := newRunsTable(stdout, tabwriter.AlignRight)
-		cols := make([]map[int64]float64, len(runs))
-		index := map[int64]bool{}
-		label := "epoch"
-		for i := range runs {
-			var byEpoch bool
-			cols[i], byEpoch = runsPerEpoch(hists[i][k])
-			if !byEpoch && len(cols[i]) > 0 {
-				label = "step"
-			}
-			for x := range cols[i] {
-				index[x] = true
-			}
+		heads := make([]string, len(runs))
+		series := make([][]tracker.MetricPoint, len(runs))
+		for i, r := range runs {
+			heads[i], series[i] = r.ShortID(), hists[i][k]
 		}
-		xs := make([]int64, 0, len(index))
-		for x := range index {
-			xs = append(xs, x)
-		}
-		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
-		head := "  " + label
-		for _, r := range runs {
-			head += "\t" + r.ShortID()
-		}
-		fmt.Fprintln(tw, head+"\t")
-		for i, x := range xs {
-			if len(xs) > maxRunHistoryRows && i == maxRunHistoryRows/2 {
-				fmt.Fprintf(tw, "  …%d more…\t\n", len(xs)-maxRunHistoryRows)
-			}
-			if len(xs) > maxRunHistoryRows && i >= maxRunHistoryRows/2 && i < len(xs)-maxRunHistoryRows/2 {
-				continue
-			}
-			line := "  " + strconv.FormatInt(x, 10)
-			for _, c := range cols {
-				if v, ok := c[x]; ok {
-					line += "\t" + fmtRunMetric(v)
-				} else {
-					line += "\t-"
-				}
-			}
-			fmt.Fprintln(tw, line+"\t")
-		}
-		tw.Flush()
+		writeEpochTable(stdout, heads, series, "-")
 	}
 	return nil
 }
