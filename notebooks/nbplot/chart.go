@@ -20,6 +20,18 @@ type Series struct {
 	X, Y []float64
 }
 
+// points is the series as plotter points; an error where X and Y differ in length.
+func (s Series) points() (plotter.XYs, error) {
+	if len(s.X) != len(s.Y) {
+		return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+	}
+	xys := make(plotter.XYs, len(s.X))
+	for j := range s.X {
+		xys[j].X, xys[j].Y = s.X[j], s.Y[j]
+	}
+	return xys, nil
+}
+
 // Chart describes a figure: its title and axis labels, and its size in inches (6×3.5 when zero).
 type Chart struct {
 	Title, XLabel, YLabel string
@@ -72,15 +84,12 @@ func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
 		p.X.Tick.Marker = integerTicks{}
 	}
 	for i, s := range series {
-		if len(s.X) != len(s.Y) {
-			return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		xys, err := s.points()
+		if err != nil {
+			return nil, err
 		}
-		if len(s.X) == 0 {
+		if len(xys) == 0 {
 			continue
-		}
-		xys := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			xys[j].X, xys[j].Y = s.X[j], s.Y[j]
 		}
 		line, points, err := plotter.NewLinePoints(xys)
 		if err != nil {
@@ -185,15 +194,12 @@ func (c Chart) ScatterPNG(series ...Series) ([]byte, error) {
 	var centres plotter.XYLabels
 	drawn := 0
 	for i, s := range series {
-		if len(s.X) != len(s.Y) {
-			return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		xys, err := s.points()
+		if err != nil {
+			return nil, err
 		}
-		if len(s.X) == 0 {
+		if len(xys) == 0 {
 			continue
-		}
-		xys := make(plotter.XYs, len(s.X))
-		for j := range s.X {
-			xys[j].X, xys[j].Y = s.X[j], s.Y[j]
 		}
 		points, err := plotter.NewScatter(xys)
 		if err != nil {
