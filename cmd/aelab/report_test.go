@@ -10,17 +10,12 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
-	"github.com/aelab/aelab/tracker"
 )
 
 // reportStore is a store with one real, tiny vanilla run (1 epoch, 256 images).
 func reportStore(t *testing.T) string {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "aelab.db")
-	s, err := tracker.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db := newTestStore(t)
 	defer s.Close()
 	cfg, err := aelib.DefaultConfig("vanilla")
 	if err != nil {

@@ -22,11 +22,7 @@ type runsFixture struct {
 
 func newRunsFixture(t *testing.T) runsFixture {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "aelab.db")
-	s, err := tracker.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db := newTestStore(t)
 	defer s.Close()
 	f := runsFixture{db: db, ids: map[string]string{}}
 	mk := func(exp, name, model, epochs string, bce, mse float64, status tracker.Status) {
@@ -67,16 +63,9 @@ func newRunsFixture(t *testing.T) runsFixture {
 	return f
 }
 
-func aelab(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code = runMain(args, &o, &e)
-	return code, o.String(), e.String()
-}
-
 func TestRunsList(t *testing.T) {
 	f := newRunsFixture(t)
-	code, out, errOut := aelab(t, "runs", "list", "--db", f.db)
+	code, out, errOut := runAelab(t, "runs", "list", "--db", f.db)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -101,15 +90,15 @@ func TestRunsList(t *testing.T) {
 	}
 
 	// Filter and order, flags after nothing positional, limit.
-	code, out, _ = aelab(t, "runs", "list", "--where", `params.model = "deep" and metrics.val_mse < 0.1`, "--db", f.db)
+	code, out, _ = runAelab(t, "runs", "list", "--where", `params.model = "deep" and metrics.val_mse < 0.1`, "--db", f.db)
 	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "deep-128-64-32") {
 		t.Errorf("filtered list (%d):\n%s", code, out)
 	}
-	code, out, _ = aelab(t, "runs", "list", "--order-by", "metrics.val_mse asc", "--limit", "1", "--db", f.db)
+	code, out, _ = runAelab(t, "runs", "list", "--order-by", "metrics.val_mse asc", "--limit", "1", "--db", f.db)
 	if code != 0 || !strings.Contains(out, "deep-128-64-32") || strings.Count(out, "\n") != 2 {
 		t.Errorf("ordered list (%d):\n%s", code, out)
 	}
-	code, out, _ = aelab(t, "runs", "list", "--where", `params.model = "nothing"`, "--db", f.db)
+	code, out, _ = runAelab(t, "runs", "list", "--where", `params.model = "nothing"`, "--db", f.db)
 	if code != 0 || !strings.Contains(out, "no runs match") {
 		t.Errorf("empty list (%d): %s", code, out)
 	}
@@ -117,35 +106,35 @@ func TestRunsList(t *testing.T) {
 
 func TestRunsListBadQuery(t *testing.T) {
 	f := newRunsFixture(t)
-	code, _, errOut := aelab(t, "runs", "list", "--where", "metrics.val_mse < ", "--db", f.db)
+	code, _, errOut := runAelab(t, "runs", "list", "--where", "metrics.val_mse < ", "--db", f.db)
 	if code != 2 || !strings.Contains(errOut, "query: at column 19: expected a value after '<', got end of input") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 	if !strings.Contains(errOut, "^") {
 		t.Errorf("no caret under the column:\n%s", errOut)
 	}
-	code, _, errOut = aelab(t, "runs", "list", "--order-by", "metrics.x sideways", "--db", f.db)
+	code, _, errOut = runAelab(t, "runs", "list", "--order-by", "metrics.x sideways", "--db", f.db)
 	if code != 2 || !strings.Contains(errOut, "--order-by: query: at column 11") {
 		t.Errorf("bad order: exit %d, %s", code, errOut)
 	}
-	code, _, errOut = aelab(t, "runs", "list", "--limit", "many", "--db", f.db)
+	code, _, errOut = runAelab(t, "runs", "list", "--limit", "many", "--db", f.db)
 	if code != 2 || !strings.Contains(errOut, "-limit") {
 		t.Errorf("bad flag: exit %d, %s", code, errOut)
 	}
-	code, _, errOut = aelab(t, "runs", "frobnicate")
+	code, _, errOut = runAelab(t, "runs", "frobnicate")
 	if code != 2 || !strings.Contains(errOut, "unknown subcommand") {
 		t.Errorf("unknown subcommand: exit %d, %s", code, errOut)
 	}
 	// Injection text is data.
-	code, out, _ := aelab(t, "runs", "list", "--where", `params.model = 'x"; drop table runs; --'`, "--db", f.db)
+	code, out, _ := runAelab(t, "runs", "list", "--where", `params.model = 'x"; drop table runs; --'`, "--db", f.db)
 	if code != 0 || !strings.Contains(out, "no runs match") {
 		t.Errorf("injection as data: exit %d, %s", code, out)
 	}
-	code, _, errOut = aelab(t, "runs", "list", "--where", `params.model = x"; drop table runs; --`, "--db", f.db)
+	code, _, errOut = runAelab(t, "runs", "list", "--where", `params.model = x"; drop table runs; --`, "--db", f.db)
 	if code != 2 || !strings.Contains(errOut, "column 16") {
 		t.Errorf("malformed injection: exit %d, %s", code, errOut)
 	}
-	if code, out, _ := aelab(t, "runs", "list", "--db", f.db); code != 0 || strings.Count(out, "\n") != 5 {
+	if code, out, _ := runAelab(t, "runs", "list", "--db", f.db); code != 0 || strings.Count(out, "\n") != 5 {
 		t.Errorf("store damaged? %d\n%s", code, out)
 	}
 }
@@ -153,7 +142,7 @@ func TestRunsListBadQuery(t *testing.T) {
 func TestRunsMissingStore(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "nope.db")
 	for _, args := range [][]string{{"runs", "list"}, {"runs", "show", "abc"}, {"experiments", "list"}} {
-		code, _, errOut := aelab(t, append(args, "--db", db)...)
+		code, _, errOut := runAelab(t, append(args, "--db", db)...)
 		if code != 1 || !strings.Contains(errOut, "no experiment store at "+db) {
 			t.Errorf("%v: exit %d, %s", args, code, errOut)
 		}
@@ -165,7 +154,7 @@ func TestRunsMissingStore(t *testing.T) {
 
 func TestRunsListJSONAndCSV(t *testing.T) {
 	f := newRunsFixture(t)
-	code, out, errOut := aelab(t, "runs", "list", "--json", "--db", f.db, "--where", "attributes.name = 'vanilla-32'")
+	code, out, errOut := runAelab(t, "runs", "list", "--json", "--db", f.db, "--where", "attributes.name = 'vanilla-32'")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -191,11 +180,11 @@ func TestRunsListJSONAndCSV(t *testing.T) {
 		t.Errorf("history %+v", h)
 	}
 	// NaN (deep-broken's val_bce) must not break JSON.
-	if code, out, _ := aelab(t, "runs", "list", "--json", "--db", f.db); code != 0 || !json.Valid([]byte(out)) {
+	if code, out, _ := runAelab(t, "runs", "list", "--json", "--db", f.db); code != 0 || !json.Valid([]byte(out)) {
 		t.Errorf("JSON with NaN: exit %d", code)
 	}
 
-	code, out, _ = aelab(t, "runs", "list", "--csv", "--db", f.db)
+	code, out, _ = runAelab(t, "runs", "list", "--csv", "--db", f.db)
 	if code != 0 {
 		t.Fatalf("csv exit %d", code)
 	}
@@ -206,7 +195,7 @@ func TestRunsListJSONAndCSV(t *testing.T) {
 	if rows[0][0] != "id" || !strings.Contains(strings.Join(rows[0], ","), "params.model") || !strings.Contains(strings.Join(rows[0], ","), "metrics.val_mse") {
 		t.Errorf("csv header %v", rows[0])
 	}
-	if code, _, _ := aelab(t, "runs", "list", "--csv", "--json", "--db", f.db); code != 2 {
+	if code, _, _ := runAelab(t, "runs", "list", "--csv", "--json", "--db", f.db); code != 2 {
 		t.Errorf("--csv --json: exit %d", code)
 	}
 }
@@ -214,7 +203,7 @@ func TestRunsListJSONAndCSV(t *testing.T) {
 func TestRunsShow(t *testing.T) {
 	f := newRunsFixture(t)
 	id := f.ids["deep-128-64-32"]
-	code, out, errOut := aelab(t, "runs", "show", id[:6], "--db", f.db)
+	code, out, errOut := runAelab(t, "runs", "show", id[:6], "--db", f.db)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -230,19 +219,19 @@ func TestRunsShow(t *testing.T) {
 		t.Errorf("env params listed with params:\n%s", params)
 	}
 	// flags after the ID, JSON
-	code, out, _ = aelab(t, "runs", "show", id[:8], "--json", "--db", f.db)
+	code, out, _ = runAelab(t, "runs", "show", id[:8], "--json", "--db", f.db)
 	var rec map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || rec["id"] != id || rec["history"] == nil {
 		t.Errorf("show --json (%d):\n%s", code, out)
 	}
 	failed := f.ids["deep-broken"]
-	if _, out, _ := aelab(t, "runs", "show", failed, "--db", f.db); !strings.Contains(out, "loss is NaN") {
+	if _, out, _ := runAelab(t, "runs", "show", failed, "--db", f.db); !strings.Contains(out, "loss is NaN") {
 		t.Errorf("failed run shows no reason:\n%s", out)
 	}
-	if code, _, errOut := aelab(t, "runs", "show", "--db", f.db); code != 2 {
+	if code, _, errOut := runAelab(t, "runs", "show", "--db", f.db); code != 2 {
 		t.Errorf("show without id: exit %d %s", code, errOut)
 	}
-	if code, _, errOut := aelab(t, "runs", "show", "ffffffff", "--db", f.db); code != 1 || !strings.Contains(errOut, "no run") {
+	if code, _, errOut := runAelab(t, "runs", "show", "ffffffff", "--db", f.db); code != 1 || !strings.Contains(errOut, "no run") {
 		t.Errorf("show unknown: exit %d %s", code, errOut)
 	}
 }
@@ -250,7 +239,7 @@ func TestRunsShow(t *testing.T) {
 func TestRunsCompare(t *testing.T) {
 	f := newRunsFixture(t)
 	a, b := f.ids["vanilla-32"], f.ids["deep-128-64-32"]
-	code, out, errOut := aelab(t, "runs", "compare", a[:8], b[:8], "--db", f.db)
+	code, out, errOut := runAelab(t, "runs", "compare", a[:8], b[:8], "--db", f.db)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -283,7 +272,7 @@ func TestRunsCompare(t *testing.T) {
 			t.Errorf("trailing blanks: %q", l)
 		}
 	}
-	if code, _, _ := aelab(t, "runs", "compare", a, "--db", f.db); code != 2 {
+	if code, _, _ := runAelab(t, "runs", "compare", a, "--db", f.db); code != 2 {
 		t.Errorf("compare one run: exit %d", code)
 	}
 }
@@ -291,7 +280,7 @@ func TestRunsCompare(t *testing.T) {
 func TestRunsExport(t *testing.T) {
 	f := newRunsFixture(t)
 	out := filepath.Join(t.TempDir(), "runs.csv")
-	code, _, errOut := aelab(t, "runs", "export", "--csv", "--where", "params.model = 'deep'", "--out", out, "--db", f.db)
+	code, _, errOut := runAelab(t, "runs", "export", "--csv", "--where", "params.model = 'deep'", "--out", out, "--db", f.db)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -300,11 +289,11 @@ func TestRunsExport(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Errorf("exported %v:\n%s", err, data)
 	}
-	code, stdout, _ := aelab(t, "runs", "export", "--json", "--db", f.db)
+	code, stdout, _ := runAelab(t, "runs", "export", "--json", "--db", f.db)
 	if code != 0 || !json.Valid([]byte(stdout)) {
 		t.Errorf("export --json exit %d", code)
 	}
-	if code, _, _ := aelab(t, "runs", "export", "--db", f.db); code != 2 {
+	if code, _, _ := runAelab(t, "runs", "export", "--db", f.db); code != 2 {
 		t.Errorf("export without format: exit %d", code)
 	}
 }
@@ -312,30 +301,30 @@ func TestRunsExport(t *testing.T) {
 func TestRunsTagAndDelete(t *testing.T) {
 	f := newRunsFixture(t)
 	id := f.ids["vanilla-32"]
-	code, _, errOut := aelab(t, "runs", "tag", id[:8], "keep=yes", "note=best so far", "--db", f.db)
+	code, _, errOut := runAelab(t, "runs", "tag", id[:8], "keep=yes", "note=best so far", "--db", f.db)
 	if code != 0 {
 		t.Fatalf("tag exit %d: %s", code, errOut)
 	}
-	if code, out, _ := aelab(t, "runs", "list", "--where", "tags.keep = 'yes' and tags.note like 'best%'", "--db", f.db); code != 0 || !strings.Contains(out, "vanilla-32") {
+	if code, out, _ := runAelab(t, "runs", "list", "--where", "tags.keep = 'yes' and tags.note like 'best%'", "--db", f.db); code != 0 || !strings.Contains(out, "vanilla-32") {
 		t.Errorf("tag not visible (%d):\n%s", code, out)
 	}
-	if code, _, _ := aelab(t, "runs", "tag", id, "novalue", "--db", f.db); code != 2 {
+	if code, _, _ := runAelab(t, "runs", "tag", id, "novalue", "--db", f.db); code != 2 {
 		t.Errorf("bad tag: exit %d", code)
 	}
-	if code, _, errOut := aelab(t, "runs", "delete", id[:8], "--db", f.db); code != 0 {
+	if code, _, errOut := runAelab(t, "runs", "delete", id[:8], "--db", f.db); code != 0 {
 		t.Fatalf("delete exit %d: %s", code, errOut)
 	}
-	if _, out, _ := aelab(t, "runs", "list", "--db", f.db); strings.Contains(out, "vanilla-32") {
+	if _, out, _ := runAelab(t, "runs", "list", "--db", f.db); strings.Contains(out, "vanilla-32") {
 		t.Errorf("deleted run still listed:\n%s", out)
 	}
-	if _, out, _ := aelab(t, "runs", "list", "--all", "--db", f.db); !strings.Contains(out, "vanilla-32") || !strings.Contains(out, "(deleted)") {
+	if _, out, _ := runAelab(t, "runs", "list", "--all", "--db", f.db); !strings.Contains(out, "vanilla-32") || !strings.Contains(out, "(deleted)") {
 		t.Errorf("--all does not show the deleted run:\n%s", out)
 	}
 }
 
 func TestExperimentsList(t *testing.T) {
 	f := newRunsFixture(t)
-	code, out, errOut := aelab(t, "experiments", "list", "--db", f.db)
+	code, out, errOut := runAelab(t, "experiments", "list", "--db", f.db)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -343,20 +332,20 @@ func TestExperimentsList(t *testing.T) {
 	if len(lines) != 4 || !strings.HasPrefix(lines[1], "deep ") || !strings.Contains(lines[1], " 2 ") {
 		t.Errorf("experiments:\n%s", out)
 	}
-	if code, out, _ := aelab(t, "experiments", "--json", "--db", f.db); code != 0 || !json.Valid([]byte(out)) {
+	if code, out, _ := runAelab(t, "experiments", "--json", "--db", f.db); code != 0 || !json.Valid([]byte(out)) {
 		t.Errorf("experiments --json exit %d", code)
 	}
 }
 
 func TestRunsHelp(t *testing.T) {
-	code, out, _ := aelab(t, "runs", "help")
+	code, out, _ := runAelab(t, "runs", "help")
 	if code != 0 || !strings.Contains(out, "compare") || !strings.Contains(out, "export") {
 		t.Errorf("help (%d):\n%s", code, out)
 	}
-	if code, _, errOut := aelab(t, "runs", "list", "-h"); code != 0 || !strings.Contains(errOut, "--where") && !strings.Contains(errOut, "-where") {
+	if code, _, errOut := runAelab(t, "runs", "list", "-h"); code != 0 || !strings.Contains(errOut, "--where") && !strings.Contains(errOut, "-where") {
 		t.Errorf("list -h (%d):\n%s", code, errOut)
 	}
-	if code, _, _ := aelab(t, "runs"); code != 2 {
+	if code, _, _ := runAelab(t, "runs"); code != 2 {
 		t.Errorf("runs without subcommand: exit %d", code)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,13 +21,6 @@ func TestMain(m *testing.M) {
 		os.Exit(runMain(strings.Fields(args), os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
-}
-
-func runAelab(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = runMain(args, &out, &errOut)
-	return code, out.String(), errOut.String()
 }
 
 func TestTrainUsageErrors(t *testing.T) {

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/aelab/aelab/tracker"
+)
+
+// runAelab runs the command line in-process and returns its exit code and output.
+func runAelab(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = runMain(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// newTestStore creates an empty store in a temporary folder and returns it open, with its path;
+// close it before the commands under test open the path themselves.
+func newTestStore(t *testing.T) (*tracker.Store, string) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "aelab.db")
+	s, err := tracker.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
