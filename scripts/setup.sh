@@ -107,38 +107,32 @@ step_apt() {
 # mod_version BIN: the main module version recorded in a Go binary ("" if none).
 mod_version() { "$GO" version -m "$1" 2>/dev/null | awk '$1 == "mod" {print $3; exit}'; }
 
-step_goimports() {
-	local bin="$GOPATH_BIN/goimports"
-	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$GOIMPORTS_VERSION" ]; then
-		say goimports "ok ($bin $GOIMPORTS_VERSION)"
-		return
+# go_tool_wanted NAME VERSION PACKAGE: true when $GOPATH_BIN/NAME is to be installed as
+# PACKAGE@VERSION (and says so); false, having said why, when it is there at VERSION or when
+# --check only reports it missing.
+go_tool_wanted() {
+	local bin="$GOPATH_BIN/$1"
+	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$2" ]; then
+		say "$1" "ok ($bin $2)"
+		return 1
 	fi
-	if [ "$CHECK" = 1 ]; then missing goimports "$bin $GOIMPORTS_VERSION"; return; fi
-	say goimports "installing golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION"
-	(cd / && GOFLAGS="$TOOL_GOFLAGS" GOWORK=off "$GO" install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION")
-	say goimports "ok ($bin)"
+	if [ "$CHECK" = 1 ]; then missing "$1" "$bin $2"; return 1; fi
+	say "$1" "installing $3@$2"
 }
 
-step_gopls() {
-	local bin="$GOPATH_BIN/gopls"
-	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$GOPLS_VERSION" ]; then
-		say gopls "ok ($bin $GOPLS_VERSION)"
-		return
-	fi
-	if [ "$CHECK" = 1 ]; then missing gopls "$bin $GOPLS_VERSION"; return; fi
-	say gopls "installing golang.org/x/tools/gopls@$GOPLS_VERSION"
-	(cd / && GOFLAGS="$TOOL_GOFLAGS" GOWORK=off "$GO" install "golang.org/x/tools/gopls@$GOPLS_VERSION")
-	say gopls "ok ($bin)"
+# go_tool NAME VERSION PACKAGE: `go install PACKAGE@VERSION` unless $GOPATH_BIN/NAME is that version.
+go_tool() {
+	go_tool_wanted "$@" || return 0
+	(cd / && GOFLAGS="$TOOL_GOFLAGS" GOWORK=off "$GO" install "$3@$2")
+	say "$1" "ok ($GOPATH_BIN/$1)"
 }
+
+step_goimports() { go_tool goimports "$GOIMPORTS_VERSION" golang.org/x/tools/cmd/goimports; }
+step_gopls() { go_tool gopls "$GOPLS_VERSION" golang.org/x/tools/gopls; }
 
 step_gonb() {
 	local bin="$GOPATH_BIN/gonb"
-	if [ -x "$bin" ] && [ "$(mod_version "$bin")" = "$GONB_VERSION" ]; then
-		say gonb "ok ($bin $GONB_VERSION)"
-		return
-	fi
-	if [ "$CHECK" = 1 ]; then missing gonb "$bin $GONB_VERSION"; return; fi
-	say gonb "installing github.com/janpfeifer/gonb@$GONB_VERSION"
+	go_tool_wanted gonb "$GONB_VERSION" github.com/janpfeifer/gonb || return 0
 	# `go install gonb@version` asks the proxy for the version list, which it refuses here:
 	# install from inside a throwaway module instead.
 	local tmp
