@@ -20,16 +20,20 @@ type Series struct {
 	X, Y []float64
 }
 
-// points is the series as plotter points; an error where X and Y differ in length.
-func (s Series) points() (plotter.XYs, error) {
-	if len(s.X) != len(s.Y) {
-		return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+// seriesPoints is each series as plotter points, in order; an error where a series' X and Y
+// differ in length.
+func seriesPoints(series []Series) ([]plotter.XYs, error) {
+	all := make([]plotter.XYs, len(series))
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("nbplot: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		all[i] = make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			all[i][j].X, all[i][j].Y = s.X[j], s.Y[j]
+		}
 	}
-	xys := make(plotter.XYs, len(s.X))
-	for j := range s.X {
-		xys[j].X, xys[j].Y = s.X[j], s.Y[j]
-	}
-	return xys, nil
+	return all, nil
 }
 
 // Chart describes a figure: its title and axis labels, and its size in inches (6×3.5 when zero).
@@ -79,18 +83,19 @@ func (c Chart) png(p *plot.Plot) ([]byte, error) {
 // LinesPNG draws each series as a line with points, in its own colour, as a PNG. When every x
 // is a whole number (epochs), the x axis labels whole numbers only.
 func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
+	all, err := seriesPoints(series)
+	if err != nil {
+		return nil, err
+	}
 	p := c.newPlot()
 	if allIntegers(series) {
 		p.X.Tick.Marker = integerTicks{}
 	}
-	for i, s := range series {
-		xys, err := s.points()
-		if err != nil {
-			return nil, err
-		}
+	for i, xys := range all {
 		if len(xys) == 0 {
 			continue
 		}
+		s := series[i]
 		line, points, err := plotter.NewLinePoints(xys)
 		if err != nil {
 			return nil, fmt.Errorf("nbplot: series %q: %w", s.Name, err)
@@ -190,17 +195,18 @@ var categorical = []color.RGBA{
 // can be told apart without the legend. The x axis is widened on the right to leave the legend
 // its own space. Series with no points are skipped.
 func (c Chart) ScatterPNG(series ...Series) ([]byte, error) {
+	all, err := seriesPoints(series)
+	if err != nil {
+		return nil, err
+	}
 	p := c.newPlot()
 	var centres plotter.XYLabels
 	drawn := 0
-	for i, s := range series {
-		xys, err := s.points()
-		if err != nil {
-			return nil, err
-		}
+	for i, xys := range all {
 		if len(xys) == 0 {
 			continue
 		}
+		s := series[i]
 		points, err := plotter.NewScatter(xys)
 		if err != nil {
 			return nil, fmt.Errorf("nbplot: series %q: %w", s.Name, err)
