@@ -163,6 +163,20 @@ func TestTrainingLowersValidationLoss(t *testing.T) {
 	t.Logf("backend %s: val BCE %.4f → %.4f", ae.Choice, first, last)
 }
 
+// The progress bar must survive several epochs (GoMLX's bar serves one run of a Loop).
+func TestTrainWithProgressBar(t *testing.T) {
+	ds := loadMNIST(t)
+	cfg := smallConfig(t, ModelDeep, 2)
+	cfg.TrainSubset = 600
+	ae, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ae.Train(context.Background(), PrepareSplits(cfg, ds), TrainOptions{ProgressBar: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSeededTrainingIsDeterministic(t *testing.T) {
 	ds := loadMNIST(t)
 	cfg := smallConfig(t, ModelDeep, 1)

@@ -121,17 +121,12 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		ae.trainingLoss, // maskedBCE, plus the penalty of the sparse, contractive and vae models
 		optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-7).Done(),
 		nil, nil)
-	loop := train.NewLoop(trainer)
-	if opts.ProgressBar {
-		commandline.AttachProgressBar(loop)
-	}
-
 	ds := &batches{inputs: s.TrainInputs, targets: s.TrainTargets, n: s.NTrain, batch: cfg.BatchSize, seed: cfg.Seed}
 	hist = &History{StepsPerEpoch: ds.steps()}
 	var lossSum, weightSum float64
 	first := true
 	trainStart := time.Now()
-	loop.OnStep("aelab", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
+	onStep := func(_ *train.Loop, metrics []*tensors.Tensor) error {
 		if first {
 			hist.CompileSeconds = time.Since(trainStart).Seconds()
 			first = false
@@ -144,19 +139,26 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		lossSum += loss * w
 		weightSum += w
 		return ctx.Err()
-	})
+	}
 
 	eval := &evaluator{ae: ae}
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		lossSum, weightSum = 0, 0
 		ds.epoch = epoch
-		_, err := loop.RunEpochs(ds, 1)
+		// A fresh Loop per epoch: GoMLX's progress bar serves one run of a Loop, and RunSteps
+		// tells it the epoch's length, so each epoch gets its own bar, as in Keras.
+		loop := train.NewLoop(trainer)
+		if opts.ProgressBar {
+			commandline.AttachProgressBar(loop)
+		}
+		loop.OnStep("aelab", 0, onStep)
+		_, err := loop.RunSteps(ds, ds.steps())
 		trainSeconds := time.Since(start).Seconds()
 		if err != nil {
 			hist.Seconds = time.Since(trainStart).Seconds()
 			if ctxErr := ctx.Err(); ctxErr != nil {
-				return hist, fmt.Errorf("aelab: training stopped in epoch %d: %w", epoch, ctxErr)
+				return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, ctxErr)
 			}
 			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, unwrapStepError(err))
 		}

@@ -161,16 +161,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printFinal prints a run's final figures.
+// printFinal prints a run's summary line and where its weights are (the test metrics are
+// already in the run's log).
 func printFinal(w io.Writer, res *experiments.Result) {
-	h, ev := res.History, res.Evaluation
+	h := res.History
 	total, _, _ := res.Model.Arch.Params()
 	fmt.Fprintf(w, "%s: %s params, %d epochs, %.2f s/epoch (%.1f s in all, %s)\n", res.Model.Config.Model,
 		aelib.Thousands(total), len(h.Epochs), h.SecondsPerEpoch(), h.Seconds, res.Model.Choice.Name)
 	if n := len(h.Epochs); n > 0 {
 		fmt.Fprintf(w, "  final: loss %.4f  val_bce %.4f  val_mse %.5f\n", h.Epochs[n-1].TrainLoss, h.Epochs[n-1].ValLoss, h.Epochs[n-1].ValMSE)
 	}
-	fmt.Fprintf(w, "  test:  %s\n", ev.Test)
 	if res.CheckpointDir != "" {
 		fmt.Fprintf(w, "  checkpoint: %s\n", res.CheckpointDir)
 	}
