@@ -296,7 +296,7 @@ func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOp
 		}
 		if err := ctx.Err(); err != nil {
 			hist.Seconds = time.Since(trainStart).Seconds()
-			return hist, fmt.Errorf("aelab: training stopped in epoch %d: %w", epoch, err)
+			return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, err)
 		}
 		losses, err := dt.epoch(epoch)
 		if err != nil {

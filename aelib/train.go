@@ -168,18 +168,8 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		}
 		m := EpochMetrics{Epoch: epoch, Step: trainer.GlobalStep(), TrainLoss: lossSum / weightSum,
 			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(), TrainSeconds: trainSeconds}
-		hist.Epochs = append(hist.Epochs, m)
-		if opts.Log != nil {
-			fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.1fs  loss %.4f  val_loss %.4f  val_mse %.5f  val_mae %.4f\n",
-				epoch, cfg.Epochs, hist.StepsPerEpoch, m.Seconds, m.TrainLoss, m.ValLoss, m.ValMSE, m.ValMAE)
-		}
-		for _, o := range opts.Observers {
-			if err := o.EpochEnd(m); err != nil {
-				return hist, fmt.Errorf("aelib: observer at epoch %d: %w", epoch, err)
-			}
-		}
-		if math.IsNaN(val.bce) || math.IsInf(val.bce, 0) {
-			return hist, fmt.Errorf("%w: validation loss %g at epoch %d", ErrNonFinite, val.bce, epoch)
+		if err := ae.endEpoch(hist, m, opts); err != nil {
+			return hist, err
 		}
 	}
 	hist.Seconds = time.Since(trainStart).Seconds()
