@@ -7,7 +7,7 @@ import (
 
 // This file plugs the models beyond the course into Train. The trainer's model function returns
 // the logits first and, for a regularised model, the nodes its penalty needs; the loss function
-// is maskedBCE on the logits plus the penalty, added with train.AddLoss and masked with the
+// is maskedBCE on the logits plus the penalty, added with train.AddRegularizationLoss and masked with the
 // batch's weights label like the BCE, so the padding rows of the last batch count for nothing.
 // The per-epoch train_loss is therefore BCE + penalty; val_bce stays the reconstruction BCE.
 
@@ -28,10 +28,10 @@ func (ae *Autoencoder) trainingOutputs(x *Node) []*Node {
 	return []*Node{ae.Arch.Logits(ae.scope(), x)}
 }
 
-// trainingLoss is maskedBCE, plus the model's penalty (a train.AddLoss term) when it has one.
+// trainingLoss is maskedBCE, plus the model's penalty (a train.AddRegularizationLoss term) when it has one.
 func (ae *Autoencoder) trainingLoss(labels, predictions []*Node) *Node {
 	if p := ae.penalty(labels[1], predictions[1:]); p != nil {
-		train.AddLoss(p)
+		train.AddRegularizationLoss(p)
 	}
 	return maskedBCE(labels, predictions[:1])
 }

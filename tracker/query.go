@@ -672,11 +672,9 @@ type sqlBuilder struct {
 	args []any
 }
 
-func (b *sqlBuilder) w(s string)      { b.sb.WriteString(s) }
-func (b *sqlBuilder) arg(v any)       { b.sb.WriteString("?"); b.args = append(b.args, v) }
-func (b *sqlBuilder) String() string  { return b.sb.String() }
-func (b *sqlBuilder) reset()          { b.sb.Reset(); b.args = nil }
-func (b *sqlBuilder) argsCopy() []any { return append([]any(nil), b.args...) }
+func (b *sqlBuilder) w(s string)     { b.sb.WriteString(s) }
+func (b *sqlBuilder) arg(v any)      { b.sb.WriteString("?"); b.args = append(b.args, v) }
+func (b *sqlBuilder) String() string { return b.sb.String() }
 
 var sqlOps = map[string]string{"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
