@@ -56,15 +56,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	dataset := fs.String("dataset", "mnist", "data set: mnist or fashion")
 	seed := fs.Uint64("seed", 42, "random seed")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	rest, err := parseFlags(fs, args)
-	if err == errHelp {
-		return nil
-	} else if err != nil {
-		return err
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return helpOr(err)
 	}
 	switch {
-	case len(rest) > 0:
-		return usagef("unexpected argument %q", rest[0])
 	case *epochs != 0 && *steps != 0:
 		return usagef("--epochs and --steps exclude each other")
 	case *epochs < 0 || *steps < 0 || *batch < 0 || *testSubset < 0:

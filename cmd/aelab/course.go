@@ -26,12 +26,8 @@ func runCourse(args []string, stdout, stderr io.Writer) error {
 	db := fs.String("db", "", "experiment store (default $AELAB_DB or ~/.local/share/aelab/aelab.db)")
 	out := fs.String("out", "build/report", "folder for the comparison report")
 	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
-	if rest, err := parseFlags(fs, args); err == errHelp {
-		return nil
-	} else if err != nil {
-		return err
-	} else if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return helpOr(err)
 	}
 	store, err := openStore(*db)
 	if err != nil {

@@ -42,6 +42,18 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseFlagsOnly parses the flags of a command that takes no positional arguments.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	return nil
+}
+
 // helpOr turns errHelp into success.
 func helpOr(err error) error {
 	if errors.Is(err, errHelp) {

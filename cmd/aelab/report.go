@@ -29,14 +29,8 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: aelab report [--where Q] [--out DIR] [--format html,md] [--db PATH]")
 		fs.PrintDefaults()
 	}
-	rest, err := parseFlags(fs, args)
-	if err == errHelp {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return helpOr(err)
 	}
 	formats, err := reports.ParseFormats(*format)
 	if err != nil {

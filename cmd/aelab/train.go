@@ -120,14 +120,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	checkpoint := fs.String("checkpoint", "", "save the trained weights here (default: beside the store)")
 	name := fs.String("name", "", "run name (default: the model name)")
 	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
-	rest, err := parseFlags(fs, args)
-	if err == errHelp {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return helpOr(err)
 	}
 	cfg, err := tf.config()
 	if err != nil {
@@ -203,10 +197,8 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("summary", stderr)
 	model := fs.String("model", aelib.ModelVanilla, "model: "+strings.Join(aelib.Models(), ", "))
 	html := fs.Bool("html", false, "print HTML instead of text")
-	if _, err := parseFlags(fs, args); err == errHelp {
-		return nil
-	} else if err != nil {
-		return err
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return helpOr(err)
 	}
 	cfg, err := aelib.DefaultConfig(*model)
 	if err != nil {
