@@ -102,6 +102,17 @@ func TestChooseBackend(t *testing.T) {
 	if c := chooseBackend(env(map[string]string{"HOME": "/x", "PATH": "/usr/bin:/opt/torch/.venv/bin"}, true)); c.Config != "xla:"+venvPlugin {
 		t.Errorf("CUDA plugin in the venv of the python3 on PATH: %v", c)
 	}
+	delete(files, venvPlugin)
+	files["/home/u/.local/lib/go-xla/pjrt_c_api_cpu_v0.83.1.so"] = true
+	if c := chooseBackend(env(home, true)); c.Config != "xla:cpu" || c.Name != "xla-cpu" {
+		t.Errorf("go-xla's CPU plugin: %v", c)
+	}
+	files["/usr/local/lib/go-xla/pjrt_c_api_cuda.so"] = true
+	if c := chooseBackend(env(home, true)); c.Config != "xla:cuda" || c.Name != "xla-cuda" {
+		t.Errorf("go-xla's CUDA plugin before its CPU one: %v", c)
+	}
+	delete(files, "/usr/local/lib/go-xla/pjrt_c_api_cuda.so")
+	delete(files, "/home/u/.local/lib/go-xla/pjrt_c_api_cpu_v0.83.1.so")
 	user := map[string]string{"HOME": "/home/u", "GOMLX_BACKEND": "go"}
 	if c := chooseBackend(env(user, true)); c.Config != "go" || !strings.Contains(c.Reason, "GOMLX_BACKEND") {
 		t.Errorf("user's choice: %v", c)

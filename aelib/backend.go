@@ -58,10 +58,13 @@ func hostBackendEnv() backendEnv {
 //  1. $GOMLX_BACKEND, when the user set it;
 //  2. XLA with a CUDA PJRT plugin: $PJRT_PLUGIN_LIBRARY_PATH, or JAX's
 //     jax_plugins/xla_cuda*/xla_cuda_plugin.so in a Python site-packages;
-//  3. ONNX Runtime on the CPU, when aelab was built with -tags onnx and the library is at
+//     or a plugin go-xla's installer put in /usr/local/lib/go-xla or ~/.local/lib/go-xla (the
+//     CUDA Docker image);
+//  3. XLA on the CPU, when go-xla's CPU plugin is installed there (the CPU Docker image);
+//  4. ONNX Runtime on the CPU, when aelab was built with -tags onnx and the library is at
 //     $ONNXRUNTIME_SHARED_LIBRARY_PATH or $AELAB_CACHE/onnxruntime/libonnxruntime.so.1
 //     (where `make setup` puts it);
-//  4. GoMLX's pure-Go backend, which always works.
+//  5. GoMLX's pure-Go backend, which always works.
 func ChooseBackend() BackendChoice { return chooseBackend(hostBackendEnv()) }
 
 func chooseBackend(env backendEnv) BackendChoice {
@@ -71,12 +74,18 @@ func chooseBackend(env backendEnv) BackendChoice {
 	if plugin := findCUDAPlugin(env); plugin != "" {
 		return BackendChoice{Config: "xla:" + plugin, Name: "xla-cuda", Reason: "CUDA PJRT plugin " + plugin}
 	}
+	// go-xla finds the plugins its installer wrote (and their NVIDIA libraries) by name.
+	for _, p := range []struct{ plugin, name string }{{"cuda", "xla-cuda"}, {"cpu", "xla-cpu"}} {
+		if dir := findGoXLAPlugin(env, p.plugin); dir != "" {
+			return BackendChoice{Config: "xla:" + p.plugin, Name: p.name, Reason: "go-xla's " + p.plugin + " PJRT plugin in " + dir}
+		}
+	}
 	if env.onnxBuilt {
 		if lib := findONNXRuntime(env); lib != "" {
 			return BackendChoice{Config: "onnx:cpu", Name: "onnx", Reason: "ONNX Runtime on CPU, " + lib}
 		}
 	}
-	reason := "pure Go (no CUDA plugin"
+	reason := "pure Go (no XLA plugin"
 	if env.onnxBuilt {
 		reason += ", no ONNX Runtime library: run `make setup`)"
 	} else {
@@ -107,6 +116,17 @@ func findCUDAPlugin(env backendEnv) string {
 			if abs, err := filepath.Abs(m); err == nil && env.exists(abs) {
 				return abs
 			}
+		}
+	}
+	return ""
+}
+
+// findGoXLAPlugin returns the go-xla folder holding the named PJRT plugin ("cuda", "cpu"),
+// or "": go-xla's installer puts them in /usr/local/lib/go-xla or ~/.local/lib/go-xla.
+func findGoXLAPlugin(env backendEnv, name string) string {
+	for _, dir := range []string{"/usr/local/lib/go-xla", filepath.Join(env.getenv("HOME"), ".local", "lib", "go-xla")} {
+		if len(env.glob(filepath.Join(dir, "pjrt_c_api_"+name+"*.so"))) > 0 {
+			return dir
 		}
 	}
 	return ""
@@ -179,7 +199,7 @@ func NewBackendFor(choice BackendChoice) (compute.Backend, error) {
 		if os.Getenv(envORTLibrary) == "" {
 			os.Setenv(envORTLibrary, findONNXRuntime(hostBackendEnv()))
 		}
-	case choice.Name == "xla-cuda":
+	case choice.Name == "xla-cuda" && filepath.IsAbs(strings.TrimPrefix(choice.Config, "xla:")):
 		setCUDADataDir(strings.TrimPrefix(choice.Config, "xla:"))
 	}
 	b, err := compute.NewWithConfig(choice.Config)

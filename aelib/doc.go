@@ -18,7 +18,8 @@
 // aelib knows nothing of SQL or plotting: the experiments package connects it to the tracker
 // through the Observer interface, and the metrics sub-package scores reconstructions on the host.
 //
-// Backends: NewBackend picks XLA with a CUDA PJRT plugin where one is installed, ONNX Runtime on
-// the CPU where its library is installed (build tag onnx), else GoMLX's pure-Go backend, and
-// never lets GoMLX download anything. $GOMLX_BACKEND, when set, wins.
+// Backends: NewBackend picks XLA with a CUDA PJRT plugin where one is installed, then XLA on the
+// CPU where go-xla's CPU plugin is, ONNX Runtime on the CPU where its library is installed (build
+// tag onnx), else GoMLX's pure-Go backend, and never lets GoMLX download anything.
+// $GOMLX_BACKEND, when set, wins. See ChooseBackend.
 package aelib
