@@ -159,6 +159,16 @@ func TestLoadMNIST(t *testing.T) {
 	}
 }
 
+func TestLoadFashionMNIST(t *testing.T) {
+	ds, err := Load(Fashion)
+	if err != nil {
+		t.Fatal(err) // make setup installs Debian's dataset-fashion-mnist
+	}
+	if ds.Train.N != 60000 || ds.Test.N != 10000 || ds.Dir != fashionDir && os.Getenv("AELAB_DATA_DIR") == "" {
+		t.Fatalf("Fashion-MNIST: %d/%d from %s", ds.Train.N, ds.Test.N, ds.Dir)
+	}
+}
+
 func TestNoiseIsSeededAndClipped(t *testing.T) {
 	x := []float32{0, 0.5, 1, 0.2, 0.9, 0, 1, 0.3}
 	a, b := AddNoise(x, 0.5, 7), AddNoise(x, 0.5, 7)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,6 +71,33 @@ func TestTrainLogsTheRun(t *testing.T) {
 	runs, err := store.SearchRuns(tracker.Search{Filter: `params.model = "deep"`})
 	if err != nil || len(runs) != 1 || runs[0].Status != tracker.StatusFinished || runs[0].Source != "cli" {
 		t.Fatalf("runs %v, %v", runs, err)
+	}
+}
+
+func TestRunsReproduce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aelab.db")
+	if code, _, stderr := runAelab(t, "train", "--model", "vanilla", "--epochs", "1", "--subset", "512", "--test-subset", "256", "--db", db, "--progress=false"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	store, err := tracker.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := store.SearchRuns(tracker.Search{})
+	store.Close()
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %v, %v", runs, err)
+	}
+	code, out, stderr := runAelab(t, "runs", "reproduce", runs[0].ShortID(), "--db", db, "--progress=false")
+	if code != 0 {
+		t.Fatalf("reproduce: exit %d: %s", code, stderr)
+	}
+	// Same seed, same backend: the validation loss is reproduced exactly.
+	if !strings.Contains(out, "reproduces "+runs[0].ShortID()) || !regexp.MustCompile(`val_bce\s+\S+\s+\S+\s+\+0\s`).MatchString(out) {
+		t.Errorf("reproduce output:\n%s", out)
+	}
+	if code, _, _ := runAelab(t, "runs", "reproduce", "ffffffff", "--db", db); code == 0 {
+		t.Error("reproducing an unknown run succeeded")
 	}
 }
 
