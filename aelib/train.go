@@ -7,7 +7,6 @@ import (
 	"io"
 	"iter"
 	"math"
-	"strings"
 	"time"
 
 	. "github.com/gomlx/gomlx/core/graph"
@@ -160,7 +159,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, ctxErr)
 			}
-			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, unwrapStepError(err))
+			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, err)
 		}
 		val, err := eval.run(s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
 		if err != nil {
@@ -174,18 +173,6 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	}
 	hist.Seconds = time.Since(trainStart).Seconds()
 	return hist, nil
-}
-
-// unwrapStepError keeps ErrNonFinite recognisable through GoMLX's error wrapping, which does
-// not support errors.Is.
-func unwrapStepError(err error) error {
-	if errors.Is(err, ErrNonFinite) {
-		return err
-	}
-	if msg := err.Error(); strings.Contains(msg, ErrNonFinite.Error()) {
-		return fmt.Errorf("%w: %s", ErrNonFinite, msg)
-	}
-	return err
 }
 
 // maskedBCE is binary cross-entropy from logits, averaged over pixels and over the real
