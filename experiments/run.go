@@ -88,7 +88,7 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic: %v", r)
 			}
-			finishRun(ctx, run, err)
+			err = errors.Join(err, finishRun(ctx, run, err))
 		}()
 	}
 
@@ -327,14 +327,14 @@ func logResults(run *tracker.Run, res *Result) error {
 }
 
 // finishRun ends a run by the outcome of Run: FINISHED, KILLED when ctx was cancelled,
-// FAILED otherwise.
-func finishRun(ctx context.Context, run *tracker.Run, err error) {
+// FAILED otherwise. It returns the store's error, if recording the end failed.
+func finishRun(ctx context.Context, run *tracker.Run, err error) error {
 	switch {
 	case err == nil:
-		run.Finish(tracker.StatusFinished, "")
+		return run.Finish(tracker.StatusFinished, "")
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		run.Finish(tracker.StatusKilled, fmt.Sprintf("interrupted: %v", context.Cause(ctx)))
+		return run.Finish(tracker.StatusKilled, "interrupted: "+err.Error())
 	default:
-		run.Finish(tracker.StatusFailed, err.Error())
+		return run.Finish(tracker.StatusFailed, err.Error())
 	}
 }
