@@ -11,8 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 )
 
 // command is one `aelab` subcommand. Each lives in its own file and registers itself in init.
@@ -67,12 +68,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "aelab — an autoencoder lab: train, track, benchmark and compare autoencoders.")
 	fmt.Fprintln(w, "\nUsage: aelab <command> [flags]   (aelab <command> -h for its flags)\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 }

@@ -20,8 +20,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,12 +84,7 @@ func runRuns(args []string, stdout, stderr io.Writer) error {
 
 func printRunsHelp(w io.Writer) {
 	fmt.Fprintln(w, "Usage: aelab runs <subcommand> [flags]   (aelab runs <subcommand> -h for its flags)\n\nSubcommands:")
-	names := make([]string, 0, len(runsSubcommands))
-	for n := range runsSubcommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(runsSubcommands)) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, runsSubcommands[n].summary)
 	}
 	fmt.Fprintln(w, "\nQueries (--where): metrics.val_loss < 0.1 and params.model = \"deep\" or tags.x like 'a%'")
