@@ -62,8 +62,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # ---------------------------------------------------------------- apt
-dpkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-apt_has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
+# grep without -q reads all its input: with pipefail, an early exit would SIGPIPE the writer.
+dpkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep 'install ok installed' >/dev/null; }
+apt_has_candidate() { apt-cache policy "$1" 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null; }
 APT_UPDATED=0
 apt_install() {
 	[ "${#SUDO[@]}" -gt 0 ] || [ "$(id -u)" = 0 ] || die "need root (or sudo) to apt-get install $*"
