@@ -2,8 +2,10 @@ package aelib
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +15,8 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/initializer"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/aelab/aelab/aelib/data"
@@ -84,19 +88,27 @@ const (
 
 // deviceTrainer holds the compiled epoch (or step) and the training state on the device.
 type deviceTrainer struct {
-	ae        *Autoencoder
-	loop      bool // one While per epoch; false: one call per batch
-	vars      []*model.Variable
-	paths     []string
-	n, batch  int
-	steps     int
-	exec      *Exec
-	inputs    *tensors.Tensor
-	targets   *tensors.Tensor
-	weights   []*tensors.Tensor
-	m1, m2    []*tensors.Tensor
-	adamT, lr *tensors.Tensor
-	globalStp int64
+	ae       *Autoencoder
+	loop     bool // one While per epoch; false: one call per batch
+	n, batch int
+	steps    int
+	exec     *Exec
+	inputs   *tensors.Tensor
+	targets  *tensors.Tensor
+	lr       *tensors.Tensor
+
+	// The training state, in the store variables GoMLX's train.Trainer and optimizer.Adam use,
+	// so that a checkpoint holds the optimizer state and either loop continues the other's run.
+	vars           []*model.Variable // the trainable weights, sorted by path
+	paths          []string
+	m1Vars, m2Vars []*model.Variable // Adam's moments of each weight
+	adamStepVar    *model.Variable   // Adam's step count (float32)
+	globalStepVar  *model.Variable   // the store's global step (int64)
+
+	weights    []*tensors.Tensor
+	m1, m2     []*tensors.Tensor
+	adamT      *tensors.Tensor
+	globalStep int64
 }
 
 func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, error) {
@@ -111,24 +123,52 @@ func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, err
 		}
 	}
 	slices.SortFunc(dt.vars, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
-	for _, v := range dt.vars {
+	value := func(v *model.Variable) (*tensors.Tensor, error) {
 		t, err := v.Value()
 		if err != nil {
 			return nil, fmt.Errorf("aelib: reading %s: %w", v.Path(), err)
 		}
-		dt.paths = append(dt.paths, v.Path())
-		dt.weights = append(dt.weights, t)
-		dt.m1 = append(dt.m1, tensors.FromShape(t.Shape()))
-		dt.m2 = append(dt.m2, tensors.FromShape(t.Shape()))
+		return t, nil
 	}
+	for _, v := range dt.vars {
+		m1, m2 := adamMoments(ae.store, v)
+		dt.paths = append(dt.paths, v.Path())
+		dt.m1Vars, dt.m2Vars = append(dt.m1Vars, m1), append(dt.m2Vars, m2)
+	}
+	dt.adamStepVar = ae.store.RootScope().At(optimizer.AdamDefaultScope).WithInitializer(initializer.Zero).
+		VariableWithShape("step", shapes.Make(dtypes.Float32)).SetTrainable(false)
+	dt.globalStepVar = optimizer.GetGlobalStepVar(ae.store)
+	// Moments and step are new (zero) unless this store has trained before.
+	if err := ae.store.InitializeVariables(ae.Backend, nil); err != nil {
+		return nil, fmt.Errorf("aelib: initializing Adam's state: %w", err)
+	}
+	for i, v := range dt.vars {
+		for _, read := range []struct {
+			v   *model.Variable
+			dst *[]*tensors.Tensor
+		}{{v, &dt.weights}, {dt.m1Vars[i], &dt.m1}, {dt.m2Vars[i], &dt.m2}} {
+			t, err := value(read.v)
+			if err != nil {
+				return nil, err
+			}
+			*read.dst = append(*read.dst, t)
+		}
+	}
+	var err error
+	if dt.adamT, err = value(dt.adamStepVar); err != nil {
+		return nil, err
+	}
+	globalStep, err := value(dt.globalStepVar)
+	if err != nil {
+		return nil, err
+	}
+	dt.globalStep = tensors.ToScalar[int64](globalStep)
 	dt.inputs = tensors.FromFlatDataAndDimensions(s.TrainInputs, s.NTrain, 784)
 	dt.targets = dt.inputs
 	if &s.TrainTargets[0] != &s.TrainInputs[0] {
 		dt.targets = tensors.FromFlatDataAndDimensions(s.TrainTargets, s.NTrain, 784)
 	}
-	dt.adamT = tensors.FromScalar(float32(0))
 	dt.lr = tensors.FromScalar(float32(ae.Config.LearningRate))
-	var err error
 	dt.exec, err = NewExec(ae.Backend, dt.graph)
 	if err != nil {
 		return nil, err
@@ -262,13 +302,38 @@ func (dt *deviceTrainer) epoch(epoch int) ([]float32, error) {
 		dt.weights, dt.m1, dt.m2 = out[2:2+P], out[2+P:2+2*P], out[2+2*P:2+3*P]
 		step++
 	}
-	dt.globalStp += int64(dt.steps)
-	for i, v := range dt.vars {
-		if err := v.SetValuePreservingOld(dt.weights[i]); err != nil {
-			return nil, err
-		}
+	dt.globalStep += int64(dt.steps)
+	if err := dt.writeBack(); err != nil {
+		return nil, err
 	}
 	return tensors.CopyFlatData[float32](losses)
+}
+
+// writeBack puts the training state into the store's variables: the weights for inference,
+// evaluation and checkpoints, Adam's moments and step and the global step for whoever trains
+// next. The old values are preserved because the device trainer still holds them as inputs.
+func (dt *deviceTrainer) writeBack() error {
+	set := func(v *model.Variable, t *tensors.Tensor) error {
+		if err := v.SetValuePreservingOld(t); err != nil {
+			return fmt.Errorf("aelib: storing %s: %w", v.Path(), err)
+		}
+		return nil
+	}
+	var errs []error
+	for i, v := range dt.vars {
+		errs = append(errs, set(v, dt.weights[i]), set(dt.m1Vars[i], dt.m1[i]), set(dt.m2Vars[i], dt.m2[i]))
+	}
+	errs = append(errs, set(dt.adamStepVar, dt.adamT), set(dt.globalStepVar, tensors.FromScalar(dt.globalStep)))
+	return errors.Join(errs...)
+}
+
+// adamMoments returns the variables where GoMLX's optimizer.Adam keeps the first and second
+// moments of the trainable variable v, creating them (zero) if it has not trained yet.
+func adamMoments(store *model.Store, v *model.Variable) (m1, m2 *model.Variable) {
+	scope := store.Scope(path.Join("/", optimizer.AdamDefaultScope, v.Scope())).WithInitializer(initializer.Zero)
+	m1 = scope.VariableWithShape(v.Name()+"_1st_moment", v.Shape()).SetTrainable(false)
+	m2 = scope.VariableWithShape(v.Name()+"_2nd_moment", v.Shape()).SetTrainable(false)
+	return m1, m2
 }
 
 // trainOnDevice is Train on the device (see the top of this file): loop selects one While per
@@ -309,7 +374,7 @@ func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOp
 			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
 				hist.Seconds = time.Since(trainStart).Seconds()
 				return hist, fmt.Errorf("aelib: training epoch %d: %w at step %d: %g", epoch, ErrNonFinite,
-					dt.globalStp-int64(dt.steps)+int64(i)+1, l)
+					dt.globalStep-int64(dt.steps)+int64(i)+1, l)
 			}
 			valid := min(dt.batch, dt.n-i*dt.batch)
 			lossSum += float64(l) * float64(valid)
@@ -318,7 +383,7 @@ func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOp
 		if err != nil {
 			return hist, err
 		}
-		m := EpochMetrics{Epoch: epoch, Step: dt.globalStp, TrainLoss: lossSum / float64(dt.n),
+		m := EpochMetrics{Epoch: epoch, Step: dt.globalStep, TrainLoss: lossSum / float64(dt.n),
 			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(),
 			TrainSeconds: trainSeconds}
 		if err := ae.endEpoch(hist, m, opts); err != nil {

@@ -2,10 +2,14 @@ package aelib
 
 import (
 	"context"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -63,7 +67,10 @@ func TestDeviceStepMatchesHostLoop(t *testing.T) {
 					t.Errorf("epoch %d: host step %d, device step %d", i+1, h.Step, d.Step)
 				}
 			}
-			// The weights came back into the store: inference sees the trained model.
+			// The whole training state came back into the store, where train.Trainer keeps it:
+			// weights, Adam's moments and step, the global step.
+			compareStores(t, host, dev, 1e-4)
+			// Inference sees the trained model.
 			img := s.TestInputs[:784]
 			a, err := host.Reconstruct(img, 1)
 			if err != nil {
@@ -81,6 +88,88 @@ func TestDeviceStepMatchesHostLoop(t *testing.T) {
 				t.Errorf("reconstructions differ by up to %g", worst)
 			}
 		})
+	}
+}
+
+// A run continues where the previous Train call stopped, whichever loop ran it: device then
+// host is host then host, Adam's moments and step included (a fresh Adam would diverge).
+func TestTrainContinuesAcrossLoops(t *testing.T) {
+	cfg, _ := DefaultConfig(ModelVanilla)
+	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 1, 300, 100, 100
+	s := smallSplits(t, cfg)
+	mixed, host := newTestAE(t, cfg, "go"), newTestAE(t, cfg, "go")
+	train := func(ae *Autoencoder, device bool) *History {
+		t.Helper()
+		var h *History
+		var err error
+		if device {
+			h, err = ae.trainOnDevice(context.Background(), s, TrainOptions{}, false)
+		} else {
+			h, err = ae.Train(context.Background(), s, TrainOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	train(mixed, true)
+	train(host, false)
+	m, h := train(mixed, false), train(host, false)
+	if got, want := m.Epochs[0].Step, h.Epochs[0].Step; got != want || got != 6 {
+		t.Errorf("global step after the second call: device-then-host %d, host-then-host %d, want 6", got, want)
+	}
+	if relDiff(m.Epochs[0].TrainLoss, h.Epochs[0].TrainLoss) > 1e-4 {
+		t.Errorf("second call's train loss: device-then-host %g, host-then-host %g", m.Epochs[0].TrainLoss, h.Epochs[0].TrainLoss)
+	}
+	compareStores(t, host, mixed, 1e-4)
+}
+
+// compareStores checks that a and b hold the same training state — weights, Adam's variables,
+// global step — with the same values (floats within tol, relative to the largest magnitude of
+// each variable). train.Trainer's own bookkeeping (metrics, last step) is not compared.
+func compareStores(t *testing.T, a, b *Autoencoder, tol float64) {
+	t.Helper()
+	values := func(ae *Autoencoder) map[string]*tensors.Tensor {
+		out := map[string]*tensors.Tensor{}
+		for v := range ae.store.RootScope().IterVariables() {
+			p := v.Path()
+			if strings.HasPrefix(p, "/"+modelScope+"/") || strings.HasPrefix(p, "/AdamOptimizer/") || p == "/global_step" {
+				out[p] = v.MustValue()
+			}
+		}
+		return out
+	}
+	va, vb := values(a), values(b)
+	for _, p := range slices.Sorted(maps.Keys(va)) {
+		ta, tb := va[p], vb[p]
+		if tb == nil {
+			t.Errorf("%s: missing from the second store", p)
+			continue
+		}
+		if !ta.Shape().Equal(tb.Shape()) {
+			t.Errorf("%s: shapes %s vs %s", p, ta.Shape(), tb.Shape())
+			continue
+		}
+		if ta.DType() != dtypes.Float32 {
+			if !reflect.DeepEqual(ta.Value(), tb.Value()) {
+				t.Errorf("%s: %v vs %v", p, ta.Value(), tb.Value())
+			}
+			continue
+		}
+		fa, fb := tensors.MustCopyFlatData[float32](ta), tensors.MustCopyFlatData[float32](tb)
+		var scale, worst float64
+		for i := range fa {
+			scale = max(scale, math.Abs(float64(fa[i])))
+			worst = max(worst, math.Abs(float64(fa[i]-fb[i])))
+		}
+		if worst > tol*max(scale, 1e-12) {
+			t.Errorf("%s: values differ by up to %g (largest magnitude %g)", p, worst, scale)
+		}
+	}
+	for p := range vb {
+		if va[p] == nil {
+			t.Errorf("%s: missing from the first store", p)
+		}
 	}
 }
 
