@@ -219,6 +219,10 @@ func (dt *deviceTrainer) graph(state []*Node) []*Node {
 	return append([]*Node{final[stAdamT]}, final[stLosses:]...)
 }
 
+// deviceValidationBatch is the validation batch of the device loop: MNIST's 10,000 test images
+// in five calls; the conv model's largest activation is then ≈ 200 MB.
+const deviceValidationBatch = 2000
+
 // Adam's constants: Keras' defaults, as train.go's optimizer.Adam() is configured.
 const adamBeta1, adamBeta2, adamEpsilon = 0.9, 0.999, 1e-7
 
@@ -353,7 +357,13 @@ func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOp
 		return nil, fmt.Errorf("aelib: compiling the device training loop: %w", err)
 	}
 	hist = &History{StepsPerEpoch: dt.steps, CompileSeconds: time.Since(trainStart).Seconds()}
-	eval := &evaluator{ae: ae}
+	// Validation is a forward pass only: on XLA it runs in a few large batches, since each call
+	// costs more than the arithmetic of a training-sized batch.
+	valBatch := cfg.BatchSize
+	if loop {
+		valBatch = max(valBatch, min(deviceValidationBatch, s.NTest))
+	}
+	eval := newEvaluator(ae, s.TestInputs, s.TestTargets, s.NTest, valBatch)
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		if epoch == 1 {
@@ -379,7 +389,7 @@ func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOp
 			valid := min(dt.batch, dt.n-i*dt.batch)
 			lossSum += float64(l) * float64(valid)
 		}
-		val, err := eval.run(s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
+		val, err := eval.run()
 		if err != nil {
 			return hist, err
 		}

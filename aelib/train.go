@@ -140,7 +140,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		return ctx.Err()
 	}
 
-	eval := &evaluator{ae: ae}
+	eval := newEvaluator(ae, s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		lossSum, weightSum = 0, 0
@@ -161,7 +161,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 			}
 			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, err)
 		}
-		val, err := eval.run(s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
+		val, err := eval.run()
 		if err != nil {
 			return hist, err
 		}
@@ -223,15 +223,35 @@ func (b *batches) Iter() iter.Seq2[train.Batch, error] {
 	}
 }
 
-// evaluator computes validation BCE, MSE and MAE on the backend, batch by batch.
+// evaluator computes validation BCE, MSE and MAE on the backend, batch by batch. It builds the
+// padded batches once per training run: a device backend (XLA) keeps its copy of each tensor
+// after the first epoch, so later epochs send nothing to the device.
 type evaluator struct {
-	ae   *Autoencoder
-	exec *model.Exec
+	ae      *Autoencoder
+	exec    *model.Exec
+	batches [][]*tensors.Tensor // inputs [batch,784], targets [batch,784], weights [batch]: 1 real, 0 padding
+	n       int
 }
 
 type valMetrics struct{ bce, mse, mae float64 }
 
-func (e *evaluator) run(inputs, targets []float32, n, batch int) (v valMetrics, err error) {
+func newEvaluator(ae *Autoencoder, inputs, targets []float32, n, batch int) *evaluator {
+	e := &evaluator{ae: ae, n: n}
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		in, target, w := make([]float32, batch*784), make([]float32, batch*784), make([]float32, batch)
+		copy(in, inputs[start*784:end*784])
+		copy(target, targets[start*784:end*784])
+		for i := range end - start {
+			w[i] = 1
+		}
+		e.batches = append(e.batches, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, batch, 784),
+			tensors.FromFlatDataAndDimensions(target, batch, 784), tensors.FromFlatDataAndDimensions(w, batch)})
+	}
+	return e
+}
+
+func (e *evaluator) run() (v valMetrics, err error) {
 	defer recoverGraphPanic(&err)
 	if e.exec == nil {
 		e.exec, err = model.NewExec(e.ae.Backend, e.ae.store, func(scope *model.Scope, x, target, w *Node) (*Node, *Node, *Node) {
@@ -246,19 +266,8 @@ func (e *evaluator) run(inputs, targets []float32, n, batch int) (v valMetrics, 
 		}
 	}
 	var sums [3]float64
-	in, target, w := make([]float32, batch*784), make([]float32, batch*784), make([]float32, batch)
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		clear(in)
-		clear(target)
-		clear(w)
-		copy(in, inputs[start*784:end*784])
-		copy(target, targets[start*784:end*784])
-		for i := range end - start {
-			w[i] = 1
-		}
-		out, err := e.exec.Call(tensors.FromFlatDataAndDimensions(in, batch, 784),
-			tensors.FromFlatDataAndDimensions(target, batch, 784), tensors.FromFlatDataAndDimensions(w, batch))
+	for _, b := range e.batches {
+		out, err := e.exec.Call(b[0], b[1], b[2])
 		if err != nil {
 			return v, fmt.Errorf("aelib: validation: %w", err)
 		}
@@ -267,6 +276,6 @@ func (e *evaluator) run(inputs, targets []float32, n, batch int) (v valMetrics, 
 			out[i].FinalizeAll()
 		}
 	}
-	count := float64(n * 784)
+	count := float64(e.n * 784)
 	return valMetrics{bce: sums[0] / count, mse: sums[1] / count, mae: sums[2] / count}, nil
 }
