@@ -143,16 +143,13 @@ func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, err
 		return nil, fmt.Errorf("aelib: initializing Adam's state: %w", err)
 	}
 	for i, v := range dt.vars {
-		for _, read := range []struct {
-			v   *model.Variable
-			dst *[]*tensors.Tensor
-		}{{v, &dt.weights}, {dt.m1Vars[i], &dt.m1}, {dt.m2Vars[i], &dt.m2}} {
-			t, err := value(read.v)
-			if err != nil {
-				return nil, err
-			}
-			*read.dst = append(*read.dst, t)
+		w, errW := value(v)
+		m1, errM1 := value(dt.m1Vars[i])
+		m2, errM2 := value(dt.m2Vars[i])
+		if err := errors.Join(errW, errM1, errM2); err != nil {
+			return nil, err
 		}
+		dt.weights, dt.m1, dt.m2 = append(dt.weights, w), append(dt.m1, m1), append(dt.m2, m2)
 	}
 	var err error
 	if dt.adamT, err = value(dt.adamStepVar); err != nil {
