@@ -106,7 +106,7 @@ step_apt() {
 
 # ---------------------------------------------------------------- go tools
 # mod_version BIN: the main module version recorded in a Go binary ("" if none).
-mod_version() { "$GO" version -m "$1" 2>/dev/null | awk '$1 == "mod" {print $3; exit}'; }
+mod_version() { "$GO" version -m "$1" 2>/dev/null | awk '$1 == "mod" && v == "" {v = $3} END {print v}'; }
 
 # go_tool_wanted NAME VERSION PACKAGE: true when $GOPATH_BIN/NAME is to be installed as
 # PACKAGE@VERSION (and says so); false, having said why, when it is there at VERSION or when
