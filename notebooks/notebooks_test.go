@@ -172,6 +172,7 @@ type notebookFile struct {
 		} `json:"metadata"`
 		Outputs []struct {
 			OutputType string                     `json:"output_type"`
+			Name       string                     `json:"name"` // of a stream: stdout or stderr
 			Text       json.RawMessage            `json:"text"`
 			Data       map[string]json.RawMessage `json:"data"`
 			Ename      string                     `json:"ename"`
@@ -181,7 +182,7 @@ type notebookFile struct {
 }
 
 // outputs returns the text of every output of an executed notebook (stream text, HTML, plain
-// text), its error outputs, and its three slowest code cells with their times.
+// text), its error and stderr outputs, and its three slowest code cells with their times.
 func outputs(ipynb []byte) (text string, errs []string, slowest string, err error) {
 	var nb notebookFile
 	if err := json.Unmarshal(ipynb, &nb); err != nil {
@@ -201,8 +202,11 @@ func outputs(ipynb []byte) (text string, errs []string, slowest string, err erro
 			times = append(times, timing{i, e.Sub(s)})
 		}
 		for _, o := range c.Outputs {
-			if o.OutputType == "error" {
+			switch {
+			case o.OutputType == "error":
 				errs = append(errs, fmt.Sprintf("cell %d: %s: %s", i, o.Ename, o.Evalue))
+			case o.Name == "stderr": // Jupyter shows it in red: a clean notebook has none
+				errs = append(errs, fmt.Sprintf("cell %d: stderr: %s", i, tail([]byte(jsonText(o.Text)), 600)))
 			}
 			b.WriteString(jsonText(o.Text))
 			for _, mime := range []string{"text/html", "text/plain", "text/markdown"} {

@@ -12,7 +12,8 @@ func TestOutputs(t *testing.T) {
 	 {"cell_type": "code", "metadata": {"execution": {"iopub.execute_input": "2025-01-01T00:00:00Z", "shell.execute_reply": "2025-01-01T00:00:05Z"}},
 	  "outputs": [{"output_type": "stream", "name": "stdout", "text": ["Total params: ", "476,720\n"]},
 	              {"output_type": "display_data", "data": {"text/html": "<b>222,384</b>", "image/png": "iVBOR"}}]},
-	 {"cell_type": "code", "outputs": [{"output_type": "error", "ename": "ERROR", "evalue": "exit status 2"}]}]}`
+	 {"cell_type": "code", "outputs": [{"output_type": "error", "ename": "ERROR", "evalue": "exit status 2"}]},
+	 {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stderr", "text": "go: added x v1\n"}]}]}`
 	text, errs, slowest, err := outputs([]byte(nb))
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +26,7 @@ func TestOutputs(t *testing.T) {
 	if strings.Contains(text, "iVBOR") {
 		t.Error("image data counted as text")
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0], "cell 2: ERROR: exit status 2") {
+	if len(errs) != 2 || !strings.Contains(errs[0], "cell 2: ERROR: exit status 2") || !strings.Contains(errs[1], "cell 3: stderr: go: added x v1") {
 		t.Errorf("errors %q", errs)
 	}
 	if slowest != "cell 1 5.0s" {
