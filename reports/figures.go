@@ -138,7 +138,7 @@ func barChart(runs []*Run, name, title, yLabel, caption string, keys, legends []
 	p := newPlot(title, "", yLabel)
 	labels := make([]string, len(runs))
 	for i, r := range runs {
-		labels[i] = r.Label()
+		labels[i] = r.Model() + "\n" + r.Record.ShortID() // two lines: six runs' labels fit side by side
 	}
 	groupW := 0.7 * float64(chartW-2*vg.Centimeter) / float64(max(len(runs), 1))
 	w := vg.Length(math.Min(groupW/float64(len(keys)), 60))
