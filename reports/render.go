@@ -343,6 +343,16 @@ func (r *Report) AuditSummary() string {
 		len(r.Claims), t[Holds], t[Differs], t[NotComparable], t[NotMeasured])
 }
 
+// qualityIntro says what the quality table measures.
+const qualityIntro = "On the test split (for denoising runs: denoised outputs against the clean images)."
+
+// auditIntro introduces the claims table: what was checked and against which runs.
+func (r *Report) auditIntro() string {
+	return fmt.Sprintf("Each numeric claim of the course, measured from the runs above. %s "+
+		"Claims about trained models are only compared with runs as long as the course's (vanilla %d, deep %d, denoise %d epochs) on the full data set.",
+		r.AuditSummary(), courseEpochs[aelib.ModelVanilla], courseEpochs[aelib.ModelDeep], courseEpochs[aelib.ModelDenoise])
+}
+
 // ---- HTML
 
 const css = `
@@ -366,8 +376,7 @@ const css = `
 .aelab-report figure{margin:0}
 .aelab-report figure img{width:100%;height:auto;border:1px solid #d5dbe5;background:#fff}
 .aelab-report figure.grid{grid-column:1/-1}
-.aelab-report figure.grid img{width:auto;max-width:100%}
-.aelab-report figure.grid img{image-rendering:pixelated}
+.aelab-report figure.grid img{width:auto;max-width:100%;image-rendering:pixelated}
 .aelab-report figcaption{font-size:.85em;color:#555;max-width:620px}
 .aelab-report details{margin:.4em 0}
 .aelab-report .notes li{color:#8a4b00}
@@ -393,7 +402,7 @@ func (r *Report) HTML() string {
 	b.WriteString("<h2>Training</h2>\n")
 	r.trainingTable().html(&b)
 
-	b.WriteString("<h2>Quality</h2>\n<p>On the test split (for denoising runs: denoised outputs against the clean images).</p>\n")
+	b.WriteString("<h2>Quality</h2>\n<p>" + qualityIntro + "</p>\n")
 	r.qualityTable().html(&b)
 	if t, ok := r.denoisingTable(); ok {
 		b.WriteString("<h3>Denoising: noisy and denoised against clean</h3>\n")
@@ -408,8 +417,7 @@ func (r *Report) HTML() string {
 	b.WriteString("</div>\n")
 
 	b.WriteString("<h2>Course claims audit</h2>\n")
-	fmt.Fprintf(&b, "<p>Each numeric claim of the course, measured from the runs above. %s "+
-		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.</p>\n", esc(r.AuditSummary()))
+	b.WriteString("<p>" + esc(r.auditIntro()) + "</p>\n")
 	r.claimsTable().html(&b)
 
 	if len(r.Notes) > 0 {
@@ -447,7 +455,7 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("## Training\n\n")
 	r.trainingTable().markdown(&b)
-	b.WriteString("## Quality\n\nOn the test split (for denoising runs: denoised outputs against the clean images).\n\n")
+	b.WriteString("## Quality\n\n" + qualityIntro + "\n\n")
 	r.qualityTable().markdown(&b)
 	if t, ok := r.denoisingTable(); ok {
 		b.WriteString("### Denoising: noisy and denoised against clean\n\n")
@@ -462,8 +470,7 @@ func (r *Report) Markdown() string {
 		b.WriteString("\n\n")
 	}
 	b.WriteString("## Course claims audit\n\n")
-	fmt.Fprintf(&b, "Each numeric claim of the course, measured from the runs above. %s "+
-		"Claims about trained models are only compared with runs as long as the course's (vanilla 10, deep 50, denoise 10 epochs) on the full data set.\n\n", r.AuditSummary())
+	b.WriteString(r.auditIntro() + "\n\n")
 	r.claimsTable().markdown(&b)
 	if len(r.Notes) > 0 {
 		b.WriteString("## Notes\n\n")
