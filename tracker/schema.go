@@ -84,10 +84,13 @@ ALTER TABLE artifacts ADD COLUMN description TEXT NOT NULL DEFAULT '';
 `,
 }
 
-// readVersion returns the schema version of the store (0 for an empty file).
-func readVersion(q interface {
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
 	QueryRow(string, ...any) *sql.Row
-}) (int, error) {
+}
+
+// readVersion returns the schema version of the store (0 for an empty file).
+func readVersion(q rowQuerier) (int, error) {
 	var n int
 	if err := q.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'`).Scan(&n); err != nil {
 		return 0, err
@@ -112,30 +115,28 @@ func newerError(path string, v int) error {
 // inside a BEGIN IMMEDIATE transaction, so of several processes opening a new
 // file at once one creates the schema and the others find it done.
 func migrate(db *sql.DB, path string, target int) error {
-	v, err := readVersion(db)
-	if err != nil {
-		return fmt.Errorf("tracker: open %s: reading schema version: %w", path, err)
+	// upToDate reads the version; done when nothing is left to migrate (or on error).
+	upToDate := func(q rowQuerier) (v int, done bool, err error) {
+		if v, err = readVersion(q); err != nil {
+			return v, true, fmt.Errorf("tracker: open %s: reading schema version: %w", path, err)
+		}
+		if v > CurrentSchemaVersion {
+			return v, true, newerError(path, v)
+		}
+		return v, v >= target, nil
 	}
-	if v > CurrentSchemaVersion {
-		return newerError(path, v)
-	}
-	if v >= target {
-		return nil
+	// Checked first without the write lock: opening an up-to-date store takes no lock.
+	if _, done, err := upToDate(db); done {
+		return err
 	}
 	tx, err := db.Begin() // BEGIN IMMEDIATE (the writer's _txlock)
 	if err != nil {
 		return fmt.Errorf("tracker: open %s: migrating: %w", path, err)
 	}
 	defer tx.Rollback()
-	v, err = readVersion(tx)
-	if err != nil {
-		return fmt.Errorf("tracker: open %s: reading schema version: %w", path, err)
-	}
-	if v > CurrentSchemaVersion {
-		return newerError(path, v)
-	}
-	if v >= target {
-		return nil
+	v, done, err := upToDate(tx)
+	if done {
+		return err
 	}
 	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("tracker: open %s: %w", path, err)
