@@ -23,9 +23,9 @@ func runCourse(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("course", stderr)
 	quick := fs.Bool("quick", false, "a short demo: few epochs, a data subset for the conv model")
 	beyond := fs.Bool("beyond", false, "also train the sparse, contractive and variational autoencoders")
-	db := fs.String("db", "", "experiment store (default $AELAB_DB or ~/.local/share/aelab/aelab.db)")
+	db := storeFlag(fs)
 	out := fs.String("out", "build/report", "folder for the comparison report")
-	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
+	progress := progressFlag(fs)
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return helpOr(err)
 	}

@@ -4,7 +4,19 @@ import (
 	"errors"
 	"flag"
 	"io"
+
+	"github.com/aelab/aelab/tracker"
 )
+
+// storeFlag defines --db, the experiment store every command that tracks or reads runs uses.
+func storeFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", tracker.DefaultPath(), "experiment store `path` ($AELAB_DB)")
+}
+
+// progressFlag defines --progress, GoMLX's progress bar while training.
+func progressFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("progress", true, "show GoMLX's progress bar")
+}
 
 // errHelp is returned by parseFlags for -h: the usage was printed, nothing else to do.
 var errHelp = errors.New("help shown")

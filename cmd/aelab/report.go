@@ -21,7 +21,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	where := fs.String("where", "", "runs to compare, a tracker filter (e.g. `params.model = \"deep\"`); default: the latest FINISHED run of each model")
 	out := fs.String("out", "build/report", "folder to write the report to")
 	format := fs.String("format", "html,md", "comma-separated formats: html (index.html), md (report.md)")
-	db := fs.String("db", "", "experiment store `path` (default $AELAB_DB or "+tracker.DefaultPath()+")")
+	db := storeFlag(fs)
 	title := fs.String("title", "", "report title")
 	images := fs.Int("images", 8, "test images per reconstruction grid")
 	noGrids := fs.Bool("no-grids", false, "skip reconstruction grids (no checkpoints loaded)")

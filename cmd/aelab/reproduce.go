@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/tracker"
 )
 
 func init() {
@@ -19,7 +20,7 @@ func init() {
 
 func runsReproduce(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs reproduce", "runs reproduce ID [--db PATH]", stderr)
-	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
+	progress := progressFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOr(err)
@@ -27,7 +28,7 @@ func runsReproduce(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one run ID (or unique prefix), got %d arguments", len(pos))
 	}
-	store, err := openRunStore(*db)
+	store, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}

@@ -102,17 +102,7 @@ func newRunsFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *string)
 		fmt.Fprintf(fs.Output(), "Usage: aelab %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
 	}
-	db := fs.String("db", tracker.DefaultPath(), "experiment store `path` ($AELAB_DB)")
-	return fs, db
-}
-
-// openRunStore opens an existing store (commands never create one by reading).
-func openRunStore(path string) (*tracker.Store, error) {
-	s, err := tracker.OpenExisting(path)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return fs, storeFlag(fs)
 }
 
 // runsQueryErr makes a bad --where/--order-by a usage error, with a caret under the column.
@@ -269,7 +259,7 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 	if *limit < 0 {
 		return usagef("--limit must be ≥ 0")
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -422,7 +412,7 @@ func runsShow(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one run ID (or unique prefix), got %d arguments", len(pos))
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -630,7 +620,7 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 	if len(pos) < 2 {
 		return usagef("want at least two run IDs to compare, got %d", len(pos))
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -775,7 +765,7 @@ func runsExport(args []string, stdout, stderr io.Writer) error {
 	if *asJSON == *asCSV {
 		return usagef("choose one of --csv and --json")
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -823,7 +813,7 @@ func runsTag(args []string, stdout, stderr io.Writer) error {
 		}
 		tags = append(tags, [2]string{strings.TrimSpace(k), v})
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -850,7 +840,7 @@ func runsDelete(args []string, stdout, stderr io.Writer) error {
 	if len(pos) == 0 {
 		return usagef("want the ID of the run to delete")
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -890,7 +880,7 @@ func runExperiments(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	s, err := openRunStore(*db)
+	s, err := tracker.OpenExisting(*db)
 	if err != nil {
 		return err
 	}

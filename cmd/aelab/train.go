@@ -115,11 +115,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
 	var tf trainFlags
 	tf.register(fs)
-	db := fs.String("db", "", "experiment store (default $AELAB_DB or ~/.local/share/aelab/aelab.db)")
+	db := storeFlag(fs)
 	noTrack := fs.Bool("no-track", false, "do not log the run to the store")
 	checkpoint := fs.String("checkpoint", "", "save the trained weights here (default: beside the store)")
 	name := fs.String("name", "", "run name (default: the model name)")
-	progress := fs.Bool("progress", true, "show GoMLX's progress bar")
+	progress := progressFlag(fs)
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return helpOr(err)
 	}
