@@ -448,34 +448,23 @@ func (p *parser) parseOrderList() ([]OrderTerm, error) {
 	}
 }
 
-func (p *parser) parseOr() (Expr, error) {
-	l, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	for p.peek().isKeyword("or") {
-		p.next()
-		r, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		l = &BinaryExpr{Op: "or", L: l, R: r}
-	}
-	return l, nil
-}
+func (p *parser) parseOr() (Expr, error) { return p.parseChain("or", p.parseAnd) }
 
-func (p *parser) parseAnd() (Expr, error) {
-	l, err := p.parseNot()
+func (p *parser) parseAnd() (Expr, error) { return p.parseChain("and", p.parseNot) }
+
+// parseChain parses operand (op operand)…, left-associative.
+func (p *parser) parseChain(op string, operand func() (Expr, error)) (Expr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.peek().isKeyword("and") {
+	for p.peek().isKeyword(op) {
 		p.next()
-		r, err := p.parseNot()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = &BinaryExpr{Op: "and", L: l, R: r}
+		l = &BinaryExpr{Op: op, L: l, R: r}
 	}
 	return l, nil
 }
