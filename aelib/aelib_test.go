@@ -130,11 +130,12 @@ var (
 	mnistErr  error
 )
 
-func loadMNIST(t *testing.T) *data.Dataset {
-	t.Helper()
+// loadMNIST loads MNIST once for all the package's tests and benchmarks.
+func loadMNIST(tb testing.TB) *data.Dataset {
+	tb.Helper()
 	mnistOnce.Do(func() { mnist, mnistErr = data.Load(data.MNIST) })
 	if mnistErr != nil {
-		t.Fatal(mnistErr)
+		tb.Fatal(mnistErr)
 	}
 	return mnist
 }

@@ -3,8 +3,6 @@ package aelib
 import (
 	"context"
 	"testing"
-
-	"github.com/aelab/aelab/aelib/data"
 )
 
 // BenchmarkTrainStep times training steps of each course model on the backend ChooseBackend
@@ -22,7 +20,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = 2, benchSteps*cfg.BatchSize, cfg.BatchSize
-			ds := loadMNISTB(b)
+			ds := loadMNIST(b)
 			s := PrepareSplits(cfg, ds)
 			var perStep float64
 			for range b.N {
@@ -42,13 +40,4 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ReportMetric(float64(cfg.BatchSize)/perStep, "samples/s")
 		})
 	}
-}
-
-func loadMNISTB(b *testing.B) *data.Dataset {
-	b.Helper()
-	mnistOnce.Do(func() { mnist, mnistErr = data.Load(data.MNIST) })
-	if mnistErr != nil {
-		b.Fatal(mnistErr)
-	}
-	return mnist
 }

@@ -14,8 +14,6 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-
-	"github.com/aelab/aelab/aelib/data"
 )
 
 // Tests of the models beyond the course: the penalty terms against hand-computed values on
@@ -25,9 +23,6 @@ var (
 	variantBackendOnce sync.Once
 	variantBackend     compute.Backend
 	variantBackendErr  error
-	variantDataOnce    sync.Once
-	variantData        *data.Dataset
-	variantDataErr     error
 )
 
 func variantTestBackend(t *testing.T) compute.Backend {
@@ -37,15 +32,6 @@ func variantTestBackend(t *testing.T) compute.Backend {
 		t.Fatal(variantBackendErr)
 	}
 	return variantBackend
-}
-
-func variantTestData(t *testing.T) *data.Dataset {
-	t.Helper()
-	variantDataOnce.Do(func() { variantData, variantDataErr = data.Load(data.MNIST) })
-	if variantDataErr != nil {
-		t.Fatal(variantDataErr)
-	}
-	return variantData
 }
 
 // evalGraph runs fn on the inputs (float32 tensors) and returns its one output as float64s.
@@ -206,7 +192,7 @@ func trainVariant(t *testing.T, cfg Config) (*Autoencoder, Splits) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := PrepareSplits(cfg, variantTestData(t))
+	s := PrepareSplits(cfg, loadMNIST(t))
 	hist, err := ae.Train(context.Background(), s, TrainOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +245,7 @@ func TestJacobianNormMatchesFiniteDifferences(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := variantTestData(t).Test.Image(0)
+		x := loadMNIST(t).Test.Image(0)
 		const h = 1e-2
 		batch := make([]float32, 785*784)
 		for i := range 785 {
@@ -344,7 +330,7 @@ func TestVAETrainsSamplesAndInterpolates(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := WriteLatentCSV(&buf, codes, 2, variantTestData(t).Test.Labels[:3]); err != nil {
+	if err := WriteLatentCSV(&buf, codes, 2, loadMNIST(t).Test.Labels[:3]); err != nil {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) != 4 || lines[0] != "z1,z2,label" {
