@@ -11,6 +11,10 @@ QUICK       ?=
 # BEYOND=1: make run also trains the sparse, contractive and variational autoencoders. The quick
 # run includes them by default (they take seconds there); a full run is the course's three.
 BEYOND      ?= $(if $(QUICK),1,0)
+# Go native fuzz tests (package:FuzzName) that make test runs for FUZZTIME each, after the
+# tests (which already run their seed corpora in testdata/fuzz/).
+FUZZ        := tracker:FuzzParseFilter tracker:FuzzParseOrderBy
+FUZZTIME    ?= 5s
 PORT        ?= 8888
 LAB_IP      ?= 127.0.0.1
 REPORT_DIR  ?= build/report
@@ -52,8 +56,12 @@ run: setup build ## train the course's models (BEYOND=1: and sparse, contractive
 vet: ## go vet -tags TAGS ./...
 	$(GO) vet -tags $(TAGS) ./...
 
-test: setup vet ## set up, vet, and run all tests (notebooks run inside package notebooks' tests)
+test: setup vet ## set up, vet, and run all tests (notebooks run inside package notebooks' tests), then each fuzz test for FUZZTIME
 	$(GO) test -tags $(TAGS) -timeout 40m ./...
+	@set -e; for f in $(FUZZ); do \
+		echo "fuzz: $$f for $(FUZZTIME)"; \
+		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*}/; \
+	done
 
 notebooks: setup ## execute every notebooks/*.ipynb headless into build/notebooks/ (QUICK=1: short)
 	@# Warm the build cache with the notebooks' tags so the first cell does not pay for it.

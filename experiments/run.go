@@ -327,14 +327,20 @@ func logResults(run *tracker.Run, res *Result) error {
 }
 
 // finishRun ends a run by the outcome of Run: FINISHED, KILLED when ctx was cancelled,
-// FAILED otherwise. It returns the store's error, if recording the end failed.
+// FAILED otherwise. When the store cannot record the end (the tracker keeps a disk
+// reserve for it, so even a full disk rarely stops it), the error says so: the CLI
+// prints it on stderr beside the run's own error.
 func finishRun(ctx context.Context, run *tracker.Run, err error) error {
+	status, reason := tracker.StatusFinished, ""
 	switch {
 	case err == nil:
-		return run.Finish(tracker.StatusFinished, "")
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		return run.Finish(tracker.StatusKilled, "interrupted: "+err.Error())
+		status, reason = tracker.StatusKilled, "interrupted: "+err.Error()
 	default:
-		return run.Finish(tracker.StatusFailed, err.Error())
+		status, reason = tracker.StatusFailed, err.Error()
 	}
+	if ferr := run.Finish(status, reason); ferr != nil {
+		return fmt.Errorf("the store could not record run %s as %s, so readers will call it LOST: %w", run.ID()[:8], status, ferr)
+	}
+	return nil
 }

@@ -33,6 +33,20 @@
 // [DefaultPath] is $AELAB_DB when set, else $XDG_DATA_HOME/aelab/aelab.db, else
 // ~/.local/share/aelab/aelab.db, so the CLI and notebooks see the same runs.
 //
+// # Opening: writing and reading
+//
+// [Open] creates a store at a new path (or in an empty file) and migrates an
+// older one forward; [OpenExisting] does the same but never creates one;
+// [OpenReadOnly] is for commands that only read: it creates, migrates and writes
+// nothing, and reads a store on a read-only filesystem. Every open first reads
+// what the file holds without writing: a database that is not an aelab store
+// (it has tables and no aelab schema_version table) is refused, byte for byte
+// unchanged, with an error wrapping [ErrNotStore]:
+//
+//	tracker: shop.db is not an aelab store: it has tables customers, orders
+//
+// Other programs' tables beside aelab's (River's job queue) are fine.
+//
 // # Several processes
 //
 // The file is opened in WAL mode with a 10 s busy timeout and foreign keys on.
@@ -49,13 +63,20 @@
 // store written by a newer aelab (a version this code does not know) is refused
 // with an error that says so, never modified.
 //
+// # Full disks
+//
+// A writing open keeps a 1 MiB reserve file beside the store (aelab.db-reserve).
+// When the disk is full, the write that records how a run ended deletes the
+// reserve and tries again, so the run is recorded FAILED with its reason
+// ("database or disk is full") rather than staying RUNNING until it reads LOST.
+//
 // # Runs that die
 //
 // A [Run] updates its heartbeat every few seconds from a goroutine. Readers
 // ([Store.GetRun], [Store.SearchRuns]) report a RUNNING run whose owner process
 // is gone from this host (or whose heartbeat is stale, for runs owned by other
 // hosts) as LOST, with the reason in its Error field, and record that status
-// in the store. Its metrics stay as logged. A LOST run whose process turns out
+// in the store (a read-only store only reports it). Its metrics stay as logged. A LOST run whose process turns out
 // to be alive (a heartbeat arrives) goes back to RUNNING; Finish from the
 // owning process always wins.
 //
@@ -108,4 +129,12 @@
 // the offending token, e.g.
 //
 //	query: at column 17: expected a value after '<', got end of input
+//
+// Queries are bounded, each limit a positioned *QueryError: [MaxQueryLength]
+// characters, [MaxQueryDepth] levels of parentheses and 'not',
+// [MaxQueryTerms] comparisons and listed values, [MaxQueryLookups] subqueries
+// on metric, param and tag keys (tests of one key in one and/or chain share one),
+// and [MaxOrderTerms] order keys. Long and/or chains compile to shallow SQL, so
+// thousands of terms work. A number beyond float64's range is an error; any
+// other keeps its meaning (attributes.start_time > 1e300 matches no run).
 package tracker

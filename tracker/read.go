@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,22 @@ func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
 		}
 	}
 	lost := s.reapLost()
-	var b sqlBuilder
+	b := sqlBuilder{query: q.Filter}
+	if len(lost) > 0 {
+		// Runs found dead count as LOST in the filter and order, also where
+		// that was not written (read-only stores).
+		b.w("WITH lost(id) AS (VALUES ")
+		for i, id := range slices.Sorted(maps.Keys(lost)) {
+			if i > 0 {
+				b.w(", ")
+			}
+			b.w("(")
+			b.arg(id)
+			b.w(")")
+		}
+		b.w(") ")
+		b.status = "(CASE WHEN runs.id IN (SELECT id FROM lost) THEN 'LOST' ELSE runs.status END)"
+	}
 	b.w("SELECT runs.id FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE 1=1")
 	if !q.IncludeDeleted {
 		b.w(" AND runs.deleted = 0")
@@ -122,8 +138,8 @@ func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
 	}
 	if where != nil {
 		b.w(" AND ")
-		if err := where.sql(&b); err != nil {
-			return nil, err
+		if where.sql(&b); b.err != nil {
+			return nil, b.err
 		}
 	}
 	b.w(" ORDER BY ")
@@ -245,98 +261,6 @@ func (s *Store) LatestRun(q Search) (*RunRecord, error) {
 	return runs[0], nil
 }
 
-// MetricHistory returns every logged value of one metric of a run (id or
-// unique prefix), in step order.
-func (s *Store) MetricHistory(runID, key string) ([]MetricPoint, error) {
-	h, err := s.metricHistories(runID, &key)
-	if err != nil {
-		return nil, err
-	}
-	return h[key], nil
-}
-
-// MetricHistories returns the history of every metric of a run (id or unique prefix), by key.
-func (s *Store) MetricHistories(runID string) (map[string][]MetricPoint, error) {
-	return s.metricHistories(runID, nil)
-}
-
-func (s *Store) metricHistories(runID string, key *string) (map[string][]MetricPoint, error) {
-	id, err := s.ResolveRunID(runID)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT key, step, epoch, value, timestamp FROM metrics WHERE run_id = ?`
-	args := []any{id}
-	if key != nil {
-		q += ` AND key = ?`
-		args = append(args, *key)
-	}
-	q += ` ORDER BY key, step, timestamp, rowid`
-	rows, err := s.r.Query(q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
-	}
-	defer rows.Close()
-	out := map[string][]MetricPoint{}
-	for rows.Next() {
-		var k string
-		var p MetricPoint
-		var v sql.NullFloat64
-		var ts sql.NullInt64
-		if err := rows.Scan(&k, &p.Step, &p.Epoch, &v, &ts); err != nil {
-			return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
-		}
-		p.Value = nullNaN(v)
-		p.Time = msTime(ts)
-		out[k] = append(out[k], p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
-	}
-	return out, nil
-}
-
-func nullNaN(v sql.NullFloat64) float64 {
-	if !v.Valid {
-		return math.NaN()
-	}
-	return v.Float64
-}
-
-// SetTag sets (or overwrites) a tag of a run (id or unique prefix).
-func (s *Store) SetTag(runID, key, value string) error {
-	id, err := s.ResolveRunID(runID)
-	if err != nil {
-		return err
-	}
-	if key == "" {
-		return fmt.Errorf("tracker: run %s: set tag: empty key", short(id))
-	}
-	if _, err := s.w.Exec(`INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)
-		ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value`, id, key, value); err != nil {
-		return fmt.Errorf("tracker: run %s: set tag %s: %w", short(id), key, err)
-	}
-	return nil
-}
-
-// DeleteRun hides a run (id or unique prefix) from searches; its data stays
-// (Search.IncludeDeleted shows it, UndeleteRun brings it back).
-func (s *Store) DeleteRun(runID string) error { return s.setDeleted(runID, true) }
-
-// UndeleteRun brings back a run removed with DeleteRun.
-func (s *Store) UndeleteRun(runID string) error { return s.setDeleted(runID, false) }
-
-func (s *Store) setDeleted(runID string, deleted bool) error {
-	id, err := s.ResolveRunID(runID)
-	if err != nil {
-		return err
-	}
-	if _, err := s.w.Exec(`UPDATE runs SET deleted = ? WHERE id = ?`, deleted, id); err != nil {
-		return fmt.Errorf("tracker: run %s: delete: %w", short(id), err)
-	}
-	return nil
-}
-
 // ExperimentInfo describes one experiment.
 type ExperimentInfo struct {
 	ID      int64     `json:"id"`
@@ -369,194 +293,4 @@ func (s *Store) Experiments() ([]ExperimentInfo, error) {
 		return nil, fmt.Errorf("tracker: list experiments: %w", err)
 	}
 	return out, nil
-}
-
-// ---- lost runs
-
-// staleAfter is how old a heartbeat may be before a run is taken for lost.
-func staleAfter(interval time.Duration) time.Duration {
-	if interval <= 0 {
-		interval = DefaultHeartbeatInterval
-	}
-	return max(3*interval, 30*time.Second)
-}
-
-// lostReason says why a RUNNING run is lost, or "" if it may be alive.
-func lostReason(pid int, host string, heartbeat time.Time, interval time.Duration, now time.Time) string {
-	myHost, _ := os.Hostname()
-	if host != "" && host == myHost && pid > 0 && pid != os.Getpid() && !processAlive(pid) {
-		return fmt.Sprintf("process %d on %s is gone", pid, host)
-	}
-	if !heartbeat.IsZero() && now.Sub(heartbeat) > staleAfter(interval) {
-		return fmt.Sprintf("no heartbeat since %s", heartbeat.Format("2006-01-02 15:04:05"))
-	}
-	return ""
-}
-
-// reapLost finds RUNNING runs whose process is gone and marks them LOST in the
-// store (only if the row is unchanged since it was read). It returns every
-// lost run found, so readers can report them even where the write failed.
-func (s *Store) reapLost() map[string]string {
-	rows, err := s.r.Query(`SELECT id, owner_pid, owner_host, heartbeat, heartbeat_interval FROM runs WHERE status = 'RUNNING'`)
-	if err != nil {
-		return nil
-	}
-	type cand struct {
-		id, reason string
-		hb         sql.NullInt64
-	}
-	var found []cand
-	now := time.Now()
-	for rows.Next() {
-		var c cand
-		var pid int
-		var host string
-		var interval sql.NullInt64
-		if err := rows.Scan(&c.id, &pid, &host, &c.hb, &interval); err != nil {
-			continue
-		}
-		c.reason = lostReason(pid, host, msTime(c.hb), time.Duration(interval.Int64)*time.Millisecond, now)
-		if c.reason != "" {
-			found = append(found, c)
-		}
-	}
-	rows.Close()
-	if len(found) == 0 {
-		return nil
-	}
-	lost := make(map[string]string, len(found))
-	for _, c := range found {
-		lost[c.id] = c.reason
-		s.w.Exec(`UPDATE runs SET status = 'LOST', error = ?, end_time = heartbeat
-			WHERE id = ? AND status = 'RUNNING' AND heartbeat IS ?`, c.reason, c.id, c.hb)
-	}
-	return lost
-}
-
-// ---- loading records
-
-// loadRuns loads full records for ids, in that order.
-func (s *Store) loadRuns(ids []string, lost map[string]string) ([]*RunRecord, error) {
-	byID := make(map[string]*RunRecord, len(ids))
-	const chunk = 500
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + ")"
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		if err := s.loadChunk(in, args, byID); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]*RunRecord, 0, len(ids))
-	for _, id := range ids {
-		r, ok := byID[id]
-		if !ok {
-			continue
-		}
-		if reason, ok := lost[id]; ok && r.Status == StatusRunning {
-			r.Status, r.Error, r.EndTime = StatusLost, reason, r.Heartbeat
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) error {
-	rows, err := s.r.Query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time,
-		runs.source, runs.error, runs.config, runs.owner_pid, runs.owner_host, runs.heartbeat, runs.deleted
-		FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE runs.id IN `+in, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		r := &RunRecord{Params: map[string]string{}, Tags: map[string]string{},
-			Metrics: map[string]float64{}, LatestMetrics: map[string]MetricPoint{}, Artifacts: []Artifact{}}
-		var start, end, hb sql.NullInt64
-		var config sql.NullString
-		var status string
-		if err := rows.Scan(&r.ID, &r.Experiment, &r.Name, &status, &start, &end, &r.Source, &r.Error,
-			&config, &r.OwnerPID, &r.OwnerHost, &hb, &r.Deleted); err != nil {
-			rows.Close()
-			return err
-		}
-		r.Status = Status(status)
-		r.StartTime, r.EndTime, r.Heartbeat = msTime(start), msTime(end), msTime(hb)
-		if config.Valid && config.String != "" {
-			r.Config = json.RawMessage(config.String)
-		}
-		byID[r.ID] = r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, table := range []string{"params", "tags"} {
-		rows, err := s.r.Query(`SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, k, v string
-			if err := rows.Scan(&id, &k, &v); err != nil {
-				rows.Close()
-				return err
-			}
-			if r := byID[id]; r != nil {
-				if table == "params" {
-					r.Params[k] = v
-				} else {
-					r.Tags[k] = v
-				}
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	rows, err = s.r.Query(`SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id, k string
-		var p MetricPoint
-		var v sql.NullFloat64
-		var ts sql.NullInt64
-		if err := rows.Scan(&id, &k, &p.Step, &p.Epoch, &v, &ts); err != nil {
-			rows.Close()
-			return err
-		}
-		p.Value, p.Time = nullNaN(v), msTime(ts)
-		if r := byID[id]; r != nil {
-			r.Metrics[k] = p.Value
-			r.LatestMetrics[k] = p
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = s.r.Query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id string
-		var a Artifact
-		var created sql.NullInt64
-		if err := rows.Scan(&id, &a.Kind, &a.Path, &a.Description, &created); err != nil {
-			rows.Close()
-			return err
-		}
-		a.Created = msTime(created)
-		if r := byID[id]; r != nil {
-			r.Artifacts = append(r.Artifacts, a)
-		}
-	}
-	rows.Close()
-	return rows.Err()
 }

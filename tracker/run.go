@@ -145,7 +145,11 @@ func upsertKV(tx *sql.Tx, table, runID string, kv map[string]string) error {
 
 // writeTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection.
 func (s *Store) writeTx(fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.Begin()
+	w, err := s.writer()
+	if err != nil {
+		return err
+	}
+	tx, err := w.Begin()
 	if err != nil {
 		return err
 	}
@@ -225,7 +229,7 @@ func (r *Run) LogMetrics(values map[string]float64, step int64, epoch int) error
 // LogArtifact records a file the run produced: kind says what it is
 // ("checkpoint", "figure", …), path where it is, description what it shows.
 func (r *Run) LogArtifact(kind, path, description string) error {
-	_, err := r.store.w.Exec(`INSERT INTO artifacts(run_id, kind, path, description, created) VALUES (?,?,?,?,?)`,
+	_, err := r.store.exec(`INSERT INTO artifacts(run_id, kind, path, description, created) VALUES (?,?,?,?,?)`,
 		r.id, kind, path, description, nowMS())
 	if err != nil {
 		return fmt.Errorf("tracker: run %s: log artifact %s: %w", short(r.id), path, err)
@@ -249,7 +253,7 @@ func (r *Run) Finish(status Status, reason string) error {
 	}
 	r.stopHeartbeat()
 	now := nowMS()
-	_, err := r.store.w.Exec(`UPDATE runs SET status = ?, error = ?, end_time = ?, heartbeat = ?
+	err := r.store.execRecordingEnd(`UPDATE runs SET status = ?, error = ?, end_time = ?, heartbeat = ?
 		WHERE id = ? AND status IN ('RUNNING', 'LOST')`, string(status), reason, now, now, r.id)
 	if err != nil {
 		err = fmt.Errorf("tracker: run %s: finish: %w", short(r.id), err)

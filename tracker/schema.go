@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // CurrentSchemaVersion is the newest store schema this code knows.
@@ -104,6 +106,50 @@ func readVersion(q rowQuerier) (int, error) {
 		return 0, nil
 	}
 	return int(v.Int64), err
+}
+
+// storeShape is what a database holds, read before anything writes to it.
+type storeShape struct {
+	tables  []string // every table, by name
+	marker  bool     // it has aelab's schema_version table
+	version int      // the schema version, when marked
+}
+
+// markerColumns are the columns of aelab's schema_version table: its presence
+// is what makes a database an aelab store (other programs' tables beside it,
+// such as River's job queue, are allowed).
+var markerColumns = []string{"applied", "version"}
+
+// hasMarker records whether the schema_version table, with columns cols (sorted), is aelab's.
+func (sh *storeShape) hasMarker(cols []string) bool {
+	sh.marker = slices.Contains(sh.tables, "schema_version") && slices.Equal(cols, markerColumns)
+	return sh.marker
+}
+
+// check says whether a database of this shape may be opened as o asks (target
+// is the schema version the open migrates to). A database without the marker
+// is another program's unless it has no tables at all, which only writing opens
+// adopt.
+func (sh storeShape) check(path string, o Options, target int) error {
+	switch {
+	case !sh.marker && len(sh.tables) > 0:
+		shown := sh.tables
+		more := ""
+		if len(shown) > 6 {
+			shown, more = shown[:6], ", …"
+		}
+		return fmt.Errorf("tracker: %s is %w: it has tables %s%s", path, ErrNotStore, strings.Join(shown, ", "), more)
+	case !sh.marker:
+		if o.ReadOnly || o.MustExist {
+			return fmt.Errorf("%w at %s: the database is empty (nothing tracked there yet)", ErrNoStore, path)
+		}
+	case sh.version > CurrentSchemaVersion:
+		return newerError(path, sh.version)
+	case o.ReadOnly && sh.version < target:
+		return fmt.Errorf("tracker: store %s has schema version %d and this aelab reads version %d; "+
+			"a command that writes (aelab train, aelab runs tag) upgrades it", path, sh.version, target)
+	}
+	return nil
 }
 
 func newerError(path string, v int) error {

@@ -4,49 +4,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
-
-// driverName is go-sqlite3 with aelab's SQL functions registered on every connection.
-const driverName = "sqlite3_aelab"
-
-func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			// aelab_num(text) is the number a text spells, or NULL: it lets
-			// params/tags compare numerically without matching non-numbers.
-			return c.RegisterFunc("aelab_num", sqlNumber, true)
-		},
-	})
-}
-
-// sqlNumber parses a parameter or tag value as a number (NULL when it is not one).
-func sqlNumber(v any) any {
-	switch x := v.(type) {
-	case int64:
-		return float64(x)
-	case float64:
-		return x
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return nil
-		}
-		return f
-	case []byte:
-		return sqlNumber(string(x))
-	}
-	return nil
-}
 
 // BusyTimeout is how long a write waits for another process's lock before failing.
 const BusyTimeout = 10 * time.Second
@@ -54,14 +16,34 @@ const BusyTimeout = 10 * time.Second
 // DefaultHeartbeatInterval is how often a live run updates its heartbeat.
 const DefaultHeartbeatInterval = 5 * time.Second
 
-// ErrNoStore is returned by OpenExisting when there is no store file at the path.
-var ErrNoStore = errors.New("no experiment store")
+var (
+	// ErrNoStore is wrapped by the errors of opens that find no store where one must
+	// exist (reading opens, OpenExisting): no file at the path, or an empty one.
+	ErrNoStore = errors.New("no experiment store")
+	// ErrNotStore is wrapped by the errors of opens that find a database that is not
+	// an aelab store (another program's). It is left exactly as it was.
+	ErrNotStore = errors.New("not an aelab store")
+	// ErrReadOnly is wrapped by the errors of writes to a store opened with OpenReadOnly.
+	ErrReadOnly = errors.New("store is open read-only")
+)
+
+// Options say how to open a store.
+type Options struct {
+	// ReadOnly opens the store for reading only: nothing is created, migrated or
+	// written (runs whose process died are reported LOST without recording it),
+	// and a store on a read-only filesystem can be read.
+	ReadOnly bool
+	// MustExist refuses to create a store where there is none (ReadOnly implies it).
+	MustExist bool
+}
 
 // Store is an open experiment store. It is safe for concurrent use.
 type Store struct {
-	path string
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // read pool
+	path     string
+	readOnly bool
+	w        *sql.DB // the one writer connection; nil when read-only
+	r        *sql.DB // read pool
+	reserve  *diskReserve
 
 	mu        sync.Mutex
 	heartbeat time.Duration
@@ -84,98 +66,59 @@ func DefaultPath() string {
 	return filepath.Join(home, ".local", "share", "aelab", "aelab.db")
 }
 
-// Open opens the store at path, creating the file (and its directory) if needed
-// and migrating its schema forward to the version this code knows.
-func Open(path string) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("tracker: open: empty store path")
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("tracker: open %s: %w", path, err)
-		}
-	}
-	return open(path, CurrentSchemaVersion)
-}
+// Open opens the store at path for reading and writing, creating it (and its
+// directory) if there is none, and migrating its schema forward to the version
+// this code knows. An empty file is made a store; a database that is not an aelab
+// store is refused (ErrNotStore) and left unchanged.
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
 
 // OpenExisting opens the store at path like Open, but fails with an error
-// wrapping ErrNoStore, instead of creating one, when the file does not exist.
-// Read-only commands use it so that a mistyped path does not leave an empty store.
-func OpenExisting(path string) (*Store, error) {
+// wrapping ErrNoStore, instead of creating one, when there is none. Commands
+// that change existing runs use it so that a mistyped path does not leave an
+// empty store.
+func OpenExisting(path string) (*Store, error) { return OpenWith(path, Options{MustExist: true}) }
+
+// OpenReadOnly opens the store at path for reading only: commands that only
+// read runs use it. It never creates, migrates or writes anything; it fails
+// with an error wrapping ErrNoStore when there is no store at path, and one
+// wrapping ErrNotStore for another program's database.
+func OpenReadOnly(path string) (*Store, error) { return OpenWith(path, Options{ReadOnly: true}) }
+
+// OpenWith opens the store at path as o says.
+func OpenWith(path string, o Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("tracker: open: empty store path")
 	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w at %s (nothing tracked there yet; train a run or pass --db)", ErrNoStore, path)
-		}
-		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
-	}
-	return open(path, CurrentSchemaVersion)
+	return openSQLite(path, o, CurrentSchemaVersion)
 }
 
-func dsn(path string, extra string) string {
-	u := url.URL{Scheme: "file", Opaque: url.PathEscape(path)}
-	q := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL%s",
-		BusyTimeout.Milliseconds(), extra)
-	return u.String() + "?" + q
-}
-
-// open opens path and migrates it to version target (tests use older targets).
-func open(path string, target int) (*Store, error) {
-	w, err := sql.Open(driverName, dsn(path, "&_txlock=immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if err := pingRetry(w); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
-	}
-	if err := migrate(w, path, target); err != nil {
-		w.Close()
-		return nil, err
-	}
-	r, err := sql.Open(driverName, dsn(path, "&_txlock=deferred&_query_only=1"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	if err := pingRetry(r); err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
-	}
-	return &Store{path: path, w: w, r: r, heartbeat: DefaultHeartbeatInterval, runs: map[*Run]struct{}{}}, nil
-}
-
-// pingRetry opens the first connection. Switching a brand-new file to WAL needs
-// a lock that SQLite does not always wait for, so a busy answer is retried.
-func pingRetry(db *sql.DB) error {
-	deadline := time.Now().Add(BusyTimeout)
-	for {
-		err := db.Ping()
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func isBusy(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
-	}
-	return false
+func newStore(path string, readOnly bool, w, r *sql.DB) *Store {
+	return &Store{path: path, readOnly: readOnly, w: w, r: r,
+		heartbeat: DefaultHeartbeatInterval, runs: map[*Run]struct{}{}}
 }
 
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }
+
+// ReadOnly reports whether the store was opened with OpenReadOnly.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// writer is the writer connection, or an error wrapping ErrReadOnly.
+func (s *Store) writer() (*sql.DB, error) {
+	if s.readOnly {
+		return nil, fmt.Errorf("tracker: %s: %w", s.path, ErrReadOnly)
+	}
+	return s.w, nil
+}
+
+// exec runs one write statement on the writer connection.
+func (s *Store) exec(query string, args ...any) (sql.Result, error) {
+	w, err := s.writer()
+	if err != nil {
+		return nil, err
+	}
+	return w.Exec(query, args...)
+}
 
 // SetHeartbeatInterval sets how often runs started after the call update their
 // heartbeat (default DefaultHeartbeatInterval). Readers call a RUNNING run owned
@@ -201,9 +144,11 @@ func (s *Store) Close() error {
 	for _, r := range runs {
 		r.stopHeartbeat()
 	}
-	err1 := s.r.Close()
-	err2 := s.w.Close()
-	if err := errors.Join(err1, err2); err != nil {
+	err := s.r.Close()
+	if s.w != nil {
+		err = errors.Join(err, s.w.Close())
+	}
+	if err != nil {
 		return fmt.Errorf("tracker: close %s: %w", s.path, err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -80,7 +78,7 @@ func helperLogAndHang(path string) int {
 	return 0
 }
 
-func tempStore(t *testing.T) *Store {
+func tempStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "sub", "aelab.db"))
 	if err != nil {
@@ -90,7 +88,7 @@ func tempStore(t *testing.T) *Store {
 	return s
 }
 
-func mustStart(t *testing.T, s *Store, spec RunSpec) *Run {
+func mustStart(t testing.TB, s *Store, spec RunSpec) *Run {
 	t.Helper()
 	r, err := s.StartRun(spec)
 	if err != nil {
@@ -267,20 +265,9 @@ func TestDefaultPath(t *testing.T) {
 	}
 }
 
-func TestOpenExistingMissing(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "none.db")
-	_, err := OpenExisting(path)
-	if err == nil || !strings.Contains(err.Error(), "no experiment store") {
-		t.Fatalf("err = %v", err)
-	}
-	if _, statErr := os.Stat(path); statErr == nil {
-		t.Error("OpenExisting created the file")
-	}
-}
-
 func TestMigrateFromV1KeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := open(path, 1)
+	old, err := openSQLite(path, Options{}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,23 +309,6 @@ func TestMigrateFromV1KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	run.Finish(StatusFinished, "")
-}
-
-func TestNewerSchemaRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "future.db")
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.w.Exec(`INSERT INTO schema_version VALUES (?, 0)`, CurrentSchemaVersion+5); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	_, err = Open(path)
-	want := fmt.Sprintf("has schema version %d, this aelab knows up to %d; upgrade aelab", CurrentSchemaVersion+5, CurrentSchemaVersion)
-	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
-		t.Fatalf("err = %v", err)
-	}
 }
 
 func TestParallelProcesses(t *testing.T) {
@@ -390,30 +360,7 @@ func TestParallelProcesses(t *testing.T) {
 }
 
 func TestKilledProcessRunIsLost(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kill.db")
-	c := exec.Command(os.Args[0], "-test.run=^$")
-	c.Env = append(os.Environ(), helperEnv+"=logAndHang", "AELAB_TRACKER_TEST_DB="+path)
-	stdout, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	c.Stderr = &stderr
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ready ") {
-		c.Process.Kill()
-		c.Wait()
-		t.Fatalf("child said %q, %v; stderr: %s", line, err, stderr.String())
-	}
-	id := strings.TrimSpace(strings.TrimPrefix(line, "ready "))
-	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	c.Wait() // reap it, so its pid is gone
-
+	path, id, pid := killedRunStore(t, t.TempDir())
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +370,7 @@ func TestKilledProcessRunIsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantReason := fmt.Sprintf("process %d on ", c.Process.Pid)
+	wantReason := fmt.Sprintf("process %d on ", pid)
 	if r.Status != StatusLost || !strings.Contains(r.Error, wantReason) || !strings.HasSuffix(r.Error, " is gone") {
 		t.Errorf("status %s, error %q; want LOST with %q", r.Status, r.Error, wantReason)
 	}

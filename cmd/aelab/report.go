@@ -42,7 +42,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err := checkWritableDir(*out); err != nil {
 		return usagef("--out: %v", err)
 	}
-	store, err := openStore(*db)
+	store, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}

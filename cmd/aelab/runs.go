@@ -259,7 +259,7 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 	if *limit < 0 {
 		return usagef("--limit must be ≥ 0")
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -412,7 +412,7 @@ func runsShow(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one run ID (or unique prefix), got %d arguments", len(pos))
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -620,7 +620,7 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 	if len(pos) < 2 {
 		return usagef("want at least two run IDs to compare, got %d", len(pos))
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -765,7 +765,7 @@ func runsExport(args []string, stdout, stderr io.Writer) error {
 	if *asJSON == *asCSV {
 		return usagef("choose one of --csv and --json")
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -880,7 +880,7 @@ func runExperiments(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}

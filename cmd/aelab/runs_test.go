@@ -143,7 +143,7 @@ func TestRunsMissingStore(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "nope.db")
 	for _, args := range [][]string{{"runs", "list"}, {"runs", "show", "abc"}, {"experiments", "list"}} {
 		code, _, errOut := runAelab(t, append(args, "--db", db)...)
-		if code != 1 || !strings.Contains(errOut, "no experiment store at "+db) {
+		if code != 2 || !strings.Contains(errOut, "no experiment store at "+db) {
 			t.Errorf("%v: exit %d, %s", args, code, errOut)
 		}
 	}

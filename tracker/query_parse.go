@@ -5,206 +5,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
-
-// QueryError is a malformed filter or order-by: Column is the 1-based column
-// (in characters) of the offending token.
-type QueryError struct {
-	Query  string
-	Column int
-	Msg    string
-}
-
-func (e *QueryError) Error() string {
-	return fmt.Sprintf("query: at column %d: %s", e.Column, e.Msg)
-}
-
-// ---- lexer
-
-type tokKind int
-
-const (
-	tEOF tokKind = iota
-	tIdent
-	tNumber
-	tString
-	tOp
-	tLParen
-	tRParen
-	tComma
-)
-
-type token struct {
-	kind tokKind
-	text string // the source text (ident parts unquoted, strings unquoted)
-	col  int    // 1-based column
-	// for idents: the dot-separated parts with backticks removed
-	parts []string
-}
-
-func (t token) describe() string {
-	switch t.kind {
-	case tEOF:
-		return "end of input"
-	case tString:
-		return fmt.Sprintf("string %q", t.text)
-	case tIdent:
-		return fmt.Sprintf("'%s'", strings.Join(t.parts, "."))
-	default:
-		return fmt.Sprintf("'%s'", t.text)
-	}
-}
-
-func (t token) isKeyword(kw string) bool {
-	return t.kind == tIdent && len(t.parts) == 1 && !strings.Contains(t.text, "`") && strings.EqualFold(t.text, kw)
-}
-
-func lex(q string) ([]token, error) {
-	var toks []token
-	rs := []rune(q)
-	i := 0
-	errAt := func(pos int, format string, args ...any) error {
-		return &QueryError{Query: q, Column: pos + 1, Msg: fmt.Sprintf(format, args...)}
-	}
-	// On error, the tokens before the bad one are returned too, so that the
-	// parser can report an earlier mistake first.
-	for i < len(rs) {
-		c := rs[i]
-		start := i
-		switch {
-		case unicode.IsSpace(c):
-			i++
-		case c == '(':
-			toks = append(toks, token{kind: tLParen, text: "(", col: start + 1})
-			i++
-		case c == ')':
-			toks = append(toks, token{kind: tRParen, text: ")", col: start + 1})
-			i++
-		case c == ',':
-			toks = append(toks, token{kind: tComma, text: ",", col: start + 1})
-			i++
-		case c == '=' || c == '<' || c == '>' || c == '!':
-			op := string(c)
-			if i+1 < len(rs) && (rs[i+1] == '=' || (c == '<' && rs[i+1] == '>')) {
-				op += string(rs[i+1])
-			}
-			if op == "!" {
-				return toks, errAt(start, "unexpected '!' (did you mean '!='?)")
-			}
-			if op == "==" {
-				op = "="
-				i++ // tolerate ==
-			}
-			i += len([]rune(op))
-			if op == "<>" {
-				op = "!="
-			}
-			toks = append(toks, token{kind: tOp, text: op, col: start + 1})
-		case c == '\'' || c == '"':
-			var b strings.Builder
-			i++
-			closed := false
-			for i < len(rs) {
-				if rs[i] == c {
-					if i+1 < len(rs) && rs[i+1] == c { // doubled quote = literal quote
-						b.WriteRune(c)
-						i += 2
-						continue
-					}
-					i++
-					closed = true
-					break
-				}
-				if rs[i] == '\\' && i+1 < len(rs) && (rs[i+1] == c || rs[i+1] == '\\') {
-					b.WriteRune(rs[i+1])
-					i += 2
-					continue
-				}
-				b.WriteRune(rs[i])
-				i++
-			}
-			if !closed {
-				return toks, errAt(start, "unterminated string (missing closing %c)", c)
-			}
-			toks = append(toks, token{kind: tString, text: b.String(), col: start + 1})
-		case c == '-' || c == '+' || c == '.' || unicode.IsDigit(c):
-			j := i
-			if rs[j] == '-' || rs[j] == '+' {
-				j++
-			}
-			for j < len(rs) && (unicode.IsDigit(rs[j]) || rs[j] == '.' || rs[j] == 'e' || rs[j] == 'E' ||
-				((rs[j] == '-' || rs[j] == '+') && (rs[j-1] == 'e' || rs[j-1] == 'E'))) {
-				j++
-			}
-			text := string(rs[i:j])
-			if _, err := strconv.ParseFloat(text, 64); err != nil || (j < len(rs) && isIdentRune(rs[j])) {
-				for j < len(rs) && (isIdentRune(rs[j]) || rs[j] == '.') {
-					j++
-				}
-				return toks, errAt(start, "bad number %q", string(rs[i:j]))
-			}
-			toks = append(toks, token{kind: tNumber, text: text, col: start + 1})
-			i = j
-		case isIdentRune(c) || c == '`':
-			var parts []string
-			j := i
-			for {
-				if j < len(rs) && rs[j] == '`' {
-					k := j + 1
-					var b strings.Builder
-					for k < len(rs) && rs[k] != '`' {
-						b.WriteRune(rs[k])
-						k++
-					}
-					if k >= len(rs) {
-						return toks, errAt(j, "unterminated `quoted` name")
-					}
-					if b.Len() == 0 {
-						return toks, errAt(j, "empty `quoted` name")
-					}
-					parts = append(parts, b.String())
-					j = k + 1
-				} else {
-					k := j
-					for k < len(rs) && isIdentRune(rs[k]) {
-						k++
-					}
-					if k == j {
-						if j < len(rs) {
-							return toks, errAt(j, "unexpected %q in a name", rs[j])
-						}
-						return toks, errAt(j, "name ends with '.'")
-					}
-					parts = append(parts, string(rs[j:k]))
-					j = k
-				}
-				if j < len(rs) && rs[j] == '.' {
-					j++
-					continue
-				}
-				break
-			}
-			toks = append(toks, token{kind: tIdent, text: string(rs[i:j]), col: start + 1, parts: parts})
-			i = j
-		default:
-			return toks, errAt(start, "unexpected character %q", c)
-		}
-	}
-	toks = append(toks, token{kind: tEOF, col: len(rs) + 1})
-	return toks, nil
-}
-
-func isIdentRune(c rune) bool {
-	return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c)
-}
 
 // ---- AST
 
 // Expr is a parsed filter expression. String renders it back in canonical form.
 type Expr interface {
 	String() string
-	sql(b *sqlBuilder) error
+	sql(b *sqlBuilder)
 }
 
 // FieldKind says which part of a run a field names.
@@ -226,8 +34,8 @@ type Field struct {
 
 func (f Field) String() string {
 	k := f.Key
-	for _, r := range k {
-		if !isIdentRune(r) && r != '.' {
+	for _, part := range strings.Split(k, ".") {
+		if part == "" || strings.ContainsFunc(part, func(r rune) bool { return !isIdentRune(r) }) {
 			k = "`" + k + "`"
 			break
 		}
@@ -247,17 +55,28 @@ func (v Value) String() string {
 	if v.IsNumber {
 		return v.Text
 	}
-	return strconv.Quote(v.Text)
+	return quoteString(v.Text)
 }
 
-// BinaryExpr is L and R / L or R.
-type BinaryExpr struct {
-	Op   string // "and" or "or"
-	L, R Expr
+// quoteString writes s as the lexer reads it back: double quotes, with
+// backslashes and double quotes escaped by a backslash.
+func quoteString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-func (e *BinaryExpr) String() string {
-	return "(" + e.L.String() + " " + e.Op + " " + e.R.String() + ")"
+// LogicalExpr is T1 and T2 and … / T1 or T2 or …: a chain of one operator is
+// one node, however long, so that long generated queries stay shallow.
+type LogicalExpr struct {
+	Op    string // "and" or "or"
+	Terms []Expr // two or more
+}
+
+func (e *LogicalExpr) String() string {
+	parts := make([]string, len(e.Terms))
+	for i, t := range e.Terms {
+		parts[i] = t.String()
+	}
+	return "(" + strings.Join(parts, " "+e.Op+" ") + ")"
 }
 
 // NotExpr is not X.
@@ -317,9 +136,11 @@ type OrderTerm struct {
 // ---- parser
 
 type parser struct {
-	q    string
-	toks []token
-	pos  int
+	q     string
+	toks  []token
+	pos   int
+	depth int // open parentheses and 'not's around the current token
+	terms int // comparisons and listed values so far
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
@@ -339,6 +160,9 @@ func (p *parser) errf(t token, format string, args ...any) error {
 // grammar). An empty or blank filter gives a nil Expr. A trailing "order by …"
 // is returned as order terms.
 func ParseFilter(q string) (e Expr, order []OrderTerm, err error) {
+	if err := checkLength(q); err != nil {
+		return nil, nil, err
+	}
 	p, lexErr := newParser(q)
 	if lexErr != nil {
 		defer func() { err = firstError(err, lexErr) }()
@@ -394,6 +218,9 @@ func (p *parser) parseFilter() (Expr, []OrderTerm, error) {
 // ParseOrderBy parses an order-by list: "metrics.val_mse asc, attributes.start_time desc".
 // A leading "order by" is allowed. Blank gives nil.
 func ParseOrderBy(q string) (order []OrderTerm, err error) {
+	if err := checkLength(q); err != nil {
+		return nil, err
+	}
 	p, lexErr := newParser(q)
 	if lexErr != nil {
 		defer func() { err = firstError(err, lexErr) }()
@@ -433,6 +260,9 @@ func (p *parser) parseOrderList() ([]OrderTerm, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(out) == MaxOrderTerms {
+			return nil, p.errf(t, "too many keys to order by: at most %d", MaxOrderTerms)
+		}
 		term := OrderTerm{Field: f}
 		if n := p.peek(); n.isKeyword("asc") {
 			p.next()
@@ -452,30 +282,54 @@ func (p *parser) parseOr() (Expr, error) { return p.parseChain("or", p.parseAnd)
 
 func (p *parser) parseAnd() (Expr, error) { return p.parseChain("and", p.parseNot) }
 
-// parseChain parses operand (op operand)…, left-associative.
+// parseChain parses operand (op operand)… into one LogicalExpr (or the lone operand).
 func (p *parser) parseChain(op string, operand func() (Expr, error)) (Expr, error) {
-	l, err := operand()
+	first, err := operand()
 	if err != nil {
 		return nil, err
 	}
+	terms := []Expr{first}
 	for p.peek().isKeyword(op) {
 		p.next()
-		r, err := operand()
+		t, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = &BinaryExpr{Op: op, L: l, R: r}
+		terms = append(terms, t)
 	}
-	return l, nil
+	if len(terms) == 1 {
+		return first, nil
+	}
+	return &LogicalExpr{Op: op, Terms: terms}, nil
+}
+
+// enter counts one more level of nesting at token t (a '(' or a 'not').
+func (p *parser) enter(t token) error {
+	if p.depth++; p.depth > MaxQueryDepth {
+		return p.errf(t, "parentheses and 'not' nest deeper than %d levels", MaxQueryDepth)
+	}
+	return nil
+}
+
+// count counts one more comparison or listed value at token t.
+func (p *parser) count(t token) error {
+	if p.terms++; p.terms > MaxQueryTerms {
+		return p.errf(t, "too many comparisons and values: at most %d", MaxQueryTerms)
+	}
+	return nil
 }
 
 func (p *parser) parseNot() (Expr, error) {
-	if p.peek().isKeyword("not") {
+	if t := p.peek(); t.isKeyword("not") {
 		p.next()
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
 		x, err := p.parseNot()
 		if err != nil {
 			return nil, err
 		}
+		p.depth--
 		return &NotExpr{X: x}, nil
 	}
 	return p.parsePrimary()
@@ -487,6 +341,9 @@ func (p *parser) parsePrimary() (Expr, error) {
 	t := p.next()
 	switch t.kind {
 	case tLParen:
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
 		e, err := p.parseOr()
 		if err != nil {
 			return nil, err
@@ -494,6 +351,7 @@ func (p *parser) parsePrimary() (Expr, error) {
 		if c := p.next(); c.kind != tRParen {
 			return nil, p.errf(c, "expected ')' to close the '(' at column %d, got %s", t.col, c.describe())
 		}
+		p.depth--
 		return e, nil
 	case tIdent:
 		if len(t.parts) == 1 && keywords[strings.ToLower(t.text)] && !strings.Contains(t.text, "`") {
@@ -501,6 +359,9 @@ func (p *parser) parsePrimary() (Expr, error) {
 		}
 		f, err := p.field(t)
 		if err != nil {
+			return nil, err
+		}
+		if err := p.count(t); err != nil {
 			return nil, err
 		}
 		return p.parseComparison(f)
@@ -588,6 +449,9 @@ func (p *parser) parseComparison(f Field) (Expr, error) {
 			if err := p.check(f, v); err != nil {
 				return nil, err
 			}
+			if err := p.count(p.toks[p.pos-1]); err != nil {
+				return nil, err
+			}
 			if len(in.Values) > 0 && v.IsNumber != in.Values[0].IsNumber && !isTimeField(f) {
 				return nil, p.errf(p.toks[p.pos-1], "mix of numbers and strings in one 'in' list")
 			}
@@ -651,174 +515,4 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("bad time %q", s)
-}
-
-// ---- SQL
-
-// sqlBuilder accumulates SQL text written by the code and the arguments bound to it.
-type sqlBuilder struct {
-	sb   strings.Builder
-	args []any
-}
-
-func (b *sqlBuilder) w(s string)     { b.sb.WriteString(s) }
-func (b *sqlBuilder) arg(v any)      { b.sb.WriteString("?"); b.args = append(b.args, v) }
-func (b *sqlBuilder) String() string { return b.sb.String() }
-
-var sqlOps = map[string]string{"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-func (e *BinaryExpr) sql(b *sqlBuilder) error {
-	b.w("(")
-	if err := e.L.sql(b); err != nil {
-		return err
-	}
-	b.w(map[string]string{"and": " AND ", "or": " OR "}[e.Op])
-	if err := e.R.sql(b); err != nil {
-		return err
-	}
-	b.w(")")
-	return nil
-}
-
-func (e *NotExpr) sql(b *sqlBuilder) error {
-	b.w("NOT ")
-	return e.X.sql(b)
-}
-
-// subject writes the opening of a test on field f and returns the SQL expression
-// for its value (when numeric is true, as a number) and the closing text.
-func subject(b *sqlBuilder, f Field, numeric bool) (expr, closing string) {
-	switch f.Kind {
-	case FieldMetric:
-		b.w("EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_id = runs.id AND m.key = ")
-		b.arg(f.Key)
-		b.w(" AND ")
-		return "m.value", ")"
-	case FieldParam, FieldTag:
-		b.w("EXISTS (SELECT 1 FROM " + string(f.Kind) + " kv WHERE kv.run_id = runs.id AND kv.key = ")
-		b.arg(f.Key)
-		b.w(" AND ")
-		if numeric {
-			return "aelab_num(kv.value)", ")"
-		}
-		return "kv.value", ")"
-	}
-	b.w("(")
-	col := map[string]string{"id": "runs.id", "name": "runs.name", "status": "runs.status",
-		"experiment": "e.name", "source": "runs.source", "start_time": "runs.start_time", "end_time": "runs.end_time"}[f.Key]
-	if numeric && col != "runs.start_time" && col != "runs.end_time" {
-		col = "aelab_num(" + col + ")"
-	}
-	return col, ")"
-}
-
-// bindValue is the argument for value v compared with field f.
-func bindValue(f Field, v Value) any {
-	if f.Kind == FieldAttribute {
-		switch f.Key {
-		case "status":
-			return strings.ToUpper(v.Text)
-		case "start_time", "end_time":
-			if v.IsNumber {
-				return int64(v.Number)
-			}
-			t, _ := parseTime(v.Text)
-			return t.UnixMilli()
-		}
-	}
-	if v.IsNumber {
-		return v.Number
-	}
-	return v.Text
-}
-
-func isTimeField(f Field) bool {
-	return f.Kind == FieldAttribute && (f.Key == "start_time" || f.Key == "end_time")
-}
-
-func (e *Comparison) sql(b *sqlBuilder) error {
-	expr, closing := subject(b, e.Field, e.Value.IsNumber)
-	b.w(expr + " " + sqlOps[e.Op] + " ")
-	b.arg(bindValue(e.Field, e.Value))
-	b.w(closing)
-	return nil
-}
-
-func (e *InExpr) sql(b *sqlBuilder) error {
-	numeric := e.Values[0].IsNumber
-	expr, closing := subject(b, e.Field, numeric)
-	b.w(expr)
-	if e.Not {
-		b.w(" NOT")
-	}
-	b.w(" IN (")
-	for i, v := range e.Values {
-		if i > 0 {
-			b.w(", ")
-		}
-		b.arg(bindValue(e.Field, v))
-	}
-	b.w(")" + closing)
-	return nil
-}
-
-func (e *LikeExpr) sql(b *sqlBuilder) error {
-	expr, closing := subject(b, e.Field, false)
-	if isTimeField(e.Field) {
-		expr = "CAST(" + expr + " AS TEXT)"
-	}
-	b.w(expr)
-	if e.Not {
-		b.w(" NOT")
-	}
-	b.w(" LIKE ")
-	b.arg(e.Pattern.Text)
-	b.w(closing)
-	return nil
-}
-
-// orderSQL writes the ORDER BY terms: runs missing a key come last.
-func orderSQL(b *sqlBuilder, terms []OrderTerm) {
-	dir := func(t OrderTerm) string {
-		if t.Desc {
-			return " DESC"
-		}
-		return " ASC"
-	}
-	for i, t := range terms {
-		if i > 0 {
-			b.w(", ")
-		}
-		switch t.Field.Kind {
-		case FieldMetric:
-			sub := func() {
-				b.w("(SELECT m.value FROM latest_metrics m WHERE m.run_id = runs.id AND m.key = ")
-				b.arg(t.Field.Key)
-				b.w(")")
-			}
-			sub()
-			b.w(" IS NULL, ")
-			sub()
-			b.w(dir(t))
-		case FieldParam, FieldTag:
-			sub := func() {
-				b.w("(SELECT kv.value FROM " + string(t.Field.Kind) + " kv WHERE kv.run_id = runs.id AND kv.key = ")
-				b.arg(t.Field.Key)
-				b.w(")")
-			}
-			// missing last, then numbers (numerically), then strings.
-			sub()
-			b.w(" IS NULL, aelab_num(")
-			sub()
-			b.w(") IS NULL, aelab_num(")
-			sub()
-			b.w(")" + dir(t) + ", ")
-			sub()
-			b.w(dir(t))
-		default:
-			col := map[string]string{"id": "runs.id", "name": "runs.name", "status": "runs.status",
-				"experiment": "e.name", "source": "runs.source", "start_time": "runs.start_time", "end_time": "runs.end_time"}[t.Field.Key]
-			b.w(col + " IS NULL, " + col + dir(t))
-		}
-	}
 }

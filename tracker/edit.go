@@ -1,0 +1,39 @@
+package tracker
+
+import (
+	"fmt"
+)
+
+// SetTag sets (or overwrites) a tag of a run (id or unique prefix).
+func (s *Store) SetTag(runID, key, value string) error {
+	id, err := s.ResolveRunID(runID)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("tracker: run %s: set tag: empty key", short(id))
+	}
+	if _, err := s.exec(`INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)
+		ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value`, id, key, value); err != nil {
+		return fmt.Errorf("tracker: run %s: set tag %s: %w", short(id), key, err)
+	}
+	return nil
+}
+
+// DeleteRun hides a run (id or unique prefix) from searches; its data stays
+// (Search.IncludeDeleted shows it, UndeleteRun brings it back).
+func (s *Store) DeleteRun(runID string) error { return s.setDeleted(runID, true) }
+
+// UndeleteRun brings back a run removed with DeleteRun.
+func (s *Store) UndeleteRun(runID string) error { return s.setDeleted(runID, false) }
+
+func (s *Store) setDeleted(runID string, deleted bool) error {
+	id, err := s.ResolveRunID(runID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(`UPDATE runs SET deleted = ? WHERE id = ?`, deleted, id); err != nil {
+		return fmt.Errorf("tracker: run %s: delete: %w", short(id), err)
+	}
+	return nil
+}
