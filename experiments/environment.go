@@ -16,12 +16,18 @@ import (
 // Environment returns the tags that describe where a run trained: Go and GoMLX versions,
 // backend and device, host, CPU count, git commit and dirty flag, and the command line.
 func Environment(b compute.Backend, choice aelib.BackendChoice) map[string]string {
+	return environment(choice.Name, choice.Reason, aelib.Device(b))
+}
+
+// environment is Environment's tags for a backend by name, description and device: aelab's
+// own backends or a peer's (PeerEnv).
+func environment(backend, info, device string) map[string]string {
 	env := map[string]string{
 		"env.go_version":   runtime.Version(),
 		"env.gomlx":        moduleVersion("github.com/gomlx/gomlx"),
-		"env.backend":      choice.Name,
-		"env.backend_info": choice.Reason,
-		"env.device":       aelib.Device(b),
+		"env.backend":      backend,
+		"env.backend_info": info,
+		"env.device":       device,
 		"env.os_arch":      runtime.GOOS + "/" + runtime.GOARCH,
 		"env.cpus":         strconv.Itoa(runtime.NumCPU()),
 		"env.command":      strings.Join(os.Args, " "),

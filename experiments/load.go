@@ -62,6 +62,9 @@ func Reproduce(ctx context.Context, store *tracker.Store, id string, opts Option
 	if err != nil {
 		return nil, nil, err
 	}
+	if peer := orig.Tags[TagPeer]; peer != "" {
+		return orig, nil, fmt.Errorf("run %s was trained by the %s reference, not by aelab: `aelab bench --peer %s` trains it again", orig.ShortID(), peer, peer)
+	}
 	cfg, err := ConfigOf(orig)
 	if err != nil {
 		return orig, nil, err

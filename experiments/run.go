@@ -94,12 +94,7 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 
 	var observers []aelib.Observer
 	if run != nil {
-		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error {
-			return run.LogMetrics(map[string]float64{
-				"train_loss": m.TrainLoss, "val_bce": m.ValLoss, "val_mse": m.ValMSE, "val_mae": m.ValMAE,
-				"epoch_seconds": m.Seconds,
-			}, m.Step, m.Epoch)
-		}))
+		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error { return logEpoch(run, m) }))
 	}
 	splits := aelib.PrepareSplits(cfg, ds)
 	res.History, err = ae.Train(ctx, splits, aelib.TrainOptions{Observers: observers, ProgressBar: opts.ProgressBar, Log: opts.Log})
@@ -134,14 +129,27 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	return res, nil
 }
 
+// logEpoch records one epoch's metrics.
+func logEpoch(run *tracker.Run, m aelib.EpochMetrics) error {
+	return run.LogMetrics(map[string]float64{
+		"train_loss": m.TrainLoss, "val_bce": m.ValLoss, "val_mse": m.ValMSE, "val_mae": m.ValMAE,
+		"epoch_seconds": m.Seconds,
+	}, m.Step, m.Epoch)
+}
+
 // startRun records the run with its config, flattened params and tags.
 func startRun(store *tracker.Store, spec Spec, ae *aelib.Autoencoder) (*tracker.Run, error) {
+	return startRunWith(store, spec, Environment(ae.Backend, ae.Choice))
+}
+
+// startRunWith records the run with its config, flattened params and tags: env, then the
+// spec's own.
+func startRunWith(store *tracker.Store, spec Spec, tags map[string]string) (*tracker.Run, error) {
 	cfg := spec.Config
 	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	tags := Environment(ae.Backend, ae.Choice)
 	for k, v := range spec.Tags {
 		tags[k] = v
 	}
@@ -250,21 +258,30 @@ func variantMetrics(ae *aelib.Autoencoder, s aelib.Splits) (map[string]float64, 
 // Evaluate scores a trained model on the test split of splits; labels are the test classes
 // (DigitMSE stays zero without them).
 func Evaluate(ae *aelib.Autoencoder, s aelib.Splits, labels []uint8) (Evaluation, error) {
-	var ev Evaluation
 	recon, err := ae.Reconstruct(s.TestInputs, s.NTest)
 	if err != nil {
-		return ev, err
+		return Evaluation{}, err
 	}
+	ev := EvaluateReconstructions(recon, s, labels, ae.Config.Noise > 0)
+	if len(labels) < s.NTest {
+		return ev, nil
+	}
+	ev.Variant, err = variantMetrics(ae, s)
+	return ev, err
+}
+
+// EvaluateReconstructions scores reconstructions of the test inputs of s (NTest×784 values),
+// from any model: Evaluate's measures but the variant ones. noisy says the inputs are noisy
+// versions of the targets (denoising), which adds the noisy-vs-clean comparison.
+func EvaluateReconstructions(recon []float32, s aelib.Splits, labels []uint8, noisy bool) Evaluation {
+	var ev Evaluation
 	ev.Test = metrics.Evaluate(recon, s.TestTargets, s.NTest, data.Height, data.Width)
-	if ae.Config.Noise > 0 {
+	if noisy {
 		d := metrics.DenoisingReport(s.TestTargets, s.TestInputs, recon, s.NTest, data.Height, data.Width)
 		ev.Denoising = &d
 	}
 	if len(labels) < s.NTest {
-		return ev, nil
-	}
-	if ev.Variant, err = variantMetrics(ae, s); err != nil {
-		return ev, err
+		return ev
 	}
 	perImage := metrics.PerImageMSE(recon, s.TestTargets, s.NTest)
 	var counts [10]int
@@ -277,13 +294,18 @@ func Evaluate(ae *aelib.Autoencoder, s aelib.Splits, labels []uint8) (Evaluation
 			ev.DigitMSE[d] /= float64(counts[d])
 		}
 	}
-	return ev, nil
+	return ev
 }
 
 // logResults records the final evaluation, sizes, timings and the checkpoint.
 func logResults(run *tracker.Run, res *Result) error {
-	ae, h, ev := res.Model, res.History, res.Evaluation
-	total, enc, dec := ae.Arch.Params()
+	return logFinal(run, res.Model.Arch, res.History, res.Evaluation, res.CheckpointDir)
+}
+
+// logFinal records the final evaluation, the sizes of arch, the timings of h and the
+// checkpoint folder ("" for none).
+func logFinal(run *tracker.Run, arch aelib.Architecture, h *aelib.History, ev Evaluation, checkpointDir string) error {
+	total, enc, dec := arch.Params()
 	final := map[string]float64{
 		"test_bce": ev.Test.BCE, "test_mse": ev.Test.MSE, "test_mae": ev.Test.MAE, "test_psnr": ev.Test.PSNR,
 		"test_ssim": ev.Test.SSIM, "test_pearson": ev.Test.Pearson, "test_similarity": ev.Test.Similarity,
@@ -318,8 +340,8 @@ func logResults(run *tracker.Run, res *Result) error {
 	if err := run.LogMetrics(final, step, epochs); err != nil {
 		return err
 	}
-	if res.CheckpointDir != "" {
-		if err := run.LogArtifact("checkpoint", res.CheckpointDir, "weights and config (aelib.Load)"); err != nil {
+	if checkpointDir != "" {
+		if err := run.LogArtifact("checkpoint", checkpointDir, "weights and config (aelib.Load)"); err != nil {
 			return err
 		}
 	}
