@@ -34,7 +34,7 @@ export AELAB_CACHE
 .DEFAULT_GOAL := help
 # setup must finish before build/test start, even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup check-setup build run test vet notebooks lab report bench docker-cpu docker-cuda clean
+.PHONY: help setup check-setup build run test vet notebooks lab report bench bench-peer docker-cpu docker-cuda clean
 
 help: ## list the targets
 	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
@@ -86,6 +86,12 @@ report: build ## write the comparison report of the stored runs into build/repor
 
 bench: build ## benchmark every model on the available backends
 	$(BIN) bench --model all
+
+# EPOCHS=N epochs per model (default 3); COURSE=1: the course's epochs (10, 50, 10), which gives
+# the report's claims audit its PyTorch column; MODEL=vanilla|deep|denoise (default all).
+bench-peer: setup build ## aelab and a PyTorch reference side by side, epochs interleaved: s/epoch, ratio, RSS, losses (installs Debian's python3-torch)
+	@bash scripts/setup.sh --peer
+	$(BIN) bench --peer pytorch --model $(or $(MODEL),all) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(filter 1,$(COURSE)),--course)
 
 docker-cpu: ## build the CPU image aelab:cpu (needs a Docker engine; CI does not build it)
 	docker build -f docker/Dockerfile -t aelab:cpu .

@@ -3,6 +3,9 @@
 #
 #   bash scripts/setup.sh          install what is missing (idempotent, a few seconds when all is present)
 #   bash scripts/setup.sh --check  only report what is present/missing; exit 1 if something is missing
+#   bash scripts/setup.sh --peer   only the PyTorch reference of `aelab bench --peer pytorch` (make bench-peer):
+#                                  Debian's python3-torch and OpenBLAS (with --check: report them). Not part of
+#                                  a plain setup: users who never compare with PyTorch do not pay for it.
 #
 # Installs (each step checks first, installs only when missing):
 #   apt     dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-notebook python3-ipykernel
@@ -29,12 +32,15 @@ APT_PACKAGES=(dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-not
 	gcc libc6-dev make ca-certificates)
 
 CHECK=0
-case "${1:-}" in
-	--check) CHECK=1 ;;
-	"") ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
-	*) echo "setup: unknown argument $1 (use --check)" >&2; exit 2 ;;
-esac
+PEER=0
+for arg in "$@"; do
+	case "$arg" in
+		--check) CHECK=1 ;;
+		--peer) PEER=1 ;;
+		-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+		*) echo "setup: unknown argument $arg (use --check, --peer)" >&2; exit 2 ;;
+	esac
+done
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GO="${GO:-go}"
@@ -273,6 +279,32 @@ step_npm() {
 	echo "$want" >"$stamp"
 	say npm "ok ($REPO_ROOT/node_modules)"
 }
+
+# ---------------------------------------------------------------- PyTorch reference (--peer only)
+# Debian's python3-torch for Debian's own /usr/bin/python3. Its matrix products go through
+# whatever libblas.so.3 Debian's alternatives select; the reference BLAS that python3-torch pulls
+# in by itself is ~25x slower than OpenBLAS here (4 vs 95 GFLOP/s per core), which would make any
+# comparison meaningless: OpenBLAS (OpenMP build, the threading PyTorch itself uses) comes with it.
+PEER_PACKAGES=(python3-torch libopenblas0-openmp)
+step_peer() {
+	local want=() p
+	for p in "${PEER_PACKAGES[@]}"; do dpkg_installed "$p" || want+=("$p"); done
+	if [ "${#want[@]}" = 0 ]; then
+		say peer "ok (${PEER_PACKAGES[*]}; libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo '?'))"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing peer "${want[*]}"; return; fi
+	say peer "installing ${want[*]}"
+	apt_install "${want[@]}" >/dev/null
+	/usr/bin/python3 -c 'import torch' || die "python3-torch installed, but /usr/bin/python3 cannot import torch"
+	say peer "ok (${PEER_PACKAGES[*]})"
+}
+
+if [ "$PEER" = 1 ]; then
+	run_step peer step_peer
+	if [ "$CHECK" = 1 ] && [ "$MISSING" -gt 0 ]; then exit 1; fi
+	exit 0
+fi
 
 say go "$("$GO" version | cut -d' ' -f3-) ; tools in $GOPATH_BIN (put it on PATH)"
 run_step apt step_apt

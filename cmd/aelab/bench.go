@@ -3,16 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/bench"
 )
 
 func init() {
@@ -39,9 +42,13 @@ type benchResult struct {
 	CompileSec     float64 `json:"compile_seconds"`
 	ValSecPerEpoch float64 `json:"validation_seconds_per_epoch"`
 	TotalSec       float64 `json:"total_seconds"`
-	PeakRSSMiB     float64 `json:"peak_rss_mib"` // the process's peak so far (Getrusage MaxRSS)
-	FinalLoss      float64 `json:"final_loss"`
-	FinalValLoss   float64 `json:"final_val_loss"`
+	PeakRSSMiB     float64 `json:"peak_rss_mib"` // the process's peak while training this model (VmHWM)
+	// RSSMiB is the process's resident memory at the end of each epoch: steady after the
+	// first, unless something leaks.
+	RSSMiB       []float64   `json:"rss_mib"`
+	FinalLoss    float64     `json:"final_loss"`
+	FinalValLoss float64     `json:"final_val_loss"`
+	Peer         *peerResult `json:"peer,omitempty"` // the same model trained by the peer, epochs interleaved
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -56,10 +63,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	dataset := fs.String("dataset", "mnist", "data set: mnist or fashion")
 	seed := fs.Uint64("seed", 42, "random seed")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
+	peerName := fs.String("peer", "", "also train each model with a reference implementation, one of its epochs after each of aelab's, and compare: pytorch (Debian's python3-torch; its runs are logged in --db)")
+	python := fs.String("python", bench.DefaultPython, "with --peer pytorch: the Python that has PyTorch")
+	course := fs.Bool("course", false, "train each model for the course's epochs (vanilla 10, deep 50, denoise 10)")
+	db := storeFlag(fs)
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return helpOr(err)
 	}
 	switch {
+	case *course && (*epochs != 0 || *steps != 0):
+		return usagef("--course excludes --epochs and --steps")
+	case *peerName != "" && *peerName != bench.PeerPyTorch:
+		return usagef("unknown --peer %q (known: %s)", *peerName, bench.PeerPyTorch)
+	case *peerName != "" && *loop == "both":
+		return usagef("--peer compares one loop: use --loop auto or host")
 	case *epochs != 0 && *steps != 0:
 		return usagef("--epochs and --steps exclude each other")
 	case *epochs < 0 || *steps < 0 || *batch < 0 || *testSubset < 0:
@@ -76,6 +93,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *modelFlag == "all" {
 		models = []string{aelib.ModelVanilla, aelib.ModelDeep, aelib.ModelDenoise}
 	}
+	var peer *peerSetup
+	if *peerName != "" {
+		for _, m := range models {
+			if !slices.Contains(peerModels, m) {
+				return usagef("--peer %s has no %s model (it has %s)", *peerName, m, strings.Join(peerModels, ", "))
+			}
+		}
+		store, err := openStore(*db)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		peer = &peerSetup{store: store, python: *python, log: stderr}
+	}
 	var cfgs []aelib.Config
 	for _, m := range models {
 		cfg, err := aelib.DefaultConfig(m)
@@ -86,7 +117,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if *batch > 0 {
 			cfg.BatchSize = *batch
 		}
-		cfg.Epochs, cfg.TestSubset = *epochs, *testSubset
+		if !*course {
+			cfg.Epochs = *epochs
+		}
+		cfg.TestSubset = *testSubset
 		if *steps > 0 {
 			cfg.Epochs, cfg.TrainSubset = 2, *steps*cfg.BatchSize
 			if cfg.TestSubset == 0 {
@@ -104,11 +138,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	machine, loadBefore := bench.Machine(), bench.LoadAverage()
 	var results []benchResult
 	for _, cfg := range cfgs {
 		for _, host := range loopsFor(*loop) {
-			r, err := benchOne(ctx, cfg, ds, host, *loop == "both", *steps > 0, stderr)
+			r, err := benchOne(ctx, cfg, ds, host, *loop == "both", *steps > 0, peer, stderr)
 			if err != nil {
+				if peer != nil && !*asJSON && len(results) > 0 { // what was measured before the failure
+					printPeerTable(stdout, results, machine, loadBefore, bench.LoadAverage())
+				}
 				return fmt.Errorf("%s: %w", cfg.Model, err)
 			}
 			if r == nil { // the device loop does not apply here: auto covers it
@@ -124,6 +162,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
+	}
+	if peer != nil {
+		printPeerTable(stdout, results, machine, loadBefore, bench.LoadAverage())
 	}
 	return nil
 }
@@ -142,7 +183,9 @@ func loopsFor(loop string) []bool {
 
 // benchOne trains one config and measures it. With both loops asked for, the host run of a
 // model that has no device loop would repeat the auto run: it returns nil then.
-func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop, both, extrapolate bool, log io.Writer) (*benchResult, error) {
+// With a peer, the peer trains the same model on the same splits, one of its epochs after each
+// of aelab's, and its run is logged in the store.
+func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop, both, extrapolate bool, peer *peerSetup, log io.Writer) (r *benchResult, err error) {
 	ae, err := aelib.New(cfg)
 	if err != nil {
 		return nil, err
@@ -154,14 +197,32 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 	s := aelib.PrepareSplits(cfg, ds)
 	fmt.Fprintf(log, "bench %s on %s (%s), %d training images, %d epochs, loop %s\n",
 		cfg.Model, ae.Choice.Name, aelib.Device(ae.Backend), s.NTrain, cfg.Epochs, loopName(device))
-	hist, err := ae.Train(ctx, s, aelib.TrainOptions{HostLoop: hostLoop, Log: log})
+	// Each model's own peak: drop what earlier models left, then restart the high-water mark.
+	debug.FreeOSMemory()
+	bench.ResetPeakRSS()
+	var rss []float64
+	observers := []aelib.Observer{aelib.ObserverFunc(func(aelib.EpochMetrics) error {
+		now, _ := bench.RSS()
+		rss = append(rss, now)
+		return nil
+	})}
+	var side *peerSide
+	if peer != nil {
+		if side, err = peer.start(ctx, cfg, s); err != nil {
+			return nil, err
+		}
+		defer func() { err = errors.Join(err, side.close(ctx, err)) }()
+		observers = append(observers, side)
+	}
+	hist, err := ae.Train(ctx, s, aelib.TrainOptions{HostLoop: hostLoop, Log: log, Observers: observers})
 	if err != nil {
 		return nil, err
 	}
-	r := &benchResult{Model: cfg.Model, Backend: ae.Choice.Name, BackendConfig: ae.Choice.Config,
+	_, peak := bench.RSS()
+	r = &benchResult{Model: cfg.Model, Backend: ae.Choice.Name, BackendConfig: ae.Choice.Config,
 		Device: aelib.Device(ae.Backend), Loop: loopName(device), BatchSize: cfg.BatchSize,
 		TrainExamples: s.NTrain, Epochs: len(hist.Epochs), StepsPerEpoch: hist.StepsPerEpoch,
-		CompileSec: hist.CompileSeconds, TotalSec: hist.Seconds, PeakRSSMiB: peakRSSMiB()}
+		CompileSec: hist.CompileSeconds, TotalSec: hist.Seconds, PeakRSSMiB: peak, RSSMiB: rss}
 	fullN := ds.Train.N
 	r.FullEpochSteps = (fullN + cfg.BatchSize - 1) / cfg.BatchSize
 	if n := len(hist.Epochs); n > 0 {
@@ -191,6 +252,14 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 		r.Extrapolated = extrapolate || s.NTrain != fullN
 		r.ValSecPerEpoch = valSec / float64(len(timed))
 	}
+	if side != nil {
+		if r.Peer, err = side.finish(s, ds.Test.Subset(cfg.TestSubset).Labels, cfg.Noise > 0, r.FullEpochSteps); err != nil {
+			return nil, err
+		}
+		if r.Peer.SecPerEpoch > 0 {
+			r.Peer.Ratio = r.SecPerEpoch / r.Peer.SecPerEpoch
+		}
+	}
 	return r, nil
 }
 
@@ -209,13 +278,8 @@ func printBench(w io.Writer, r benchResult) {
 	fmt.Fprintf(w, "%-8s %s on %s, loop %s: %.4f s/epoch%s, %.1f steps/s, %.0f samples/s, compile %.2f s, validation %.2f s/epoch, peak RSS %.0f MiB, final loss %.4f, val %.4f\n",
 		r.Model, r.Backend, r.Device, r.Loop, r.SecPerEpoch, approx, r.StepsPerSec, r.SamplesPerSec, r.CompileSec,
 		r.ValSecPerEpoch, r.PeakRSSMiB, r.FinalLoss, r.FinalValLoss)
-}
-
-// peakRSSMiB is the process's peak resident memory so far.
-func peakRSSMiB() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	if p := r.Peer; p != nil {
+		fmt.Fprintf(w, "%-8s %s (%s): %.4f s/epoch, aelab/%s %.2f, peak RSS %.0f MiB, final loss %.4f, val %.4f, test MSE %.5f, run %s\n",
+			"", p.Name, p.Info, p.SecPerEpoch, p.Name, p.Ratio, p.PeakRSSMiB, p.FinalLoss, p.FinalValLoss, p.TestMSE, shortID(p.RunID))
 	}
-	return float64(ru.Maxrss) / 1024 // KiB on Linux
 }
