@@ -49,9 +49,18 @@ type Claim struct {
 	holds func(measured float64) bool
 }
 
-// ClaimResult is a claim checked against the report's runs.
+// ClaimResult is a claim checked against the report's runs: aelab's, and a peer's where the
+// report has runs of a reference implementation (the PyTorch reference of `aelab bench --peer`).
 type ClaimResult struct {
 	Claim
+	Measurement
+	// Peer is the claim measured from the peer's runs; nil when the report has none.
+	Peer *Measurement
+}
+
+// Measurement is a claim measured from one implementation's runs.
+type Measurement struct {
+	Source   string // "" for aelab, else the peer: "pytorch"
 	Measured float64
 	Runs     []*Run // the runs it was measured from
 	Verdict  Verdict
@@ -67,31 +76,69 @@ func (c Claim) CourseText() string {
 }
 
 // MeasuredText is the measured value as the report shows it, "—" when there is none.
-func (r ClaimResult) MeasuredText() string {
-	if r.Verdict == NotMeasured || math.IsNaN(r.Measured) {
+func (r ClaimResult) MeasuredText() string { return r.valueText(r.Measurement) }
+
+// PeerText is the peer's measured value as the report shows it, "—" when there is none.
+func (r ClaimResult) PeerText() string {
+	if r.Peer == nil {
 		return "—"
 	}
-	if math.IsInf(r.Measured, 1) {
+	return r.valueText(*r.Peer)
+}
+
+func (r ClaimResult) valueText(m Measurement) string {
+	if m.Verdict == NotMeasured || math.IsNaN(m.Measured) {
+		return "—"
+	}
+	if math.IsInf(m.Measured, 1) {
 		return "never"
 	}
-	return formatValue(r.Measured, r.Unit, r.Digits)
+	return formatValue(m.Measured, r.Unit, r.Digits)
 }
 
 // RunIDs are the short ids of the runs it was measured from, comma separated.
-func (r ClaimResult) RunIDs() string {
-	ids := make([]string, len(r.Runs))
-	for i, run := range r.Runs {
+func (m Measurement) RunIDs() string {
+	ids := make([]string, len(m.Runs))
+	for i, run := range m.Runs {
 		ids[i] = run.Record.ShortID()
 	}
 	return strings.Join(ids, ", ")
 }
 
 // VerdictText is the verdict with its detail: "holds", "differs by +64.2 %", ….
-func (r ClaimResult) VerdictText() string {
-	if r.Detail == "" {
-		return string(r.Verdict)
+func (m Measurement) VerdictText() string {
+	if m.Detail == "" {
+		return string(m.Verdict)
 	}
-	return r.Detail
+	return m.Detail
+}
+
+// Attribution says, where aelab's verdict and the peer's can be compared, whose a difference
+// from the course is: aelab's (the peer holds) or the course's own (the peer differs too).
+// "" without a comparable peer measurement.
+func (r ClaimResult) Attribution() string {
+	p := r.Peer
+	if p == nil || (p.Verdict != Holds && p.Verdict != Differs) || (r.Verdict != Holds && r.Verdict != Differs) {
+		return ""
+	}
+	name := peerTitle(p.Source)
+	switch {
+	case r.Verdict == Differs && p.Verdict == Differs:
+		return fmt.Sprintf("%s differs too (%s): the course's own", name, strings.TrimPrefix(p.VerdictText(), "differs "))
+	case r.Verdict == Differs:
+		return name + " holds: the difference is aelab's"
+	case p.Verdict == Differs:
+		return fmt.Sprintf("%s %s", name, p.VerdictText())
+	}
+	return name + " holds too"
+}
+
+// peerTitle is how the report names a peer.
+func peerTitle(peer string) string {
+	if peer == "pytorch" {
+		return "PyTorch reference"
+	}
+	return peer
 }
 
 func formatValue(v float64, unit string, digits int) string {
@@ -225,23 +272,37 @@ func Claims() []Claim {
 }
 
 // Audit checks every claim of Claims against runs: each claim uses the representative run of
-// each model it needs (FINISHED, most epochs, full data, newest).
+// each model it needs (FINISHED, most epochs, full data, newest), among aelab's runs and, where
+// there are any, among a peer's.
 func Audit(runs []*Run) []ClaimResult {
 	claims := Claims()
+	peer := ""
+	for _, r := range runs {
+		if r.Peer() != "" {
+			peer = r.Peer()
+			break
+		}
+	}
 	out := make([]ClaimResult, 0, len(claims))
 	for _, c := range claims {
-		out = append(out, check(c, runs))
+		res := ClaimResult{Claim: c, Measurement: check(c, runs, "")}
+		if peer != "" {
+			m := check(c, runs, peer)
+			res.Peer = &m
+		}
+		out = append(out, res)
 	}
 	return out
 }
 
-func check(c Claim, all []*Run) ClaimResult {
-	res := ClaimResult{Claim: c, Measured: math.NaN()}
+// check measures c from the representative runs of source ("" for aelab, or a peer).
+func check(c Claim, all []*Run, source string) Measurement {
+	res := Measurement{Source: source, Measured: math.NaN()}
 	byModel := map[string]*Run{}
 	for _, m := range c.Models {
-		r := representative(all, m)
+		r := representative(all, m, source)
 		if r == nil {
-			res.Verdict, res.Detail = NotMeasured, fmt.Sprintf("not measured: no %s run in the report", m)
+			res.Verdict, res.Detail = NotMeasured, fmt.Sprintf("not measured: no %s run in the report", strings.TrimSpace(m+" "+source))
 			res.Runs = nil
 			return res
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -314,14 +315,29 @@ func verdictClass(v Verdict) string {
 	return "notmeasured"
 }
 
+// claimsTable is the audit: course, aelab and, where the report has a peer's runs, the peer
+// (a third value column, and the verdict says whose a difference is).
 func (r *Report) claimsTable() table {
 	t := table{class: "claims", header: []string{"§", "Course claim", "Course", "Measured", "Run", "Verdict", "How measured / note"}, right: cols(2, 3)}
+	peer := len(r.Claims) > 0 && r.Claims[0].Peer != nil
+	if peer { // the verdict stays the sixth column, which the style sheet colours
+		t = table{class: "claims", header: []string{"§", "Course claim", "Course", "aelab", peerTitle(r.Claims[0].Peer.Source), "Verdict", "How measured / note", "Runs"}, right: cols(2, 3, 4)}
+	}
 	for _, c := range r.Claims {
 		how := c.Measure
 		if c.Note != "" {
 			how += ". " + c.Note
 		}
-		t.rows = append(t.rows, []string{c.Section, c.Text, c.CourseText(), c.MeasuredText(), orDash(c.RunIDs()), c.VerdictText(), how})
+		row := []string{c.Section, c.Text, c.CourseText(), c.MeasuredText(), orDash(c.RunIDs()), c.VerdictText(), how}
+		if peer {
+			verdict := c.VerdictText()
+			if a := c.Attribution(); a != "" {
+				verdict += "; " + a
+			}
+			runs := strings.Join(slices.DeleteFunc([]string{c.RunIDs(), c.Peer.RunIDs()}, func(s string) bool { return s == "" }), " / ")
+			row = []string{c.Section, c.Text, c.CourseText(), c.MeasuredText(), c.PeerText(), verdict, how, orDash(runs)}
+		}
+		t.rows = append(t.rows, row)
 		t.rowCls = append(t.rowCls, verdictClass(c.Verdict))
 	}
 	return t

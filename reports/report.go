@@ -55,8 +55,16 @@ type Run struct {
 // Model is the run's model name.
 func (r *Run) Model() string { return r.Record.Params["model"] }
 
-// Label names the run on charts: "deep 1a2b3c4d".
-func (r *Run) Label() string { return r.Model() + " " + r.Record.ShortID() }
+// Peer names the reference implementation that trained the run ("pytorch"), "" for aelab's own.
+func (r *Run) Peer() string { return r.Record.Tags[experiments.TagPeer] }
+
+// Label names the run on charts: "deep 1a2b3c4d", "deep (pytorch) 1a2b3c4d".
+func (r *Run) Label() string {
+	if p := r.Peer(); p != "" {
+		return r.Model() + " (" + p + ") " + r.Record.ShortID()
+	}
+	return r.Model() + " " + r.Record.ShortID()
+}
 
 // Metric is the latest value of a metric and whether the run logged it.
 func (r *Run) Metric(key string) (float64, bool) {
@@ -108,7 +116,7 @@ func Build(store *tracker.Store, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if opts.Where == "" {
-		rep.Query = "the latest FINISHED run of each model"
+		rep.Query = "the latest FINISHED run of each model (and of each peer's reference of it)"
 	} else {
 		rep.Query = opts.Where
 	}
@@ -144,8 +152,8 @@ func describeQuery(where string) string {
 	return fmt.Sprintf("%q", where)
 }
 
-// selectRuns returns every run where selects, or the latest FINISHED run of each model,
-// ordered by model (course order) then start time.
+// selectRuns returns every run where selects, or the latest FINISHED run of each model by
+// aelab and by each peer, ordered by model (course order) then start time.
 func selectRuns(store *tracker.Store, where string) ([]*tracker.RunRecord, error) {
 	filter := where
 	if where == "" {
@@ -160,10 +168,11 @@ func selectRuns(store *tracker.Store, where string) ([]*tracker.RunRecord, error
 		var latest []*tracker.RunRecord
 		for _, r := range recs {
 			m := r.Params["model"]
-			if m == "" || seen[m] {
+			key := m + "\x00" + r.Tags[experiments.TagPeer]
+			if m == "" || seen[key] {
 				continue
 			}
-			seen[m] = true
+			seen[key] = true
 			latest = append(latest, r)
 		}
 		recs = latest
@@ -175,6 +184,9 @@ func selectRuns(store *tracker.Store, where string) ([]*tracker.RunRecord, error
 		}
 		if recs[i].Params["model"] != recs[j].Params["model"] {
 			return recs[i].Params["model"] < recs[j].Params["model"]
+		}
+		if pi, pj := recs[i].Tags[experiments.TagPeer], recs[j].Tags[experiments.TagPeer]; pi != pj {
+			return pi < pj // aelab's ("") first
 		}
 		return recs[i].StartTime.Before(recs[j].StartTime)
 	})
@@ -191,9 +203,10 @@ func modelOrder(m string) int {
 	return len(aelib.Models())
 }
 
-// representative is the run of a model the claims are checked against: FINISHED first, then
-// the most epochs, then full data over a subset, then the newest.
-func representative(runs []*Run, model string) *Run {
+// representative is the run of a model the claims are checked against, among aelab's runs
+// (peer "") or a peer's: FINISHED first, then the most epochs, then full data over a subset,
+// then the newest.
+func representative(runs []*Run, model, peer string) *Run {
 	var best *Run
 	better := func(a, b *Run) bool { // a better than b
 		fa, fb := a.Record.Status == tracker.StatusFinished, b.Record.Status == tracker.StatusFinished
@@ -210,7 +223,7 @@ func representative(runs []*Run, model string) *Run {
 		return a.Record.StartTime.After(b.Record.StartTime)
 	}
 	for _, r := range runs {
-		if r.Model() != model {
+		if r.Model() != model || r.Peer() != peer {
 			continue
 		}
 		if best == nil || better(r, best) {
