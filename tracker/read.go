@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,55 +97,16 @@ type Search struct {
 // SearchRuns returns the runs q selects, in its order. A malformed filter or
 // order returns a *QueryError.
 func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
-	where, order, err := ParseFilter(q.Filter)
+	where, order, err := parseSearch(q)
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(q.OrderBy) != "" {
-		if order != nil {
-			return nil, errors.New("query: order given twice (in the filter and in OrderBy)")
-		}
-		if order, err = ParseOrderBy(q.OrderBy); err != nil {
-			return nil, err
-		}
-	}
 	lost := s.reapLost()
-	b := sqlBuilder{query: q.Filter}
-	if len(lost) > 0 {
-		// Runs found dead count as LOST in the filter and order, also where
-		// that was not written (read-only stores).
-		b.w("WITH lost(id) AS (VALUES ")
-		for i, id := range slices.Sorted(maps.Keys(lost)) {
-			if i > 0 {
-				b.w(", ")
-			}
-			b.w("(")
-			b.arg(id)
-			b.w(")")
-		}
-		b.w(") ")
-		b.status = "(CASE WHEN runs.id IN (SELECT id FROM lost) THEN 'LOST' ELSE runs.status END)"
+	b, err := searchSQL(q, where, lost, "runs.id")
+	if err != nil {
+		return nil, err
 	}
-	b.w("SELECT runs.id FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE 1=1")
-	if !q.IncludeDeleted {
-		b.w(" AND runs.deleted = 0")
-	}
-	if q.Experiment != "" {
-		b.w(" AND e.name = ")
-		b.arg(q.Experiment)
-	}
-	if where != nil {
-		b.w(" AND ")
-		if where.sql(&b); b.err != nil {
-			return nil, b.err
-		}
-	}
-	b.w(" ORDER BY ")
-	if len(order) > 0 {
-		orderSQL(&b, order)
-		b.w(", ")
-	}
-	b.w("runs.start_time DESC, runs.id")
+	orderBy(b, order)
 	if q.Limit > 0 {
 		b.w(" LIMIT ")
 		b.arg(q.Limit)
