@@ -16,6 +16,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/tracker"
 )
 
 // Figure is one picture of the report, as PNG and (for charts, and as a wrapper for image
@@ -62,8 +63,18 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 	add(digitChart(runs))
 	if !opts.NoGrids {
 		sets := map[string]*data.Dataset{}
+		images := func(name string, n int) (*data.Split, error) {
+			if sets[name] == nil {
+				ds, err := data.Load(name)
+				if err != nil {
+					return nil, err
+				}
+				sets[name] = ds
+			}
+			return sets[name].Test.Subset(n), nil
+		}
 		for _, r := range runs {
-			add(reconstructionGrid(r, opts.GridImages, sets))
+			add(ReconstructionGrid(r.Record, r.Checkpoint, opts.GridImages, images))
 		}
 	}
 	return figs, notes
@@ -205,25 +216,28 @@ func digitChart(runs []*Run) (*Figure, error) {
 		Caption: "Mean test MSE of each digit class (metrics digit_mse_0 … digit_mse_9); for denoising runs, of the denoised images."})
 }
 
-// reconstructionGrid loads the run's checkpoint and reconstructs its first n test images:
-// originals above reconstructions, or clean / noisy / denoised rows for a denoising run.
-func reconstructionGrid(r *Run, n int, sets map[string]*data.Dataset) (*Figure, error) {
-	if r.Checkpoint == "" {
+// TestImages returns the first n test images of a data set (mnist, fashion).
+type TestImages func(dataset string, n int) (*data.Split, error)
+
+// ReconstructionGrid loads the run's checkpoint from dir through aelib's inference API (never
+// retraining) and reconstructs the first n test images of the data set it trained on:
+// originals above reconstructions, or clean / noisy / denoised rows for a denoising run, whose
+// noise is the run's own (the first images get the noise they had in its evaluation). It
+// returns nil, nil when dir is empty (a run without a checkpoint).
+func ReconstructionGrid(rec *tracker.RunRecord, dir string, n int, images TestImages) (*Figure, error) {
+	if dir == "" {
 		return nil, nil
 	}
-	ae, err := aelib.Load(r.Checkpoint)
+	ae, err := aelib.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: no reconstructions: %w", r.Record.ShortID(), err)
+		return nil, fmt.Errorf("run %s: no reconstructions: %w", rec.ShortID(), err)
 	}
+	defer ae.Backend.Finalize()
 	cfg := ae.Config
-	ds := sets[cfg.Dataset]
-	if ds == nil {
-		if ds, err = data.Load(cfg.Dataset); err != nil {
-			return nil, fmt.Errorf("run %s: no reconstructions: %w", r.Record.ShortID(), err)
-		}
-		sets[cfg.Dataset] = ds
+	test, err := images(cfg.Dataset, n)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: no reconstructions: %w", rec.ShortID(), err)
 	}
-	test := ds.Test.Subset(n)
 	clean := test.Images
 	inputs := clean
 	rows := [][]float32{clean}
@@ -237,23 +251,24 @@ func reconstructionGrid(r *Run, n int, sets map[string]*data.Dataset) (*Figure, 
 	}
 	out, err := ae.Reconstruct(inputs, test.N)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: reconstruct: %w", r.Record.ShortID(), err)
+		return nil, fmt.Errorf("run %s: reconstruct: %w", rec.ShortID(), err)
 	}
 	rows = append(rows, out)
 	img, err := ImageGrid(rows, data.Height, data.Width, reportGrid)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: reconstructions: %w", r.Record.ShortID(), err)
+		return nil, fmt.Errorf("run %s: reconstructions: %w", rec.ShortID(), err)
 	}
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
 		return nil, err
 	}
-	f := &Figure{Name: "reconstructions_" + r.Model() + "_" + r.Record.ShortID(), Kind: "grid", RunID: r.Record.ID, PNG: b.Bytes()}
-	f.Title = "Reconstructions: " + r.Label()
+	label := rec.Params["model"] + " " + rec.ShortID()
+	f := &Figure{Name: "reconstructions_" + rec.Params["model"] + "_" + rec.ShortID(), Kind: "grid", RunID: rec.ID, PNG: b.Bytes()}
+	f.Title = "Reconstructions: " + label
 	if cfg.Noise > 0 {
-		f.Title = "Clean / noisy / denoised: " + r.Label()
+		f.Title = "Clean / noisy / denoised: " + label
 	}
-	f.Caption = fmt.Sprintf("The first %d test images through the checkpoint of run %s (%s); %s.", test.N, r.Record.ShortID(), r.Checkpoint, names)
+	f.Caption = fmt.Sprintf("The first %d test images through the checkpoint of run %s (%s); %s.", test.N, rec.ShortID(), dir, names)
 	f.SVG = svgWrap(f.PNG, img.Bounds().Dx(), img.Bounds().Dy(), f.Title)
 	return f, nil
 }

@@ -133,6 +133,20 @@ func Load(name string) (*Dataset, error) {
 	return LoadDir(name, dir)
 }
 
+// LoadTest reads only the test split of the named data set: what inference on a few test
+// images needs, without holding the training split in memory.
+func LoadTest(name string) (*Split, error) {
+	dir, err := Locate(name)
+	if err != nil {
+		return nil, err
+	}
+	test, err := loadSplit(dir, testImagesFile, testLabelsFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s test split: %w", name, err)
+	}
+	return test, nil
+}
+
 // LoadDir reads a data set from the four idx files in dir.
 // Every file is checked: a missing, truncated or corrupt file, or images and labels that
 // disagree in count or size, give an error naming the file.
