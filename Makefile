@@ -20,6 +20,9 @@ LAB_IP      ?= 127.0.0.1
 REPORT_DIR  ?= build/report
 NB_OUT      ?= build/notebooks
 NB_TIMEOUT  ?= 1800
+# make ui listens here; anything but loopback needs UI_TOKEN_FILE.
+UI_ADDR     ?= 127.0.0.1:5555
+UI_TOKEN_FILE ?=
 # Debian's jupyter (the first python3 on PATH may be a pyenv one without Debian's packages).
 JUPYTER     ?= $(firstword $(wildcard /usr/bin/jupyter) jupyter)
 
@@ -34,7 +37,7 @@ export AELAB_CACHE
 .DEFAULT_GOAL := help
 # setup must finish before build/test start, even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup check-setup build run test vet notebooks lab report bench bench-peer docker-cpu docker-cuda clean
+.PHONY: help setup check-setup build run test vet notebooks lab ui ui-assets report bench bench-peer docker-cpu docker-cuda clean
 
 help: ## list the targets
 	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
@@ -79,6 +82,12 @@ notebooks: setup ## execute every notebooks/*.ipynb headless into build/notebook
 lab: setup ## start Jupyter (GoNB kernel) on LAB_IP:PORT, default 127.0.0.1:8888
 	@echo "lab: Jupyter on http://$(LAB_IP):$(PORT)/tree (use the token URL Jupyter prints below; Ctrl-C stops it)"
 	$(JUPYTER) notebook --no-browser --ip=$(LAB_IP) --port=$(PORT) --allow-root --notebook-dir=notebooks
+
+ui: build ## the web UI on UI_ADDR (default 127.0.0.1:5555) over the store (--db / AELAB_DB); Ctrl-C stops it
+	$(BIN) ui --addr $(UI_ADDR) $(if $(UI_TOKEN_FILE),--token-file $(UI_TOKEN_FILE))
+
+ui-assets: ## fetch the web UI's front-end assets again from npm (npm pack; digests in web/assets.txt)
+	@bash scripts/ui-assets.sh
 
 report: build ## write the comparison report of the stored runs into build/report/
 	$(BIN) report --out $(REPORT_DIR)

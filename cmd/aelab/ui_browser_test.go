@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/tracker"
+)
+
+// browserTools returns node and the repository root (where node_modules holds playwright-core),
+// or skips the test saying what is missing; with CI=true a missing tool fails it instead.
+func browserTools(t *testing.T) (node, root string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := func(what string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s (make setup installs it)", what)
+		}
+		t.Skipf("%s: run make setup to run the browser test", what)
+	}
+	if node, err = exec.LookPath("node"); err != nil {
+		missing("node not found")
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core")); err != nil {
+		missing("node_modules/playwright-core not installed")
+	}
+	if _, err := exec.LookPath("chromium"); err != nil {
+		if _, err := exec.LookPath("chromium-headless-shell"); err != nil {
+			missing("no Chromium")
+		}
+	}
+	return node, root
+}
+
+// TestUIInTheBrowser drives `aelab ui` in Debian's Chromium (scripts/browser/ui.mjs) against a
+// store filled by real short trainings: a query shows only the matching runs, a bad one the
+// caret under the bad token, two selected runs give two curves on the compare page, a run's
+// page shows its reconstructions, a tag survives a reload, a run named <script>… is text, and
+// a training started during the test appears and its curve grows without a reload.
+// Screenshots go to build/ui/.
+func TestUIInTheBrowser(t *testing.T) {
+	node, root := browserTools(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "aelab.db")
+	store, err := tracker.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ model, name string }{
+		{aelib.ModelVanilla, ""}, {aelib.ModelDenoise, ""}, {aelib.ModelDeep, "<script>alert(1)</script>"},
+	} {
+		p, err := experiments.LookupPreset(r.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := p.Config
+		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = 3, 512, 256
+		if r.model == aelib.ModelDenoise {
+			cfg.Epochs, cfg.TrainSubset = 2, 256
+		}
+		if _, err := experiments.Run(context.Background(), store, experiments.Spec{Config: cfg, Name: r.name, Section: p.Section, Source: "test"}, experiments.Options{}); err != nil {
+			t.Fatalf("training %s: %v", r.model, err)
+		}
+	}
+	store.Close()
+
+	// The server: this test binary running `aelab ui` (see TestMain).
+	ui := exec.Command(os.Args[0])
+	ui.Env = append(os.Environ(), childEnv+"=ui --db "+db+" --addr 127.0.0.1:0")
+	ui.Stderr = os.Stderr
+	out, err := ui.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ui.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ui.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- ui.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			ui.Process.Kill()
+			t.Error("aelab ui did not stop on SIGINT within 10 s")
+		}
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if _, rest, ok := strings.Cut(sc.Text(), "serving "); ok {
+				addr <- strings.TrimSuffix(strings.Fields(rest)[0], "/")
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-addr:
+	case <-time.After(60 * time.Second):
+		t.Fatal("aelab ui did not say where it serves")
+	}
+
+	live := "train --model vanilla --epochs 6 --subset 3000 --test-subset 500 --name live-e2e --progress=false --db " + db
+	trainJSON, _ := json.Marshal(map[string]any{"cmd": os.Args[0], "args": []string{}, "env": map[string]string{childEnv: live}})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	script := exec.CommandContext(ctx, node, filepath.Join(root, "scripts", "browser", "ui.mjs"))
+	script.Dir = root
+	script.Env = append(os.Environ(), "AELAB_UI_URL="+url, "AELAB_UI_SHOTS="+filepath.Join(root, "build", "ui"),
+		"AELAB_UI_TRAIN="+string(trainJSON))
+	b, err := script.CombinedOutput()
+	t.Logf("%s", b)
+	if err != nil {
+		t.Fatalf("the browser test failed: %v", err)
+	}
+}
