@@ -3,6 +3,7 @@ package tracker
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"testing"
@@ -228,4 +229,37 @@ func TestVersionChangesWithTheRuns(t *testing.T) {
 		t.Error("run version changed by another run's metric")
 	}
 	other.Finish(StatusFinished, "")
+}
+
+func TestMetricSeriesMatchesHistory(t *testing.T) {
+	s := tempStore(t)
+	r := mustStart(t, s, RunSpec{Name: "series"})
+	for _, p := range []struct {
+		step  int64
+		epoch int
+		v     float64
+	}{{3, 1, 0.3}, {1, 1, 0.1}, {2, 1, math.NaN()}, {3, 2, 0.35}, {4, 2, 0.4}} {
+		if err := r.LogMetric("loss", p.v, p.step, p.epoch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.LogMetric("other", 9, 1, 1)
+	ser, err := s.MetricSeries(r.ID(), "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := s.MetricHistory(r.ID(), "loss")
+	if ser.Len() != len(hist) || ser.Len() != 5 {
+		t.Fatalf("series of %d values, history of %d, want 5", ser.Len(), len(hist))
+	}
+	for i, p := range hist {
+		same := ser.Values[i] == p.Value || math.IsNaN(ser.Values[i]) && math.IsNaN(p.Value)
+		if ser.Steps[i] != p.Step || ser.Epochs[i] != p.Epoch || !same {
+			t.Errorf("value %d: series (%d, %d, %v), history %+v", i, ser.Steps[i], ser.Epochs[i], ser.Values[i], p)
+		}
+	}
+	if !slices.Equal(ser.Steps, []int64{1, 2, 3, 3, 4}) || !math.IsNaN(ser.Values[1]) || ser.Values[2] != 0.3 || ser.Values[3] != 0.35 {
+		t.Errorf("series %+v: want steps in order, the NaN kept, values of one step in logging order", ser)
+	}
+	r.Finish(StatusFinished, "")
 }

@@ -127,9 +127,7 @@ func (s *Server) chartsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	vw := s.view(r, "Charts", v)
-	vw.Nav = "charts"
-	s.page(w, r, "charts", vw)
+	s.page(w, r, "charts", "Charts", v)
 }
 
 // seriesJSON is one run's curve of a metric, downsampled.
@@ -189,16 +187,16 @@ func (s *Server) apiSeries(w http.ResponseWriter, r *http.Request) {
 // series reads each run's history of key and downsamples it. The x axis is the epoch when
 // every run logged the metric once per epoch (axis "auto"), else the step.
 func (s *Server) series(recs []*tracker.RunRecord, key, axis string, points int) (*chartJSON, error) {
-	hists := make([][]tracker.MetricPoint, len(recs))
+	all := make([]*tracker.Series, len(recs))
 	perEpoch := true
 	for i, rec := range recs {
-		h, err := s.store.MetricHistory(rec.ID, key)
+		h, err := s.store.MetricSeries(rec.ID, key)
 		if err != nil {
 			return nil, err
 		}
-		hists[i] = h
-		for j := 1; j < len(h) && perEpoch; j++ {
-			perEpoch = h[j].Epoch > h[j-1].Epoch
+		all[i] = h
+		for j := 1; j < h.Len() && perEpoch; j++ {
+			perEpoch = h.Epochs[j] > h.Epochs[j-1]
 		}
 	}
 	out := &chartJSON{metricInfo: metricMeta(key), X: axis, Series: make([]seriesJSON, 0, len(recs))}
@@ -206,25 +204,26 @@ func (s *Server) series(recs []*tracker.RunRecord, key, axis string, points int)
 		out.X = map[bool]string{true: "epoch", false: "step"}[perEpoch]
 	}
 	for i, rec := range recs {
-		sj := seriesJSON{Run: rec.ID, Name: rec.Name, Status: string(rec.Status), Total: len(hists[i])}
-		h := hists[i]
-		xs, ys := make([]float64, 0, len(h)), make([]float64, 0, len(h))
-		for j := 0; j < len(h); {
-			// The points of one epoch: on the epoch axis, spread evenly over (epoch-1, epoch].
+		h := all[i]
+		sj := seriesJSON{Run: rec.ID, Name: rec.Name, Status: string(rec.Status), Total: h.Len()}
+		xs, ys := make([]float64, 0, h.Len()), make([]float64, 0, h.Len())
+		for j := 0; j < h.Len(); {
+			// The values of one epoch: on the epoch axis, spread evenly over (epoch-1, epoch].
 			k := j + 1
-			for k < len(h) && h[k].Epoch == h[j].Epoch {
+			for k < h.Len() && h.Epochs[k] == h.Epochs[j] {
 				k++
 			}
-			for n, p := range h[j:k] {
-				if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+			for n := j; n < k; n++ {
+				v := h.Values[n]
+				if math.IsNaN(v) || math.IsInf(v, 0) {
 					sj.NonFinite++
 					continue
 				}
-				x := float64(p.Step)
+				x := float64(h.Steps[n])
 				if out.X == "epoch" {
-					x = float64(p.Epoch) - 1 + float64(n+1)/float64(k-j)
+					x = float64(h.Epochs[n]) - 1 + float64(n-j+1)/float64(k-j)
 				}
-				xs, ys = append(xs, x), append(ys, p.Value)
+				xs, ys = append(xs, x), append(ys, v)
 			}
 			j = k
 		}

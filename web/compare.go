@@ -48,10 +48,8 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &compareView{Runs: recs}
-	vw := s.view(r, "Compare", v)
-	vw.Nav = "compare"
 	if len(recs) < 2 {
-		s.page(w, r, "compare", vw)
+		s.page(w, r, "compare", "Compare", v)
 		return
 	}
 	ids := url.Values{}
@@ -66,7 +64,7 @@ func (s *Server) comparePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	s.page(w, r, "compare", vw)
+	s.page(w, r, "compare", "Compare", v)
 }
 
 // compareStrings lines up one map of every run (params or tags) by key, marking the keys

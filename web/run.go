@@ -118,16 +118,16 @@ func (s *Server) epochTable(id string) (*epochTable, error) {
 			t.StepKeys = append(t.StepKeys, h.Key)
 			continue
 		}
-		hist, err := s.store.MetricHistory(id, h.Key)
+		series, err := s.store.MetricSeries(id, h.Key)
 		if err != nil {
 			return nil, err
 		}
 		t.Keys = append(t.Keys, h.Key)
-		for _, p := range hist {
-			if byEpoch[p.Epoch] == nil {
-				byEpoch[p.Epoch] = map[string]float64{}
+		for j, e := range series.Epochs {
+			if byEpoch[e] == nil {
+				byEpoch[e] = map[string]float64{}
 			}
-			byEpoch[p.Epoch][h.Key] = p.Value // the last of the epoch wins (history is in step order)
+			byEpoch[e][h.Key] = series.Values[j] // the last of the epoch wins (the series is in step order)
 		}
 	}
 	epochs := slices.Sorted(maps.Keys(byEpoch))
@@ -163,7 +163,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, runStatus(err), err)
 		return
 	}
-	s.page(w, r, "run", s.view(r, v.Run.Name, v))
+	s.page(w, r, "run", v.Run.Name, v)
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {

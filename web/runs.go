@@ -303,9 +303,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	vw := s.view(r, "Runs", v)
-	vw.Nav = "runs"
-	s.page(w, r, "runs", vw)
+	s.page(w, r, "runs", "Runs", v)
 }
 
 // runsTable is the table part of the runs page, which the page's script swaps in when the
@@ -316,7 +314,7 @@ func (s *Server) runsTable(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	s.page(w, r, "runs", s.view(r, "Runs", v), "table")
+	s.page(w, r, "runs", "Runs", v, "table")
 }
 
 // apiRuns is one page of runs as JSON: ?q=&order=&offset=&limit=&col=….

@@ -176,7 +176,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err erro
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return
 	}
-	b, rerr := s.pages.render("error", s.view(r, "Error", errorView{Code: code, Status: http.StatusText(code), Message: err.Error()}))
+	b, rerr := s.pages.render("error", s.view("error", "Error", errorView{Code: code, Status: http.StatusText(code), Message: err.Error()}))
 	if rerr != nil {
 		b = []byte(template.HTMLEscapeString(err.Error()))
 	}

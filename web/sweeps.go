@@ -30,7 +30,5 @@ func (s *Server) sweepsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	vw := s.view(r, "Sweeps", v)
-	vw.Nav = "sweeps"
-	s.page(w, r, "sweeps", vw)
+	s.page(w, r, "sweeps", "Sweeps", v)
 }

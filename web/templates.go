@@ -53,14 +53,14 @@ func staticHandler() http.Handler {
 // view is what every page template gets: the layout's needs and the page's own Data.
 type view struct {
 	Title    string
-	Nav      string // the menu entry to mark: runs, charts, compare, sweeps
+	Nav      string // the page, so the menu can mark it: runs, charts, compare, sweeps
 	CSRF     string
 	ReadOnly bool
 	Data     any
 }
 
-func (s *Server) view(r *http.Request, title string, data any) view {
-	return view{Title: title, CSRF: s.csrf, ReadOnly: s.opts.ReadOnly, Data: data}
+func (s *Server) view(page, title string, data any) view {
+	return view{Title: title, Nav: page, CSRF: s.csrf, ReadOnly: s.opts.ReadOnly, Data: data}
 }
 
 // errorView is the error page's data.
@@ -138,9 +138,10 @@ func (p *pages) render(page string, v view, block ...string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// page writes a page (or one block of it), or a 500 when it does not render.
-func (s *Server) page(w http.ResponseWriter, r *http.Request, page string, v view, block ...string) {
-	b, err := s.pages.render(page, v, block...)
+// page writes a page with its title and data (or one block of it), or a 500 when it does not
+// render.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, page, title string, data any, block ...string) {
+	b, err := s.pages.render(page, s.view(page, title, data), block...)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return

@@ -103,6 +103,15 @@ try {
   check(await page.$$eval('table.compare tr.differs', (r) => r.length) > 0, 'differing params highlighted');
   await shot('compare');
 
+  step = 'denoising run page';
+  await page.goto(base + '/');
+  await page.click('table.runs td.name a:text-is("denoise")');
+  await page.waitForFunction(() => { const i = document.querySelector('img.recon-grid'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 120000 });
+  const rows = await page.$eval('img.recon-grid', (i) => i.naturalHeight);
+  check(rows > 3 * 84, `a clean / noisy / denoised grid has three rows, got ${rows} px`);
+  await page.waitForFunction(() => Number(document.querySelector('.chart-plot').dataset.points) > 0);
+  await page.screenshot({ path: join(shots, 'run-denoise.png') }); // the window: the README's picture
+
   step = 'run page';
   await page.goto(base + '/');
   await page.click('table.runs td.name a:text-is("vanilla")');

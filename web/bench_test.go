@@ -1,0 +1,311 @@
+package web
+
+// Benchmarks of the UI on a big store: 10,000 runs and 1,000,000 metric rows, one run holding
+// a 100,000-point curve. The store is written through the tracker API (the path real runs take)
+// once and kept in build/uibench/, so later benchmark runs start at once.
+//
+//	go test -tags onnx ./web -run '^$' -bench . -benchtime 20x
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/tracker"
+)
+
+// The big store's shape.
+const (
+	benchRuns      = 10000
+	benchEpochs    = 10
+	benchLongSteps = 100000
+	benchLongName  = "long-curve"
+	benchStoreFile = "store-v1.db" // change the name when the shape changes
+)
+
+var benchStore struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// bigStore returns the path of the big store, writing it first if build/uibench lacks it
+// (about a minute or two on a 2-core machine).
+func bigStore(b *testing.B) string {
+	benchStore.once.Do(func() {
+		dir, err := filepath.Abs(filepath.Join("..", "build", "uibench"))
+		if err != nil {
+			benchStore.err = err
+			return
+		}
+		benchStore.path = filepath.Join(dir, benchStoreFile)
+		if _, err := os.Stat(benchStore.path); err == nil {
+			return
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			benchStore.err = err
+			return
+		}
+		tmp := filepath.Join(dir, "writing-"+benchStoreFile)
+		os.Remove(tmp)
+		b.Logf("writing the benchmark store %s through the tracker API (once)", benchStore.path)
+		if err := writeBigStore(tmp); err != nil {
+			benchStore.err = err
+			return
+		}
+		benchStore.err = os.Rename(tmp, benchStore.path)
+	})
+	if benchStore.err != nil {
+		b.Fatal(benchStore.err)
+	}
+	return benchStore.path
+}
+
+// writeBigStore logs benchRuns runs as experiments.Run logs a training (params, environment
+// tags, every epoch's five metrics, forty final measures: 90 rows a run) and one run with a
+// step-level curve of benchLongSteps points: 1,000,000 metric rows in all.
+func writeBigStore(path string) error {
+	store, err := tracker.Open(path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	models := aelib.Models()
+	var perEpoch, final []string
+	for _, m := range metricTable {
+		if len(perEpoch) < 5 {
+			perEpoch = append(perEpoch, m.Key)
+		} else {
+			final = append(final, m.Key)
+		}
+	}
+	for d := range 10 {
+		final = append(final, fmt.Sprintf("digit_mse_%d", d))
+	}
+	for i := range benchRuns - 1 {
+		model := models[i%len(models)]
+		lr := []string{"0.001", "0.0005", "0.002"}[i%3]
+		run, err := store.StartRun(tracker.RunSpec{Experiment: "bench-" + model, Name: fmt.Sprintf("%s-%05d", model, i),
+			Source: "bench", Config: []byte(fmt.Sprintf(`{"model":%q,"epochs":%d,"learning_rate":%s}`, model, benchEpochs, lr)),
+			Params: map[string]string{"model": model, "epochs": strconv.Itoa(benchEpochs), "batch_size": "256", "learning_rate": lr,
+				"noise": "0", "seed": strconv.Itoa(i), "dataset": "mnist", "optimizer": "adam", "loss": "bce", "widths": "256,128,32"},
+			Tags: map[string]string{"section": "bench", "env.backend": "onnx", "env.host": "bench-host", "env.cpus": "2",
+				"env.go_version": runtime.Version(), "env.gomlx": "v0.28.2", "env.os_arch": "linux/amd64", "env.device": "cpu"},
+		})
+		if err != nil {
+			return err
+		}
+		loss := 0.3 + 0.3*rng.Float64()
+		for epoch := 1; epoch <= benchEpochs; epoch++ {
+			loss *= 0.9 + 0.05*rng.Float64()
+			m := map[string]float64{}
+			for k, key := range perEpoch {
+				m[key] = loss * float64(k+1)
+			}
+			if err := run.LogMetrics(m, int64(epoch*235), epoch); err != nil {
+				return err
+			}
+		}
+		m := map[string]float64{}
+		for k, key := range final {
+			m[key] = loss * float64(k+1) * (1 + rng.Float64()/10)
+		}
+		if err := run.LogMetrics(m, benchEpochs*235, benchEpochs); err != nil {
+			return err
+		}
+		if err := run.Finish(tracker.StatusFinished, ""); err != nil {
+			return err
+		}
+	}
+	run, err := store.StartRun(tracker.RunSpec{Experiment: "bench-long", Name: benchLongName, Params: map[string]string{"model": "vanilla"}})
+	if err != nil {
+		return err
+	}
+	for step := range benchLongSteps {
+		v := 0.1 + 0.5*math.Exp(-float64(step)/20000) + 0.02*rng.NormFloat64()
+		if err := run.LogMetric("train_loss", v, int64(step), step/1000+1); err != nil {
+			return err
+		}
+	}
+	return run.Finish(tracker.StatusFinished, "")
+}
+
+// benchServer opens the big store and a server on it.
+func benchServer(b *testing.B) (*Server, *tracker.Store) {
+	store, err := tracker.OpenExisting(bigStore(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	srv, err := New(store, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, store
+}
+
+// benchGet times GET target on the server, failing on anything but 200.
+func benchGet(b *testing.B, srv *Server, target string) {
+	h := srv.Handler()
+	var bytes int
+	for b.Loop() {
+		res := do(b, h, "GET", target, nil)
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %s", target, res.StatusCode, readBody(b, res))
+		}
+		bytes = len(readBody(b, res))
+	}
+	b.ReportMetric(float64(bytes)/1024, "KiB/page")
+}
+
+// BenchmarkRunsPage is the first page a browser gets: the runs page's HTML with its first 50
+// runs, the default columns and the column chooser of every key.
+func BenchmarkRunsPage(b *testing.B) {
+	srv, _ := benchServer(b)
+	benchGet(b, srv, "/")
+}
+
+// BenchmarkRunsJSON is one page of runs as JSON, newest first (the API and the table's refresh).
+func BenchmarkRunsJSON(b *testing.B) {
+	srv, _ := benchServer(b)
+	benchGet(b, srv, "/api/runs?limit=50")
+}
+
+// BenchmarkRunsJSONFilteredSorted filters on a param and orders by a metric over 10,000 runs.
+func BenchmarkRunsJSONFilteredSorted(b *testing.B) {
+	srv, _ := benchServer(b)
+	q := url.Values{"q": {`params.model = "deep" or params.learning_rate = "0.002"`}, "order": {"metrics." + chartMetric + " asc"}, "limit": {"50"}}
+	benchGet(b, srv, "/api/runs?"+q.Encode())
+}
+
+// BenchmarkRunsJSONLastPage is the last page (OFFSET 9,950).
+func BenchmarkRunsJSONLastPage(b *testing.B) {
+	srv, _ := benchServer(b)
+	benchGet(b, srv, fmt.Sprintf("/api/runs?limit=50&offset=%d", benchRuns-50))
+}
+
+// BenchmarkChartJSON100k is one chart of the run with a 100,000-point curve: read, LTTB to
+// 2,000 points, JSON.
+func BenchmarkChartJSON100k(b *testing.B) {
+	srv, store := benchServer(b)
+	rec, err := store.LatestRun(tracker.Search{Filter: `attributes.name = "` + benchLongName + `"`})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGet(b, srv, "/api/series?key=train_loss&run="+rec.ID)
+}
+
+// BenchmarkServerMemory serves the runs page, a sorted page and the 100,000-point chart and
+// reports the server's memory: Go heap in use after a collection, and the process's peak RSS
+// (VmHWM; it includes the test binary and, on a first run, writing the store).
+func BenchmarkServerMemory(b *testing.B) {
+	srv, store := benchServer(b)
+	rec, err := store.LatestRun(tracker.Search{Filter: `attributes.name = "` + benchLongName + `"`})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	for b.Loop() {
+		for _, target := range []string{"/", "/api/runs?order=metrics.val_bce+asc", "/api/series?key=train_loss&run=" + rec.ID} {
+			if res := do(b, h, "GET", target, nil); res.StatusCode != http.StatusOK {
+				b.Fatalf("%s: %d", target, res.StatusCode)
+			}
+		}
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap")
+	b.ReportMetric(peakRSS()/(1<<20), "MiB-peak-RSS")
+}
+
+// peakRSS is the process's peak resident set (bytes), from /proc (0 elsewhere).
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkRunsPageFirstPaint loads the runs page in Chromium (scripts/browser/paint.mjs) and
+// times navigation to the load event; it reports the median first contentful paint. It needs
+// node, playwright-core and Chromium (make setup), else it is skipped.
+func BenchmarkRunsPageFirstPaint(b *testing.B) {
+	root, _ := filepath.Abs("..")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		b.Skip("node not found")
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core")); err != nil {
+		b.Skip("playwright-core not installed (make setup)")
+	}
+	srv, _ := benchServer(b)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	cmd := exec.Command(node, filepath.Join(root, "scripts", "browser", "paint.mjs"))
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { in.Close(); cmd.Wait() }()
+	answers := bufio.NewScanner(out)
+	load := func() (fcp float64) {
+		fmt.Fprintln(in, ts.URL+"/")
+		if !answers.Scan() {
+			b.Fatal("paint.mjs stopped")
+		}
+		var a struct {
+			FCP, Load float64
+			Rows      int
+			Error     string
+		}
+		if err := json.Unmarshal(answers.Bytes(), &a); err != nil || a.Error != "" || a.Rows != defaultPageSize {
+			b.Fatalf("paint.mjs: %s (%v)", answers.Text(), err)
+		}
+		return a.FCP
+	}
+	load() // the browser's own start-up and caches
+	var fcps []float64
+	for b.Loop() {
+		fcps = append(fcps, load())
+	}
+	b.ReportMetric(median(fcps), "ms-first-paint")
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	for i := range s { // insertion sort: a handful of values
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[len(s)/2]
+}
