@@ -60,13 +60,32 @@ type chartView struct {
 }
 
 type keyOption struct {
-	Key    string
-	Title  string
-	Points int
+	Key    string `json:"key"`
+	Title  string `json:"title"`
+	Points int    `json:"points"` // the most values one of the runs logged
 }
 
-// newChartView lists the metrics the runs logged more than once (curves); want is shown first
-// when they have it, else the schema's chart metric, else the first.
+// curveKeys lists the metrics the runs logged more than once: those with a curve to draw.
+func (s *Server) curveKeys(recs []*tracker.RunRecord) ([]keyOption, error) {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	hk, err := s.store.HistoryKeys(ids...)
+	if err != nil {
+		return nil, err
+	}
+	keys := []keyOption{}
+	for _, h := range hk {
+		if h.Points > 1 {
+			keys = append(keys, keyOption{Key: h.Key, Title: metricMeta(h.Key).Title, Points: h.Points})
+		}
+	}
+	return keys, nil
+}
+
+// newChartView lists the runs' curves; want is shown first when they have it, else the
+// schema's chart metric, else the first.
 func (s *Server) newChartView(recs []*tracker.RunRecord, want string) (*chartView, error) {
 	cv := &chartView{}
 	ids := make([]string, len(recs))
@@ -75,14 +94,9 @@ func (s *Server) newChartView(recs []*tracker.RunRecord, want string) (*chartVie
 		cv.Live = cv.Live || r.Status == tracker.StatusRunning
 	}
 	cv.RunIDs = strings.Join(ids, " ")
-	hk, err := s.store.HistoryKeys(ids...)
-	if err != nil {
+	var err error
+	if cv.Keys, err = s.curveKeys(recs); err != nil {
 		return nil, err
-	}
-	for _, h := range hk {
-		if h.Points > 1 {
-			cv.Keys = append(cv.Keys, keyOption{Key: h.Key, Title: metricMeta(h.Key).Title, Points: h.Points})
-		}
 	}
 	has := func(k string) bool { return slices.ContainsFunc(cv.Keys, func(o keyOption) bool { return o.Key == k }) }
 	switch {
@@ -231,4 +245,19 @@ func (s *Server) series(recs []*tracker.RunRecord, key, axis string, points int)
 		out.Series = append(out.Series, sj)
 	}
 	return out, nil
+}
+
+// apiCurves lists the metrics the runs (?run=ID…) have curves of, for a live chart's chooser.
+func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
+	recs, err := s.requestedRuns(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, err)
+		return
+	}
+	keys, err := s.curveKeys(recs)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, keys)
 }

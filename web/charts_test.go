@@ -94,6 +94,11 @@ func TestSeriesAreDownsampledOnTheServer(t *testing.T) {
 	if len(c.Series[0].X) != 10 || c.Series[0].X[9] != 10 {
 		t.Errorf("epoch axis for a step metric: %v", c.Series[0].X)
 	}
+	var curves []keyOption
+	json.NewDecoder(do(t, h, "GET", "/api/curves?run="+run.ID()+","+short, nil).Body).Decode(&curves)
+	if len(curves) != 2 || curves[0] != (keyOption{Key: "train_loss", Title: metricMeta("train_loss").Title, Points: steps}) || curves[1].Key != chartMetric {
+		t.Errorf("curves %+v", curves)
+	}
 	for _, bad := range []string{"/api/series?run=" + short, "/api/series?key=x&x=time&run=" + short, "/api/series?key=x&points=many&run=" + short} {
 		if res := do(t, h, "GET", bad, nil); res.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, res.StatusCode)

@@ -32,6 +32,7 @@
 //	GET /api/runs/ID                                                   one run, everything
 //	GET /api/series?run=ID…&key=METRIC&x=epoch|step&points=N           downsampled curves
 //	GET /api/keys                                                      param, metric and tag keys
+//	GET /api/curves?run=ID…                                            metrics the runs have curves of
 //	GET /api/events?run=ID…                                            change events (SSE)
 //
 // # Security

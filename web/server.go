@@ -110,6 +110,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/runs/{id}", s.apiRun)
 	mux.HandleFunc("GET /api/series", s.apiSeries)
 	mux.HandleFunc("GET /api/keys", s.apiKeys)
+	mux.HandleFunc("GET /api/curves", s.apiCurves)
 	mux.HandleFunc("GET /api/events", s.apiEvents)
 	mux.Handle("GET /static/", staticHandler())
 	return mux

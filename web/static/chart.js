@@ -116,6 +116,18 @@ export function mountChart(panel) {
     clearTimeout(resize);
     resize = setTimeout(() => plot && plot.setSize({ width: Math.max(plotEl.clientWidth, 320), height: 340 }), 150);
   });
-  if (panel.hasAttribute('data-live')) watch(runs, load);
+  // New metrics appear in the chooser as a live run logs them.
+  async function refreshKeys() {
+    const p = new URLSearchParams();
+    runs.forEach((id) => p.append('run', id));
+    const res = await fetch('/api/curves?' + p);
+    if (!res.ok) return;
+    const have = new Set([...keyEl.options].map((o) => o.value));
+    for (const k of await res.json()) {
+      if (have.has(k.key)) continue;
+      keyEl.append(new Option(k.title === k.key ? k.key : `${k.title} (${k.key})`, k.key));
+    }
+  }
+  if (panel.hasAttribute('data-live')) watch(runs, () => { load(); refreshKeys(); });
   load();
 }
