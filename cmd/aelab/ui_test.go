@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUIRefusesBadStarts: beyond loopback without a token, a weak token, two token sources or
+// an empty token file are usage errors (exit 2, one line), and a missing store is not created.
+func TestUIRefusesBadStarts(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty-token")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	_, db := newTestStore(t)
+	t.Setenv(uiTokenEnv, "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ui", "--db", db, "--addr", "0.0.0.0:0"}, "needs a token"},
+		{[]string{"ui", "--db", db, "--addr", ":0"}, "needs a token"},
+		{[]string{"ui", "--db", db, "--addr", "127.0.0.1:0", "--token", "short"}, "at least 16"},
+		{[]string{"ui", "--db", db, "--token", "0123456789abcdef", "--token-file", empty}, "not both"},
+		{[]string{"ui", "--db", db, "--token-file", empty}, "empty"},
+		{[]string{"ui", "--db", db, "--token-file", filepath.Join(dir, "nope")}, "--token-file"},
+		{[]string{"ui", "--db", db, "--addr", "127.0.0.1:99999"}, "--addr"},
+	} {
+		code, _, stderr := runAelab(t, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("aelab %v: exit %d, stderr %q; want 2 and one line with %q", c.args[1:], code, stderr, c.want)
+		}
+		if strings.Contains(stderr, "0123456789abcdef") {
+			t.Errorf("aelab %v: the token is in the message", c.args[1:])
+		}
+	}
+	missing := filepath.Join(dir, "no-store", "aelab.db")
+	if code, _, stderr := runAelab(t, "ui", "--db", missing, "--addr", "127.0.0.1:0"); code == 0 || !strings.Contains(stderr, "no experiment store") {
+		t.Errorf("missing store: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+		t.Error("aelab ui created a store folder")
+	}
+}
