@@ -1,15 +1,20 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aelab/aelab/tracker"
 )
 
 const testToken = "0123456789abcdef-test-token"
@@ -223,5 +228,36 @@ func TestSecurityHeaders(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", target, k, res.Header.Get(k), want)
 			}
 		}
+	}
+}
+
+// TestReadOnlyStore: on a store opened read-only, the server is read-only whatever its
+// options say, its pages work, and the store file is left byte for byte as it was.
+func TestReadOnlyStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aelab.db")
+	rw, err := tracker.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := logRuns(t, rw, 3)[0]
+	rw.Close()
+	before, _ := os.ReadFile(path)
+	store, err := tracker.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	srv := newServer(t, store, Options{})
+	h := srv.Handler()
+	for _, target := range []string{"/", "/runs/" + id, "/charts?run=" + id, "/api/runs", "/api/series?key=" + chartMetric + "&run=" + id} {
+		if res := do(t, h, "GET", target, nil); res.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", target, res.StatusCode)
+		}
+	}
+	if res := do(t, h, "POST", "/runs/"+id+"/tags", url.Values{"csrf": {srv.csrf}, "key": {"k"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("POST on a read-only store: %d, want 403", res.StatusCode)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the read-only store file changed")
 	}
 }

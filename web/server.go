@@ -22,7 +22,8 @@ type Options struct {
 	// Token, when set, must come with every request. Serve refuses to listen anywhere but on
 	// loopback without one.
 	Token string
-	// ReadOnly refuses every change (tags, delete): the pages show no forms.
+	// ReadOnly refuses every change (tags, delete): the pages show no forms. A store opened
+	// read-only (tracker.OpenReadOnly) makes the server read-only too.
 	ReadOnly bool
 	// ArtifactRoot is the folder the store's artifacts live under; files are served (and
 	// checkpoints loaded) only from inside it. Empty: the store's folder.
@@ -61,6 +62,7 @@ func New(store *tracker.Store, opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = log.New(io.Discard, "", 0)
 	}
+	opts.ReadOnly = opts.ReadOnly || store.ReadOnly()
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}

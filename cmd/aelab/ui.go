@@ -46,7 +46,15 @@ func runUI(args []string, stdout, stderr io.Writer) error {
 	if !web.IsLoopback(*addr) && secret == "" {
 		return usageError{fmt.Errorf("--addr %s is not loopback: %w", *addr, web.ErrTokenRequired)}
 	}
-	store, err := tracker.OpenExisting(*db)
+	// Never a new store, never another program's database (a bad --db: usage errors);
+	// --read-only writes nothing at all, not even the LOST status of dead runs, and works on
+	// a read-only filesystem.
+	var store *tracker.Store
+	if *readOnly {
+		store, err = openReadOnly(*db)
+	} else if store, err = tracker.OpenExisting(*db); errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
+		err = usageError{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestUIRefusesBadStarts: beyond loopback without a token, a weak token, two token sources or
-// an empty token file are usage errors (exit 2, one line), and a missing store is not created.
+// TestUIRefusesBadStarts: beyond loopback without a token, a weak token, two token sources,
+// an empty token file, a missing store and another program's database are usage errors
+// (exit 2, one line); no store is created and the other database is left byte for byte.
 func TestUIRefusesBadStarts(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty-token")
@@ -36,10 +39,28 @@ func TestUIRefusesBadStarts(t *testing.T) {
 		}
 	}
 	missing := filepath.Join(dir, "no-store", "aelab.db")
-	if code, _, stderr := runAelab(t, "ui", "--db", missing, "--addr", "127.0.0.1:0"); code == 0 || !strings.Contains(stderr, "no experiment store") {
-		t.Errorf("missing store: exit %d, %q", code, stderr)
+	shop := filepath.Join(dir, "shop.db")
+	sdb, err := sql.Open("sqlite3", shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+	shopBytes, _ := os.ReadFile(shop)
+	for _, readOnly := range []string{"--read-only=false", "--read-only"} {
+		for db, want := range map[string]string{missing: "no experiment store", shop: "is not an aelab store: it has tables customers"} {
+			code, _, stderr := runAelab(t, "ui", "--db", db, "--addr", "127.0.0.1:0", readOnly)
+			if code != 2 || !strings.Contains(stderr, want) {
+				t.Errorf("ui %s --db %s: exit %d, %q; want 2 and %q", readOnly, filepath.Base(db), code, stderr, want)
+			}
+		}
 	}
 	if _, err := os.Stat(filepath.Dir(missing)); err == nil {
 		t.Error("aelab ui created a store folder")
+	}
+	if b, _ := os.ReadFile(shop); !bytes.Equal(b, shopBytes) {
+		t.Error("aelab ui changed another program's database")
 	}
 }
