@@ -3,6 +3,8 @@ package aelib
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // LayerKind is the type of one layer of an architecture.
@@ -65,17 +67,17 @@ func Dense(name string, input int, widths ...int) Architecture {
 }
 
 // Vanilla is the course's §1.2 autoencoder: 784-256-128-32-128-256-784, 476,720 parameters.
-func Vanilla() Architecture { return Dense("vanilla", 784, 256, 128, 32) }
+func Vanilla() Architecture { return Dense(ModelVanilla, data.Pixels, 256, 128, 32) }
 
 // Deep is the course's §1.3 autoencoder: 784-128-64-32-64-128-784, 222,384 parameters.
-func Deep() Architecture { return Dense("deep", 784, 128, 64, 32) }
+func Deep() Architecture { return Dense(ModelDeep, data.Pixels, 128, 64, 32) }
 
 // ConvDenoising is the course's §1.4 convolutional autoencoder for 28×28×1 images:
 // Conv(f)-MaxPool-Conv(f)-MaxPool | Conv(f)-Up-Conv(f)-Up-Conv(1), 3×3 'same' convolutions;
 // with f = 32 it has 28,353 parameters and a 7×7×32 bottleneck.
 func ConvDenoising(filters int) Architecture {
-	return Architecture{Name: "denoise", Input: []int{784}, Layers: []Layer{
-		{Name: "enc_reshape", Kind: KindReshape, Shape: []int{28, 28, 1}, Encoder: true},
+	return Architecture{Name: ModelDenoise, Input: []int{data.Pixels}, Layers: []Layer{
+		{Name: "enc_reshape", Kind: KindReshape, Shape: []int{data.Height, data.Width, 1}, Encoder: true},
 		{Name: "enc_conv1", Kind: KindConv, Units: filters, Activation: ActReLU, Encoder: true},
 		{Name: "enc_pool1", Kind: KindMaxPool, Encoder: true},
 		{Name: "enc_conv2", Kind: KindConv, Units: filters, Activation: ActReLU, Encoder: true},
@@ -85,7 +87,7 @@ func ConvDenoising(filters int) Architecture {
 		{Name: "dec_conv2", Kind: KindConv, Units: filters, Activation: ActReLU},
 		{Name: "dec_up2", Kind: KindUpSample},
 		{Name: "output", Kind: KindConv, Units: 1, Activation: ActSigmoid},
-		{Name: "dec_flatten", Kind: KindReshape, Shape: []int{784}},
+		{Name: "dec_flatten", Kind: KindReshape, Shape: []int{data.Pixels}},
 	}}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/model/initializer"
+
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // modelScope holds the model's variables; the optimizer keeps its own elsewhere in the store.
@@ -76,7 +78,7 @@ func (ae *Autoencoder) Initialize() error {
 	}
 	_, err := ae.run(&ae.initExec, func(scope *model.Scope, x *Node) *Node {
 		return ae.Arch.Logits(ae.scope(), x)
-	}, make([]float32, 784), 1, 784, 784)
+	}, make([]float32, data.Pixels), 1, data.Pixels, data.Pixels)
 	return err
 }
 
@@ -89,7 +91,7 @@ func (ae *Autoencoder) NumParams() int {
 func (ae *Autoencoder) Encode(images []float32, n int) ([]float32, error) {
 	return ae.run(&ae.encodeExec, func(scope *model.Scope, x *Node) *Node {
 		return Reshape(ae.Arch.Encode(ae.scope(), x), x.Shape().Dimensions[0], ae.Arch.LatentSize())
-	}, images, n, 784, ae.Arch.LatentSize())
+	}, images, n, data.Pixels, ae.Arch.LatentSize())
 }
 
 // Decode maps n codes (n×LatentSize values) to images (n×784 values in [0,1]).
@@ -98,14 +100,14 @@ func (ae *Autoencoder) Decode(codes []float32, n int) ([]float32, error) {
 	return ae.run(&ae.decodeExec, func(scope *model.Scope, z *Node) *Node {
 		z = Reshape(z, append([]int{z.Shape().Dimensions[0]}, latent...)...)
 		return Sigmoid(ae.Arch.DecodeLogits(ae.scope(), z))
-	}, codes, n, ae.Arch.LatentSize(), 784)
+	}, codes, n, ae.Arch.LatentSize(), data.Pixels)
 }
 
 // Reconstruct encodes and decodes n flat images in one pass.
 func (ae *Autoencoder) Reconstruct(images []float32, n int) ([]float32, error) {
 	return ae.run(&ae.reconstructExec, func(scope *model.Scope, x *Node) *Node {
 		return Sigmoid(ae.Arch.Logits(ae.scope(), x))
-	}, images, n, 784, 784)
+	}, images, n, data.Pixels, data.Pixels)
 }
 
 // run executes a one-input graph over n rows of inWidth values in padded batches of

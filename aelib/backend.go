@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +30,7 @@ const (
 	envPJRTPath      = "PJRT_PLUGIN_LIBRARY_PATH"
 	envORTLibrary    = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
 	envCache         = "AELAB_CACHE"
+	envORTTelemetry  = "ORT_DISABLE_TELEMETRY"
 )
 
 // backendEnv is what ChooseBackend looks at, as functions so tests can fake a machine.
@@ -189,7 +191,10 @@ func NewBackend() (compute.Backend, BackendChoice, error) {
 }
 
 // NewBackendFor creates the backend of a choice.
-func NewBackendFor(choice BackendChoice) (compute.Backend, error) {
+func NewBackendFor(choice BackendChoice) (b compute.Backend, err error) {
+	if err := CheckBackend(choice.Config); err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, choice.Reason)
+	}
 	if os.Getenv(envNoAutoInstall) == "" {
 		os.Setenv(envNoAutoInstall, "1") // for child processes; GoMLX read it at start-up
 	}
@@ -199,14 +204,37 @@ func NewBackendFor(choice BackendChoice) (compute.Backend, error) {
 		if os.Getenv(envORTLibrary) == "" {
 			os.Setenv(envORTLibrary, findONNXRuntime(hostBackendEnv()))
 		}
+		// ONNX Runtime 1.30's telemetry (Microsoft's 1DS SDK, started by CreateEnv) writes an
+		// empty $TMPDIR/mat-debug-<pid>.log, $TMPDIR/.ses and an event database under
+		// ~/.cache/Microsoft, and would upload the events over HTTPS; ORT_DISABLE_TELEMETRY=1,
+		// read when the environment is created, keeps it from starting at all.
+		if os.Getenv(envORTTelemetry) == "" {
+			os.Setenv(envORTTelemetry, "1")
+		}
 	case choice.Name == "xla-cuda" && filepath.IsAbs(strings.TrimPrefix(choice.Config, "xla:")):
 		setCUDADataDir(strings.TrimPrefix(choice.Config, "xla:"))
 	}
-	b, err := compute.NewWithConfig(choice.Config)
+	defer func() { // GoMLX panics on some bad configs; this is an API edge
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("creating GoMLX backend %q (%s): %v", choice.Config, choice.Reason, r)
+		}
+	}()
+	b, err = compute.NewWithConfig(choice.Config)
 	if err != nil {
 		return nil, fmt.Errorf("creating GoMLX backend %q (%s): %w", choice.Config, choice.Reason, err)
 	}
 	return b, nil
+}
+
+// CheckBackend checks that a GoMLX backend config ("go", "onnx:cpu", "xla:/path/plugin.so")
+// names a backend built into this program; the error lists those that are.
+func CheckBackend(config string) error {
+	name, _, _ := strings.Cut(config, ":")
+	known := slices.Sorted(slices.Values(compute.List()))
+	if !slices.Contains(known, name) {
+		return fmt.Errorf("unknown backend %q (backends here: %s)", name, strings.Join(known, ", "))
+	}
+	return nil
 }
 
 // setCUDADataDir points XLA at the CUDA tools that pip's nvidia packages install next to

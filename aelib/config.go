@@ -2,7 +2,11 @@ package aelib
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strings"
+
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // Model names.
@@ -24,7 +28,8 @@ const (
 )
 
 // Config says what to train and how. It round-trips through JSON, and is what the tracker
-// stores for a run and what a checkpoint keeps beside the weights.
+// stores for a run and what a checkpoint keeps beside the weights. The JSON names are the
+// setting names of the variant registry (Variant.Settings, CommonSettings).
 type Config struct {
 	Model        string  `json:"model"`             // vanilla, deep, denoise, …
 	Widths       []int   `json:"widths,omitempty"`  // dense models: encoder widths, last is the bottleneck
@@ -47,89 +52,87 @@ type Config struct {
 	LatentDim int     `json:"latent_dim,omitempty"` // vae: size of the Gaussian code (2 for a plottable latent space)
 }
 
-// Models lists the model names DefaultConfig knows.
+// Models lists the model names of the variant registry, the course's first.
 func Models() []string {
-	return []string{ModelVanilla, ModelDeep, ModelDenoise, ModelSparse, ModelContractive, ModelVAE}
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = v.Name
+	}
+	return names
 }
 
-// DefaultConfig returns the course's settings for a model: vanilla 10 epochs, deep 50, denoise
-// 10 with noise 0.5; batch 256 for the dense models and 128 for the convolutional one; Adam 1e-3.
-// The models beyond the course train 20 epochs, batch 256, Adam 1e-3: sparse is 784-256-128-32
-// with a sigmoid code, KL penalty, ρ 0.05, λ DefaultSparseLambda; contractive is 784-256-128-32
-// with λ DefaultContractiveLambda; vae is 784-256-128-(Gaussian 16)-128-256-784 with β 1.
+// DefaultConfig returns a model's settings from the variant registry (Variant.Defaults) on
+// MNIST with Adam 1e-3 and seed 42: vanilla 10 epochs, deep 50, denoise 10 with noise 0.5; batch
+// 256 for the dense models and 128 for the convolutional one. The models beyond the course train
+// 20 epochs, batch 256: sparse is 784-256-128-32 with a sigmoid code, KL penalty, ρ 0.05, λ
+// DefaultSparseLambda; contractive is 784-256-128-32 with λ DefaultContractiveLambda; vae is
+// 784-256-128-(Gaussian 16)-128-256-784 with β 1.
 func DefaultConfig(modelName string) (Config, error) {
-	c := Config{Model: modelName, Dataset: "mnist", LearningRate: 1e-3, Seed: 42}
-	switch modelName {
-	case ModelVanilla:
-		c.Widths, c.Epochs, c.BatchSize = []int{256, 128, 32}, 10, 256
-	case ModelDeep:
-		c.Widths, c.Epochs, c.BatchSize = []int{128, 64, 32}, 50, 256
-	case ModelDenoise:
-		c.Filters, c.Epochs, c.BatchSize, c.Noise = 32, 10, 128, 0.5
-	case ModelSparse:
-		c.Widths, c.Epochs, c.BatchSize = []int{256, 128, 32}, 20, 256
-		c.Penalty, c.Rho, c.Lambda = PenaltyKL, 0.05, DefaultSparseLambda
-	case ModelContractive:
-		c.Widths, c.Epochs, c.BatchSize = []int{256, 128, 32}, 20, 256
-		c.Lambda = DefaultContractiveLambda
-	case ModelVAE:
-		c.Widths, c.Epochs, c.BatchSize = []int{256, 128}, 20, 256
-		c.LatentDim, c.Beta = 16, 1
-	default:
-		return Config{}, fmt.Errorf("unknown model %q (known: %v)", modelName, Models())
+	v, err := LookupVariant(modelName)
+	if err != nil {
+		return Config{}, err
 	}
+	c := v.Defaults
+	c.Model, c.Dataset, c.LearningRate, c.Seed = v.Name, data.MNIST, 1e-3, 42
 	return c, nil
 }
 
-// Validate reports the first setting that cannot work.
+// Quick returns the config shortened to its model's quick settings (Variant.Quick): a demo that
+// runs in well under a minute on a 2-core CPU with ONNX Runtime, same architecture and optimizer.
+func (c Config) Quick() Config {
+	v, err := LookupVariant(c.Model)
+	if err != nil {
+		return c // Validate reports the unknown model
+	}
+	c.Epochs, c.TrainSubset, c.TestSubset = v.Quick.Epochs, v.Quick.TrainSubset, v.Quick.TestSubset
+	return c
+}
+
+// Validate reports the first setting that cannot work. Every number must be finite.
 func (c Config) Validate() error {
+	v, err := LookupVariant(c.Model)
+	if err != nil {
+		return err
+	}
 	switch {
-	case !slices.Contains(Models(), c.Model):
-		return fmt.Errorf("unknown model %q (known: %v)", c.Model, Models())
+	case !slices.Contains(data.Names(), c.Dataset):
+		return fmt.Errorf("unknown dataset %q (known: %s)", c.Dataset, strings.Join(data.Names(), ", "))
 	case c.Epochs < 0:
 		return fmt.Errorf("epochs must be >= 0, got %d", c.Epochs)
 	case c.BatchSize <= 0:
 		return fmt.Errorf("batch size must be > 0, got %d", c.BatchSize)
-	case c.LearningRate <= 0:
-		return fmt.Errorf("learning rate must be > 0, got %g", c.LearningRate)
-	case c.Noise < 0:
-		return fmt.Errorf("noise must be >= 0, got %g", c.Noise)
+	case !(c.LearningRate > 0) || isInf(c.LearningRate):
+		return fmt.Errorf("learning rate must be a finite number > 0, got %g", c.LearningRate)
+	case !(c.Noise >= 0) || isInf(c.Noise):
+		return fmt.Errorf("noise must be a finite number >= 0, got %g", c.Noise)
 	case c.TrainSubset < 0 || c.TestSubset < 0:
 		return fmt.Errorf("subsets must be >= 0")
 	}
-	if err := c.validateVariant(); err != nil {
-		return err
+	for _, f := range []float64{c.Rho, c.Lambda, c.Beta} {
+		if math.IsNaN(f) || isInf(f) {
+			return fmt.Errorf("rho, lambda and beta must be finite, got %g, %g, %g", c.Rho, c.Lambda, c.Beta)
+		}
 	}
-	_, err := c.Architecture()
+	if v.validate != nil {
+		if err := v.validate(c); err != nil {
+			return err
+		}
+	}
+	_, err = c.Architecture()
 	return err
 }
 
+func isInf(v float64) bool { return math.IsInf(v, 0) }
+
 // Architecture returns the layers the config describes.
 func (c Config) Architecture() (Architecture, error) {
-	var a Architecture
-	switch c.Model {
-	case ModelVanilla, ModelDeep, ModelContractive:
-		if len(c.Widths) == 0 {
-			return a, fmt.Errorf("model %s needs widths", c.Model)
-		}
-		a = Dense(c.Model, 784, c.Widths...)
-	case ModelSparse:
-		if len(c.Widths) == 0 {
-			return a, fmt.Errorf("model %s needs widths", c.Model)
-		}
-		a = SparseDense(784, c.Widths...)
-	case ModelVAE:
-		if c.LatentDim <= 0 {
-			return a, fmt.Errorf("model %s needs latent_dim > 0", c.Model)
-		}
-		a = Variational(784, c.LatentDim, c.Widths...)
-	case ModelDenoise:
-		if c.Filters <= 0 {
-			return a, fmt.Errorf("model %s needs filters > 0", c.Model)
-		}
-		a = ConvDenoising(c.Filters)
-	default:
-		return a, fmt.Errorf("unknown model %q (known: %v)", c.Model, Models())
+	v, err := LookupVariant(c.Model)
+	if err != nil {
+		return Architecture{}, err
+	}
+	a, err := v.architecture(c)
+	if err != nil {
+		return a, err
 	}
 	if _, err := a.Shapes(); err != nil {
 		return a, err
@@ -137,29 +140,26 @@ func (c Config) Architecture() (Architecture, error) {
 	return a, nil
 }
 
-// validateVariant checks the settings of the models beyond the course.
-func (c Config) validateVariant() error {
-	switch c.Model {
-	case ModelSparse:
-		switch {
-		case c.Penalty != PenaltyKL && c.Penalty != PenaltyL1:
-			return fmt.Errorf("sparse penalty must be %q or %q, got %q", PenaltyKL, PenaltyL1, c.Penalty)
-		case c.Penalty == PenaltyKL && (c.Rho <= 0 || c.Rho >= 1):
-			return fmt.Errorf("sparse rho must be in (0,1), got %g", c.Rho)
-		case c.Lambda < 0:
-			return fmt.Errorf("lambda must be >= 0, got %g", c.Lambda)
-		}
-	case ModelContractive:
-		if c.Lambda < 0 {
-			return fmt.Errorf("lambda must be >= 0, got %g", c.Lambda)
-		}
-	case ModelVAE:
-		switch {
-		case c.LatentDim <= 0:
-			return fmt.Errorf("vae latent_dim must be > 0, got %d", c.LatentDim)
-		case c.Beta < 0:
-			return fmt.Errorf("vae beta must be >= 0, got %g", c.Beta)
-		}
+// ForData returns the config as it trains on a data set of nTrain training and nTest test
+// examples: a subset as large as its split or larger becomes 0 (the whole split), and the batch
+// is at most the examples trained on, so memory is bounded by the data, not by the setting.
+// notes say, for people, what changed.
+func (c Config) ForData(nTrain, nTest int) (eff Config, notes []string) {
+	if c.TrainSubset >= nTrain && c.TrainSubset > 0 {
+		notes = append(notes, fmt.Sprintf("train subset %d covers all %d training examples", c.TrainSubset, nTrain))
+		c.TrainSubset = 0
 	}
-	return nil
+	if c.TestSubset >= nTest && c.TestSubset > 0 {
+		notes = append(notes, fmt.Sprintf("test subset %d covers all %d test examples", c.TestSubset, nTest))
+		c.TestSubset = 0
+	}
+	trained := nTrain
+	if c.TrainSubset > 0 {
+		trained = c.TrainSubset
+	}
+	if c.BatchSize > trained && trained > 0 {
+		notes = append(notes, fmt.Sprintf("batch %d is more than the %d training examples: batch %d", c.BatchSize, trained, trained))
+		c.BatchSize = trained
+	}
+	return c, notes
 }

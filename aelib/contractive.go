@@ -7,6 +7,8 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // The contractive autoencoder (course §1.1.5): the dense 784-256-128-32 model whose loss adds
@@ -102,7 +104,7 @@ func (ae *Autoencoder) JacobianNormSq(images []float32, n int) (float64, error) 
 	perImage, err := ae.runNamed("jacobian", func(scope *model.Scope, x *Node) *Node {
 		_, j := ae.Arch.encodeWithJacobian(ae.scope(), x)
 		return ExpandAxes(j, -1)
-	}, images, n, 784, 1)
+	}, images, n, data.Pixels, 1)
 	if err != nil {
 		return 0, err
 	}
@@ -121,7 +123,7 @@ func (ae *Autoencoder) CodeSensitivity(images []float32, n int, sigma float64, s
 	if n <= 0 || sigma <= 0 {
 		return 0, fmt.Errorf("aelib: CodeSensitivity needs images and sigma > 0")
 	}
-	if len(images) != n*784 {
+	if len(images) != n*data.Pixels {
 		return 0, fmt.Errorf("aelib: %d values for %d images", len(images), n)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5e45))
@@ -130,7 +132,7 @@ func (ae *Autoencoder) CodeSensitivity(images []float32, n int, sigma float64, s
 	for i, v := range images {
 		e := rng.NormFloat64() * sigma
 		noisy[i] = v + float32(e)
-		noiseNorm[i/784] += e * e
+		noiseNorm[i/data.Pixels] += e * e
 	}
 	clean, err := ae.Encode(images, n)
 	if err != nil {

@@ -63,13 +63,10 @@ func withPlainWeights(g *Graph, weights map[string]*Node, build func()) {
 	build()
 }
 
-// deviceLoopModels are the models whose loss is the plain masked BCE the device step computes.
-var deviceLoopModels = []string{ModelVanilla, ModelDeep, ModelDenoise}
-
 // UsesDeviceLoop reports whether Train runs whole epochs on the device (XLA backends, models
 // with the plain reconstruction loss) rather than GoMLX's train.Trainer, one step per call.
 func (ae *Autoencoder) UsesDeviceLoop() bool {
-	return ae.Backend.Name() == "xla" && slices.Contains(deviceLoopModels, ae.Config.Model)
+	return ae.Backend.Name() == "xla" && ae.Config.variant().DeviceLoop // the plain masked BCE the device step computes
 }
 
 // Loop-state layout, shared by the While body and the step-mode graph.

@@ -10,6 +10,10 @@
 // host; on XLA (GPU) a whole epoch is one executable call, a graph.While over batches gathered
 // on the device (devicetrain.go).
 //
+// Every model is one entry of the variant registry (Variants, LookupVariant): its defaults,
+// architecture, training outputs and penalty, the settings it reads, its own measures and its
+// quick settings; DefaultConfig, Config.Validate, Config.Architecture and training read it.
+//
 // An architecture is a list of layers (see Architecture); the same list builds the GoMLX graph
 // and the summary, so the parameter counts printed are the ones trained. All models take flat
 // images, (N, 784) float32 in [0,1], and return reconstructions of the same shape; the

@@ -3,7 +3,10 @@ package aelib
 import (
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
+
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // Summary is a Keras-style description of an architecture: one row per layer with its output
@@ -34,7 +37,7 @@ func (s Summary) String() string {
 	line := strings.Repeat("─", 66)
 	fmt.Fprintf(&b, "Model: %q\n%s\n", s.Name, line)
 	fmt.Fprintf(&b, "%-30s %-20s %12s\n%s\n", "Layer (type)", "Output Shape", "Param #", line)
-	fmt.Fprintf(&b, "%-30s %-20s %12s\n", "input (InputLayer)", "(None, 784)", "0")
+	fmt.Fprintf(&b, "%-30s %-20s %12s\n", "input (InputLayer)", outputShape([]int{data.Pixels}), "0")
 	for _, r := range s.Rows {
 		fmt.Fprintf(&b, "%-30s %-20s %12s\n", fmt.Sprintf("%s (%s)", r.Name, r.Kind), outputShape(r.Output), Thousands(r.Params))
 	}
@@ -73,16 +76,17 @@ func outputShape(dims []int) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// Thousands formats n with comma separators: 476720 → "476,720".
+// Thousands formats n with comma separators: 476720 → "476,720", -1234 → "-1,234".
 func Thousands(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + Thousands(-n)
+	s := strconv.Itoa(n)
+	sign := ""
+	if n < 0 { // not -n: the most negative int has no opposite
+		sign, s = "-", s[1:]
 	}
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}
-	return s
+	return sign + s
 }
 
 // Bytes formats a size in bytes as Keras does: "1.82 MB" (1 MB = 1024² bytes).

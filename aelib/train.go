@@ -19,18 +19,19 @@ import (
 	"github.com/aelab/aelab/aelib/data"
 )
 
-// EpochMetrics is what one epoch of training measured.
+// EpochMetrics is what one epoch of training measured. The JSON names are the names the
+// experiments package logs them under (its metric schema).
 type EpochMetrics struct {
 	Epoch     int     `json:"epoch"` // 1-based
 	Step      int64   `json:"step"`  // global training step at the end of the epoch
 	TrainLoss float64 `json:"train_loss"`
-	ValLoss   float64 `json:"val_loss"` // BCE on the test split, as Keras' val_loss
+	ValLoss   float64 `json:"val_bce"` // BCE on the test split (Keras' val_loss)
 	ValMSE    float64 `json:"val_mse"`
 	ValMAE    float64 `json:"val_mae"`
-	Seconds   float64 `json:"seconds"` // wall time of the epoch's training steps and validation
+	Seconds   float64 `json:"epoch_seconds"` // wall time of the epoch's training steps and validation
 	// TrainSeconds is the wall time of the epoch's training steps alone (the first epoch's
 	// includes compilation).
-	TrainSeconds float64 `json:"train_seconds"`
+	TrainSeconds float64 `json:"epoch_train_seconds"`
 }
 
 // Observer receives training progress. An error it returns stops training with that error.
@@ -105,6 +106,9 @@ func PrepareSplits(cfg Config, ds *data.Dataset) Splits {
 // observers. It stops with an error when ctx is cancelled, when the loss becomes NaN or
 // infinite (ErrNonFinite), or when an observer fails; the epochs done so far are in the history.
 func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (hist *History, err error) {
+	if s.NTrain > 0 && ae.Config.BatchSize > s.NTrain {
+		ae.Config.BatchSize = s.NTrain // beyond the data a batch is only padding: memory follows the data, not the setting
+	}
 	if ae.UsesDeviceLoop() && !opts.HostLoop {
 		return ae.trainOnDevice(ctx, s, opts, true) // XLA: a whole epoch per call (devicetrain.go)
 	}
@@ -237,6 +241,7 @@ type valMetrics struct{ bce, mse, mae float64 }
 
 func newEvaluator(ae *Autoencoder, inputs, targets []float32, n, batch int) *evaluator {
 	e := &evaluator{ae: ae, n: n}
+	batch = max(min(batch, n), 1) // padding beyond the split would only cost memory
 	for start := 0; start < n; start += batch {
 		end := min(start+batch, n)
 		in, target, w := make([]float32, batch*784), make([]float32, batch*784), make([]float32, batch)

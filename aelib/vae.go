@@ -10,6 +10,8 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // The variational autoencoder (course §1.1.5): the encoder outputs a Gaussian q(z|x) with mean μ
@@ -87,7 +89,7 @@ func (ae *Autoencoder) EncodeDistribution(images []float32, n int) (mean, logVar
 		h := ae.Arch.applyLayers(s, x, 0, gi)
 		mu, lv := gaussianParams(s.At("%s", ae.Arch.Layers[gi].Name), h, k)
 		return Concatenate([]*Node{mu, lv}, 1)
-	}, images, n, 784, 2*k)
+	}, images, n, data.Pixels, 2*k)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,8 +137,8 @@ func (ae *Autoencoder) Interpolate(from, to []float32, steps int) ([]float32, er
 	if steps < 2 {
 		return nil, fmt.Errorf("aelib: Interpolate needs steps >= 2, got %d", steps)
 	}
-	if len(from) != 784 || len(to) != 784 {
-		return nil, fmt.Errorf("aelib: Interpolate needs two images of 784 values")
+	if len(from) != data.Pixels || len(to) != data.Pixels {
+		return nil, fmt.Errorf("aelib: Interpolate needs two images of %d values", data.Pixels)
 	}
 	codes, err := ae.Encode(append(append([]float32(nil), from...), to...), 2)
 	if err != nil {
