@@ -150,9 +150,10 @@ def main():
                     mse += diff.square().sum().item()
                     mae += diff.abs().sum().item()
             count = n_test * 784
-            emit(event="epoch", epoch=epoch, train_loss=loss_sum / n_train, val_loss=bce / count,
-                 val_mse=mse / count, val_mae=mae / count, train_seconds=train_seconds,
-                 seconds=time.perf_counter() - start, rss_mib=rss_mib(), peak_rss_mib=peak_rss_mib())
+            # The keys are aelib.EpochMetrics' JSON names, aelab's metric names (experiments' schema).
+            emit(event="epoch", epoch=epoch, train_loss=loss_sum / n_train, val_bce=bce / count,
+                 val_mse=mse / count, val_mae=mae / count, epoch_train_seconds=train_seconds,
+                 epoch_seconds=time.perf_counter() - start, rss_mib=rss_mib(), peak_rss_mib=peak_rss_mib())
         elif cmd == "finish":
             model.eval()
             with torch.inference_mode():

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // Environment returns the tags that describe where a run trained: Go and GoMLX versions,
@@ -55,4 +57,27 @@ func moduleVersion(path string) string {
 		}
 	}
 	return "unknown"
+}
+
+// DataTags are the tags that say where a run's data came from: data.dir, the folder of its idx
+// files, and data.<role>_sha256, each file's digest (aelib/data.Dataset.Digests); none for data
+// made in memory.
+func DataTags(ds *data.Dataset) map[string]string {
+	tags := map[string]string{}
+	if ds.Dir != "" {
+		tags["data.dir"] = ds.Dir
+	}
+	for role, digest := range ds.Digests {
+		tags["data."+role+"_sha256"] = digest
+	}
+	return tags
+}
+
+// mergeTags is the union of tag sets, later ones winning.
+func mergeTags(sets ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, s := range sets {
+		maps.Copy(out, s)
+	}
+	return out
 }

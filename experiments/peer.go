@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -25,9 +26,9 @@ type PeerEnv struct {
 // logs its own and, from the peer's reconstructions of the test inputs, the same final
 // evaluation, through the same code as Run.
 type PeerRun struct {
-	run  *tracker.Run
-	arch aelib.Architecture
-	hist aelib.History
+	run   *tracker.Run
+	model *aelib.Autoencoder // the config and architecture alone, for LogResults' sizes
+	hist  aelib.History
 }
 
 // StartPeerRun starts a run of spec.Config trained by a peer, tagged TagPeer.
@@ -42,16 +43,12 @@ func StartPeerRun(store *tracker.Store, spec Spec, peer PeerEnv) (*PeerRun, erro
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{TagPeer: peer.Name}
-	for k, v := range spec.Tags {
-		tags[k] = v
-	}
-	spec.Tags = tags
-	run, err := startRunWith(store, spec, environment(peer.Name, peer.Info, peer.Device))
+	spec.Tags = mergeTags(map[string]string{TagPeer: peer.Name}, spec.Tags)
+	run, err := StartRun(store, spec, environment(peer.Name, peer.Info, peer.Device))
 	if err != nil {
 		return nil, err
 	}
-	return &PeerRun{run: run, arch: arch}, nil
+	return &PeerRun{run: run, model: &aelib.Autoencoder{Config: spec.Config, Arch: arch}}, nil
 }
 
 // ID is the run's id.
@@ -59,7 +56,7 @@ func (r *PeerRun) ID() string { return r.run.ID() }
 
 // LogEpoch records one of the peer's epochs, as Run records aelab's.
 func (r *PeerRun) LogEpoch(m aelib.EpochMetrics) error {
-	if err := logEpoch(r.run, m); err != nil {
+	if err := LogEpoch(r.run, m); err != nil {
 		return err
 	}
 	r.hist.Epochs = append(r.hist.Epochs, m)
@@ -70,16 +67,16 @@ func (r *PeerRun) LogEpoch(m aelib.EpochMetrics) error {
 	return nil
 }
 
-// Finish scores the peer's reconstructions of the test inputs of s (NTest×784 values) as
+// Finish scores the peer's reconstructions of the test inputs of s (NTest×data.Pixels values) as
 // Evaluate scores aelab's, logs the same final metrics as Run, and ends the run FINISHED;
 // labels are the test classes (nil skips the per-digit errors).
 func (r *PeerRun) Finish(recon []float32, s aelib.Splits, labels []uint8, noisy bool) (Evaluation, error) {
-	if len(recon) != s.NTest*784 {
+	if len(recon) != s.NTest*data.Pixels {
 		err := fmt.Errorf("experiments: %d reconstructed values for %d test images", len(recon), s.NTest)
 		return Evaluation{}, errors.Join(err, r.End(context.Background(), err))
 	}
 	ev := EvaluateReconstructions(recon, s, labels, noisy)
-	if err := logFinal(r.run, r.arch, &r.hist, ev, ""); err != nil {
+	if err := LogResults(r.run, &Result{Model: r.model, History: &r.hist, Evaluation: ev}); err != nil {
 		return ev, errors.Join(err, r.End(context.Background(), err))
 	}
 	return ev, r.End(context.Background(), nil)

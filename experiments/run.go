@@ -1,13 +1,13 @@
 package experiments
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/aelab/aelab/aelib"
@@ -51,7 +51,7 @@ type Evaluation struct {
 	Test      metrics.Summary    // reconstructions (from the noisy inputs, for denoising) vs clean images
 	Denoising *metrics.Denoising // noisy-vs-clean and denoised-vs-clean; nil without noise
 	DigitMSE  [10]float64        // reconstruction MSE per class
-	Variant   map[string]float64 // the sparse, contractive or vae model's own measures (variantMetrics); nil for the others
+	Variant   map[string]float64 // the model's own measures (aelib.Variant.Measures, Autoencoder.Measure); nil for the course's models
 }
 
 // Run trains spec.Config, logging everything to the store (nil trains without tracking):
@@ -59,28 +59,34 @@ type Evaluation struct {
 // checkpoint as an artifact. An error, a panic or a NaN loss ends the run FAILED with its
 // reason, a cancelled ctx (SIGINT, SIGTERM) ends it KILLED; metrics logged before stay.
 func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (res *Result, err error) {
-	cfg := spec.Config
-	if err := cfg.Validate(); err != nil {
+	if err := spec.Config.Validate(); err != nil {
 		return nil, err
 	}
 	ds := opts.Data
-	if ds == nil || ds.Name != cfg.Dataset {
-		if ds, err = data.Load(cfg.Dataset); err != nil {
+	if ds == nil || ds.Name != spec.Config.Dataset {
+		if ds, err = data.Load(spec.Config.Dataset); err != nil {
 			return nil, err
 		}
 	}
+	// The run records, and trains with, the settings in effect on this data (subsets and batch
+	// no larger than the data).
+	cfg, notes := spec.Config.ForData(ds.Train.N, ds.Test.N)
+	spec.Config = cfg
 	ae, err := aelib.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if opts.Log != nil {
 		fmt.Fprintf(opts.Log, "%s: backend %s\n", cfg.Model, ae.Choice)
+		for _, n := range notes {
+			fmt.Fprintf(opts.Log, "%s: %s\n", cfg.Model, n)
+		}
 	}
 	res = &Result{Model: ae}
 
 	var run *tracker.Run
 	if store != nil {
-		if run, err = startRun(store, spec, ae); err != nil {
+		if run, err = StartRun(store, spec, mergeTags(Environment(ae.Backend, ae.Choice), DataTags(ds))); err != nil {
 			return nil, err
 		}
 		res.RunID = run.ID()
@@ -94,7 +100,7 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 
 	var observers []aelib.Observer
 	if run != nil {
-		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error { return logEpoch(run, m) }))
+		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error { return LogEpoch(run, m) }))
 	}
 	splits := aelib.PrepareSplits(cfg, ds)
 	res.History, err = ae.Train(ctx, splits, aelib.TrainOptions{Observers: observers, ProgressBar: opts.ProgressBar, Log: opts.Log})
@@ -122,37 +128,23 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 		}
 	}
 	if run != nil {
-		if err := logResults(run, res); err != nil {
+		if err := LogResults(run, res); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-// logEpoch records one epoch's metrics.
-func logEpoch(run *tracker.Run, m aelib.EpochMetrics) error {
-	return run.LogMetrics(map[string]float64{
-		"train_loss": m.TrainLoss, "val_bce": m.ValLoss, "val_mse": m.ValMSE, "val_mae": m.ValMAE,
-		"epoch_seconds": m.Seconds,
-	}, m.Step, m.Epoch)
-}
-
-// startRun records the run with its config, flattened params and tags.
-func startRun(store *tracker.Store, spec Spec, ae *aelib.Autoencoder) (*tracker.Run, error) {
-	return startRunWith(store, spec, Environment(ae.Backend, ae.Choice))
-}
-
-// startRunWith records the run with its config, flattened params and tags: env, then the
-// spec's own.
-func startRunWith(store *tracker.Store, spec Spec, tags map[string]string) (*tracker.Run, error) {
+// StartRun records a run in the store: its config, its params (Params), and as tags env (where
+// it trains: Environment), the spec's tags and its section. Run starts every run through it, and
+// so can a test fixture.
+func StartRun(store *tracker.Store, spec Spec, env map[string]string) (*tracker.Run, error) {
 	cfg := spec.Config
 	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range spec.Tags {
-		tags[k] = v
-	}
+	tags := mergeTags(env, spec.Tags)
 	if spec.Section != "" {
 		tags["section"] = spec.Section
 	}
@@ -170,90 +162,42 @@ func startRunWith(store *tracker.Store, spec Spec, tags map[string]string) (*tra
 	})
 }
 
-// Params flattens a config into the run's params: strings, one per setting.
+// Params flattens a config into the run's params, strings named as the config's JSON fields:
+// the settings every model reads and those of its variant (aelib.Variant.Settings), a
+// subset only when one was used, plus the optimizer and the loss.
 func Params(cfg aelib.Config) map[string]string {
-	p := map[string]string{
-		"model":         cfg.Model,
-		"dataset":       cfg.Dataset,
-		"epochs":        strconv.Itoa(cfg.Epochs),
-		"batch_size":    strconv.Itoa(cfg.BatchSize),
-		"learning_rate": strconv.FormatFloat(cfg.LearningRate, 'g', -1, 64),
-		"noise":         strconv.FormatFloat(cfg.Noise, 'g', -1, 64),
-		"seed":          strconv.FormatUint(cfg.Seed, 10),
-		"optimizer":     "adam",
-		"loss":          "bce",
+	v, err := aelib.LookupVariant(cfg.Model)
+	if err != nil {
+		return map[string]string{"model": cfg.Model}
 	}
-	if len(cfg.Widths) > 0 {
-		w := make([]string, len(cfg.Widths))
-		for i, v := range cfg.Widths {
-			w[i] = strconv.Itoa(v)
+	raw, _ := json.Marshal(cfg) // Validate has checked that every number is finite
+	var fields map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // a seed beyond 2^53 stays exact
+	_ = dec.Decode(&fields)
+	p := map[string]string{"optimizer": "adam", "loss": v.Loss(cfg)}
+	for name, value := range fields {
+		if !v.Reads(name) {
+			continue
 		}
-		p["widths"] = strings.Join(w, ",")
-	}
-	if cfg.Filters > 0 {
-		p["filters"] = strconv.Itoa(cfg.Filters)
-	}
-	if cfg.TrainSubset > 0 {
-		p["train_subset"] = strconv.Itoa(cfg.TrainSubset)
-	}
-	if cfg.TestSubset > 0 {
-		p["test_subset"] = strconv.Itoa(cfg.TestSubset)
-	}
-	if cfg.Backend != "" {
-		p["backend"] = cfg.Backend
-	}
-	switch cfg.Model {
-	case aelib.ModelSparse:
-		p["loss"], p["penalty"] = "bce+"+cfg.Penalty, cfg.Penalty
-		p["lambda"] = strconv.FormatFloat(cfg.Lambda, 'g', -1, 64)
-		if cfg.Penalty == aelib.PenaltyKL {
-			p["rho"] = strconv.FormatFloat(cfg.Rho, 'g', -1, 64)
+		switch value := value.(type) {
+		case string:
+			p[name] = value
+		case json.Number:
+			p[name] = value.String()
+		case []any:
+			parts := make([]string, len(value))
+			for i, e := range value {
+				parts[i] = fmt.Sprint(e)
+			}
+			p[name] = strings.Join(parts, ",")
 		}
-	case aelib.ModelContractive:
-		p["loss"], p["lambda"] = "bce+jacobian", strconv.FormatFloat(cfg.Lambda, 'g', -1, 64)
-	case aelib.ModelVAE:
-		p["loss"], p["beta"] = "bce+kl", strconv.FormatFloat(cfg.Beta, 'g', -1, 64)
-		p["latent_dim"] = strconv.Itoa(cfg.LatentDim)
 	}
 	return p
 }
 
 // variantSample is how many test images the variant measures use (the Jacobian graph is heavy).
 const variantSample = 2000
-
-// variantMetrics measures what the models beyond the course are for, on the first test images:
-// sparse: mean_activation, near_zero_share, dead_units; contractive: jacobian_norm_sq (‖J‖²_F,
-// the penalty before λ) and code_sensitivity (‖E(x+ε)−E(x)‖/‖ε‖, ε ~ N(0, 0.05²));
-// vae: latent_kl (nats per example). Nil for the course's models.
-func variantMetrics(ae *aelib.Autoencoder, s aelib.Splits) (map[string]float64, error) {
-	n := min(s.NTest, variantSample)
-	images := s.TestInputs[:n*784]
-	switch ae.Config.Model {
-	case aelib.ModelSparse:
-		st, err := ae.CodeStats(images, n)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]float64{"mean_activation": st.MeanActivation, "near_zero_share": st.NearZeroShare, "dead_units": float64(st.DeadUnits)}, nil
-	case aelib.ModelContractive:
-		j, err := ae.JacobianNormSq(images, n)
-		if err != nil {
-			return nil, err
-		}
-		sens, err := ae.CodeSensitivity(images, n, 0.05, ae.Config.Seed)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]float64{"jacobian_norm_sq": j, "code_sensitivity": sens}, nil
-	case aelib.ModelVAE:
-		kl, err := ae.LatentKL(images, n)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]float64{"latent_kl": kl}, nil
-	}
-	return nil, nil
-}
 
 // Evaluate scores a trained model on the test split of splits; labels are the test classes
 // (DigitMSE stays zero without them).
@@ -266,11 +210,12 @@ func Evaluate(ae *aelib.Autoencoder, s aelib.Splits, labels []uint8) (Evaluation
 	if len(labels) < s.NTest {
 		return ev, nil
 	}
-	ev.Variant, err = variantMetrics(ae, s)
+	n := min(s.NTest, variantSample)
+	ev.Variant, err = ae.Measure(s.TestInputs[:n*data.Pixels], n)
 	return ev, err
 }
 
-// EvaluateReconstructions scores reconstructions of the test inputs of s (NTest×784 values),
+// EvaluateReconstructions scores reconstructions of the test inputs of s (NTest×data.Pixels values),
 // from any model: Evaluate's measures but the variant ones. noisy says the inputs are noisy
 // versions of the targets (denoising), which adds the noisy-vs-clean comparison.
 func EvaluateReconstructions(recon []float32, s aelib.Splits, labels []uint8, noisy bool) Evaluation {
@@ -295,57 +240,6 @@ func EvaluateReconstructions(recon []float32, s aelib.Splits, labels []uint8, no
 		}
 	}
 	return ev
-}
-
-// logResults records the final evaluation, sizes, timings and the checkpoint.
-func logResults(run *tracker.Run, res *Result) error {
-	return logFinal(run, res.Model.Arch, res.History, res.Evaluation, res.CheckpointDir)
-}
-
-// logFinal records the final evaluation, the sizes of arch, the timings of h and the
-// checkpoint folder ("" for none).
-func logFinal(run *tracker.Run, arch aelib.Architecture, h *aelib.History, ev Evaluation, checkpointDir string) error {
-	total, enc, dec := arch.Params()
-	final := map[string]float64{
-		"test_bce": ev.Test.BCE, "test_mse": ev.Test.MSE, "test_mae": ev.Test.MAE, "test_psnr": ev.Test.PSNR,
-		"test_ssim": ev.Test.SSIM, "test_pearson": ev.Test.Pearson, "test_similarity": ev.Test.Similarity,
-		"params": float64(total), "encoder_params": float64(enc), "decoder_params": float64(dec),
-		"model_bytes_f32": float64(4 * total), "model_bytes_f16": float64(2 * total),
-		"train_seconds": h.Seconds, "seconds_per_epoch": h.SecondsPerEpoch(), "compile_seconds": h.CompileSeconds,
-		"steps_per_epoch": float64(h.StepsPerEpoch),
-	}
-	if n := len(h.Epochs); n > 0 {
-		final["steps_per_second"] = float64(h.StepsPerEpoch) / max(h.SecondsPerEpoch(), 1e-9)
-		final["final_train_loss"] = h.Epochs[n-1].TrainLoss
-	}
-	if d := ev.Denoising; d != nil {
-		for k, v := range map[string]float64{
-			"noisy_mse": d.NoisyMSE, "denoised_mse": d.DenoisedMSE, "improvement_pct": d.ImprovementPct,
-			"noisy_psnr": d.NoisyPSNR, "denoised_psnr": d.DenoisedPSNR, "noisy_ssim": d.NoisySSIM, "denoised_ssim": d.DenoisedSSIM,
-		} {
-			final[k] = v
-		}
-	}
-	for k, v := range ev.Variant {
-		final[k] = v
-	}
-	for digit, v := range ev.DigitMSE {
-		final[fmt.Sprintf("digit_mse_%d", digit)] = v
-	}
-	var step int64
-	epochs := len(h.Epochs)
-	if epochs > 0 {
-		step = h.Epochs[epochs-1].Step
-	}
-	if err := run.LogMetrics(final, step, epochs); err != nil {
-		return err
-	}
-	if checkpointDir != "" {
-		if err := run.LogArtifact("checkpoint", checkpointDir, "weights and config (aelib.Load)"); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // finishRun ends a run by the outcome of Run: FINISHED, KILLED when ctx was cancelled,

@@ -53,20 +53,17 @@ func TestRunLogsEverything(t *testing.T) {
 			t.Errorf("param %s = %q, want %q", key, rec.Params[key], want)
 		}
 	}
-	for _, tag := range []string{"section", "purpose", "env.go_version", "env.backend", "env.device", "env.host", "env.cpus"} {
+	for _, tag := range []string{"section", "purpose", "env.go_version", "env.backend", "env.device", "env.host", "env.cpus",
+		"data.dir", "data.train_images_sha256", "data.test_labels_sha256"} {
 		if rec.Tags[tag] == "" {
 			t.Errorf("tag %s missing", tag)
 		}
 	}
-	for _, key := range []string{"test_mse", "test_ssim", "test_psnr", "noisy_mse", "denoised_mse", "improvement_pct", "params", "seconds_per_epoch", "digit_mse_7"} {
-		if _, ok := rec.Metrics[key]; !ok {
-			t.Errorf("metric %s missing", key)
-		}
+	if rec.Metrics[ParamCount.Name] != 28353 {
+		t.Errorf("params metric %v", rec.Metrics[ParamCount.Name])
 	}
-	if rec.Metrics["params"] != 28353 {
-		t.Errorf("params metric %v", rec.Metrics["params"])
-	}
-	hist, err := store.MetricHistory(rec.ID, "val_bce")
+	checkAgainstSchema(t, store, rec.ID, cfg)
+	hist, err := store.MetricHistory(rec.ID, ValBCE.Name)
 	if err != nil || len(hist) != 2 || hist[0].Epoch != 1 || hist[1].Epoch != 2 {
 		t.Fatalf("val_bce history %+v, %v", hist, err)
 	}
@@ -89,8 +86,8 @@ func TestRunLogsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(ev.Test.MSE-rec.Metrics["test_mse"]) > 1e-6 {
-		t.Errorf("loaded checkpoint scores MSE %v, the run logged %v", ev.Test.MSE, rec.Metrics["test_mse"])
+	if math.Abs(ev.Test.MSE-rec.Metrics[TestMSE.Name]) > 1e-6 {
+		t.Errorf("loaded checkpoint scores MSE %v, the run logged %v", ev.Test.MSE, rec.Metrics[TestMSE.Name])
 	}
 }
 
@@ -155,8 +152,8 @@ func TestReproduce(t *testing.T) {
 	if rec.Tags["reproduces"] != orig.ID {
 		t.Errorf("reproduces tag %q", rec.Tags["reproduces"])
 	}
-	if got, want := rec.Metrics["val_bce"], orig.Metrics["val_bce"]; got != want {
-		t.Errorf("same seed on the same backend: val_bce %v then %v", want, got)
+	if got, want := rec.Metrics[ValBCE.Name], orig.Metrics[ValBCE.Name]; got != want {
+		t.Errorf("same seed on the same backend: %s %v then %v", ValBCE.Name, want, got)
 	}
 }
 
@@ -172,7 +169,7 @@ func TestPresetsAndQuick(t *testing.T) {
 		t.Error("unknown preset: no error")
 	}
 	deep, _ := LookupPreset("deep")
-	if deep.Config.Epochs != 50 || Quick(deep.Config).Epochs >= 50 {
+	if deep.Config.Epochs != 50 || deep.Config.Quick().Epochs >= 50 {
 		t.Error("Quick should shorten the course's 50 epochs")
 	}
 }

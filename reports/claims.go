@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/experiments"
 )
 
 // Verdict is the outcome of checking one course claim against the runs.
@@ -144,7 +145,7 @@ func peerTitle(peer string) string {
 func formatValue(v float64, unit string, digits int) string {
 	switch unit {
 	case "params":
-		return aelib.Thousands(int(math.Round(v)))
+		return experiments.ParamCount.Format(v)
 	case "":
 		return fmt.Sprintf("%.*f", digits, v)
 	case "%":
@@ -209,64 +210,64 @@ func Claims() []Claim {
 	const v, d, n = aelib.ModelVanilla, aelib.ModelDeep, aelib.ModelDenoise
 	return []Claim{
 		{ID: "params-vanilla", Section: "1.2", Text: "Vanilla autoencoder: Total params: 476,720", Course: 476720, Unit: "params",
-			Measure: "metric params", Models: []string{v}, value: metric(v, "params", 1)},
+			Measure: "metric " + experiments.ParamCount.Name, Models: []string{v}, value: metric(v, experiments.ParamCount.Name, 1)},
 		{ID: "size-vanilla-f32", Section: "1.3", Text: "Vanilla model size ~1.82 MB (float32)", Course: 1.82, Unit: "MB", Digits: 2, Tolerance: 0.005,
-			Measure: "model_bytes_f32 / 1024²", Models: []string{v}, value: metric(v, "model_bytes_f32", 1.0/mib)},
+			Measure: experiments.ModelBytesF32.Name + " / 1024²", Models: []string{v}, value: metric(v, experiments.ModelBytesF32.Name, 1.0/mib)},
 		{ID: "size-vanilla-f16", Section: "1.3", Text: "Vanilla model size ~0.91 MB (float16)", Course: 0.91, Unit: "MB", Digits: 2, Tolerance: 0.005,
-			Measure: "model_bytes_f16 / 1024²", Models: []string{v}, value: metric(v, "model_bytes_f16", 1.0/mib)},
+			Measure: experiments.ModelBytesF16.Name + " / 1024²", Models: []string{v}, value: metric(v, experiments.ModelBytesF16.Name, 1.0/mib)},
 		{ID: "loss-vanilla", Section: "1.2", Text: "Vanilla final loss ~0.095 after 10 epochs (log: loss 0.0945)", Course: 0.095, Digits: 4, Tolerance: 0.005, Trained: true,
-			Measure: "final_train_loss (BCE)", Models: []string{v}, value: metric(v, "final_train_loss", 1)},
+			Measure: experiments.FinalTrainLoss.Name + " (BCE)", Models: []string{v}, value: metric(v, experiments.FinalTrainLoss.Name, 1)},
 		{ID: "val-loss-vanilla", Section: "1.2", Text: "Vanilla val_loss 0.0912 after 10 epochs", Course: 0.0912, Digits: 4, Tolerance: 0.005, Trained: true,
-			Measure: "val_bce of the last epoch", Models: []string{v}, value: metric(v, "val_bce", 1)},
+			Measure: experiments.ValBCE.Name + " of the last epoch", Models: []string{v}, value: metric(v, experiments.ValBCE.Name, 1)},
 		{ID: "mse-vanilla", Section: "1.2", Text: "Vanilla reconstruction MSE ~0.0092 (0.009234)", Course: 0.0092, Digits: 4, Tolerance: 0.0005, Trained: true,
-			Measure: "test_mse", Models: []string{v}, value: metric(v, "test_mse", 1)},
+			Measure: experiments.TestMSE.Name, Models: []string{v}, value: metric(v, experiments.TestMSE.Name, 1)},
 		{ID: "corr-vanilla", Section: "1.2", Text: "Vanilla correlation 0.9823", Course: 0.9823, Digits: 4, Tolerance: 0.005, Trained: true,
-			Measure: "test_pearson", Models: []string{v}, value: metric(v, "test_pearson", 1)},
+			Measure: experiments.TestPearson.Name, Models: []string{v}, value: metric(v, experiments.TestPearson.Name, 1)},
 
 		{ID: "params-deep", Section: "1.3", Text: "Deep autoencoder: Total params: 222,384", Course: 222384, Unit: "params",
-			Measure: "metric params", Models: []string{d}, value: metric(d, "params", 1)},
+			Measure: "metric " + experiments.ParamCount.Name, Models: []string{d}, value: metric(d, experiments.ParamCount.Name, 1)},
 		{ID: "reduction-deep", Section: "1.3", Text: "Deep has 53 % fewer parameters than vanilla (−53.3 %)", Course: 53.3, Unit: "%", Digits: 1, Tolerance: 0.1,
-			Measure: "100·(1 − params(deep)/params(vanilla))", Models: []string{v, d}, value: reduction(v, d, "params")},
+			Measure: "100·(1 − " + experiments.ParamCount.Name + "(deep)/" + experiments.ParamCount.Name + "(vanilla))", Models: []string{v, d}, value: reduction(v, d, experiments.ParamCount.Name)},
 		{ID: "size-deep-f32", Section: "1.3", Text: "Deep model size ~0.85 MB (float32)", Course: 0.85, Unit: "MB", Digits: 2, Tolerance: 0.005,
-			Measure: "model_bytes_f32 / 1024²", Models: []string{d}, value: metric(d, "model_bytes_f32", 1.0/mib)},
+			Measure: experiments.ModelBytesF32.Name + " / 1024²", Models: []string{d}, value: metric(d, experiments.ModelBytesF32.Name, 1.0/mib)},
 		{ID: "size-deep-f16", Section: "1.3", Text: "Deep model size ~0.43 MB (float16)", Course: 0.43, Unit: "MB", Digits: 2, Tolerance: 0.005,
-			Measure: "model_bytes_f16 / 1024²", Models: []string{d}, value: metric(d, "model_bytes_f16", 1.0/mib),
+			Measure: experiments.ModelBytesF16.Name + " / 1024²", Models: []string{d}, value: metric(d, experiments.ModelBytesF16.Name, 1.0/mib),
 			Note: "2 bytes × 222,384 = 444,768 B = 0.424 MB, which rounds to 0.42; the course seems to have halved its rounded 0.85 MB."},
 		{ID: "loss-deep", Section: "1.3", Text: "Deep final loss ~0.080 after 50 epochs (log: loss 0.0802)", Course: 0.080, Digits: 4, Tolerance: 0.005, Trained: true,
-			Measure: "final_train_loss (BCE)", Models: []string{d}, value: metric(d, "final_train_loss", 1)},
+			Measure: experiments.FinalTrainLoss.Name + " (BCE)", Models: []string{d}, value: metric(d, experiments.FinalTrainLoss.Name, 1)},
 		{ID: "val-loss-deep", Section: "1.3", Text: "Deep val_loss 0.0789 after 50 epochs", Course: 0.0789, Digits: 4, Tolerance: 0.005, Trained: true,
-			Measure: "val_bce of the last epoch", Models: []string{d}, value: metric(d, "val_bce", 1)},
+			Measure: experiments.ValBCE.Name + " of the last epoch", Models: []string{d}, value: metric(d, experiments.ValBCE.Name, 1)},
 		{ID: "mse-deep", Section: "1.3", Text: "Deep reconstruction MSE ~0.0079 (0.007891)", Course: 0.0079, Digits: 4, Tolerance: 0.0005, Trained: true,
-			Measure: "test_mse", Models: []string{d}, value: metric(d, "test_mse", 1)},
+			Measure: experiments.TestMSE.Name, Models: []string{d}, value: metric(d, experiments.TestMSE.Name, 1)},
 		{ID: "ssim-deep", Section: "1.3", Text: "Deep SSIM 0.9421", Course: 0.9421, Digits: 4, Tolerance: 0.01, Trained: true,
-			Measure: "test_ssim (7×7 window)", Models: []string{d}, value: metric(d, "test_ssim", 1),
+			Measure: experiments.TestSSIM.Name + " (7×7 window)", Models: []string{d}, value: metric(d, experiments.TestSSIM.Name, 1),
 			Note: "SSIM depends on window and constants; the course does not give its settings."},
 		{ID: "deep-beats-vanilla", Section: "1.3", Text: "Deep reconstructs better than vanilla despite fewer parameters (MSE 14 % better)", Course: 14, Unit: "%", Digits: 1, Shown: "better (14 %)", Trained: true,
-			Measure: "100·(1 − test_mse(deep)/test_mse(vanilla)); holds when > 0", Models: []string{v, d}, value: reduction(v, d, "test_mse"),
+			Measure: "100·(1 − " + experiments.TestMSE.Name + "(deep)/" + experiments.TestMSE.Name + "(vanilla)); holds when > 0", Models: []string{v, d}, value: reduction(v, d, experiments.TestMSE.Name),
 			holds: func(m float64) bool { return m > 0 }},
 		{ID: "epochs-deep", Section: "1.3", Text: "Deep converges more slowly: needs more epochs than vanilla's 10 (trained for 50)", Course: 50, Digits: 0, Shown: "> 10 (50 trained)", Trained: true,
-			Measure: "first epoch at which deep's val_bce reaches vanilla's final val_bce; holds when > vanilla's epochs", Models: []string{v, d}, value: epochsToReach(d, v),
+			Measure: "first epoch at which deep's " + experiments.ValBCE.Name + " reaches vanilla's final " + experiments.ValBCE.Name + "; holds when > vanilla's epochs", Models: []string{v, d}, value: epochsToReach(d, v),
 			holds: func(m float64) bool { return m > float64(courseEpochs[v]) }},
 
 		{ID: "params-denoise", Section: "1.4", Text: "Convolutional denoising autoencoder: 28,353 parameters", Course: 28353, Unit: "params",
-			Measure: "metric params", Models: []string{n}, value: metric(n, "params", 1)},
+			Measure: "metric " + experiments.ParamCount.Name, Models: []string{n}, value: metric(n, experiments.ParamCount.Name, 1)},
 		{ID: "reduction-denoise", Section: "1.4", Text: "94 % fewer parameters than vanilla (94.1 %)", Course: 94.1, Unit: "%", Digits: 1, Tolerance: 0.1,
-			Measure: "100·(1 − params(denoise)/params(vanilla))", Models: []string{v, n}, value: reduction(v, n, "params")},
+			Measure: "100·(1 − " + experiments.ParamCount.Name + "(denoise)/" + experiments.ParamCount.Name + "(vanilla))", Models: []string{v, n}, value: reduction(v, n, experiments.ParamCount.Name)},
 		{ID: "size-denoise-f32", Section: "1.4", Text: "Denoising model size ~0.11 MB (float32)", Course: 0.11, Unit: "MB", Digits: 2, Tolerance: 0.005,
-			Measure: "model_bytes_f32 / 1024²", Models: []string{n}, value: metric(n, "model_bytes_f32", 1.0/mib)},
+			Measure: experiments.ModelBytesF32.Name + " / 1024²", Models: []string{n}, value: metric(n, experiments.ModelBytesF32.Name, 1.0/mib)},
 		{ID: "loss-denoise", Section: "1.4", Text: "Denoising final loss ~0.10 after 10 epochs (logs: 0.1042, 0.1012)", Course: 0.10, Digits: 4, Tolerance: 0.01, Trained: true,
-			Measure: "final_train_loss (BCE against the clean images)", Models: []string{n}, value: metric(n, "final_train_loss", 1)},
+			Measure: experiments.FinalTrainLoss.Name + " (BCE against the clean images)", Models: []string{n}, value: metric(n, experiments.FinalTrainLoss.Name, 1)},
 		{ID: "noisy-mse", Section: "1.4", Text: "MSE (noisy vs clean): 0.061234", Course: 0.061234, Digits: 6, Tolerance: 0.005,
-			Measure: "noisy_mse (no training involved)", Models: []string{n}, value: metric(n, "noisy_mse", 1),
+			Measure: experiments.NoisyMSE.Name + " (no training involved)", Models: []string{n}, value: metric(n, experiments.NoisyMSE.Name, 1),
 			Note: "This number depends only on the data and the noise recipe clip(x + 0.5·N(0,1), 0, 1), which aelab follows; " +
 				"the course's 0.061 does not follow from its own recipe (see the measured value), so its 83.87 % improvement is relative to a different baseline."},
 		{ID: "denoised-mse", Section: "1.4", Text: "MSE (denoised vs clean): 0.009876", Course: 0.009876, Digits: 6, Tolerance: 0.001, Trained: true,
-			Measure: "denoised_mse", Models: []string{n}, value: metric(n, "denoised_mse", 1)},
+			Measure: experiments.DenoisedMSE.Name, Models: []string{n}, value: metric(n, experiments.DenoisedMSE.Name, 1)},
 		{ID: "improvement", Section: "1.4", Text: "Improvement: 83.87 %", Course: 83.87, Unit: "%", Digits: 2, Tolerance: 1, Trained: true,
-			Measure: "improvement_pct = 100·(1 − denoised_mse/noisy_mse)", Models: []string{n}, value: metric(n, "improvement_pct", 1),
+			Measure: experiments.ImprovementPct.Name + " = 100·(1 − " + experiments.DenoisedMSE.Name + "/" + experiments.NoisyMSE.Name + ")", Models: []string{n}, value: metric(n, experiments.ImprovementPct.Name, 1),
 			Note: "Relative to the noisy-input MSE: a noisier baseline than the course's 0.061 raises the percentage for the same denoiser."},
 		{ID: "noise-reduction-range", Section: "1.4", Text: "80–90 % noise reduction typical", Course: 85, Unit: "%", Digits: 2, Shown: "80–90 %", Trained: true,
-			Measure: "improvement_pct; holds inside 80–90 %", Models: []string{n}, value: metric(n, "improvement_pct", 1),
+			Measure: experiments.ImprovementPct.Name + "; holds inside 80–90 %", Models: []string{n}, value: metric(n, experiments.ImprovementPct.Name, 1),
 			holds: func(m float64) bool { return m >= 80 && m <= 90 }},
 	}
 }

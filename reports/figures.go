@@ -16,6 +16,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -54,12 +55,12 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 		}
 	}
 	add(valLossChart(runs))
-	add(barChart(runs, "params", "Parameters", "thousand parameters", "Trainable parameters per run (from metric params).",
-		[]string{"params"}, []string{"parameters"}, 1e-3))
-	add(barChart(runs, "model_size", "Model size", "MB (1024² bytes)", "Model size as float32 and float16 (metrics model_bytes_f32, model_bytes_f16).",
-		[]string{"model_bytes_f32", "model_bytes_f16"}, []string{"float32", "float16"}, 1.0/mib))
+	add(barChart(runs, "params", "Parameters", "thousand parameters", fmt.Sprintf("Trainable parameters per run (from metric %s).", experiments.ParamCount.Name),
+		[]experiments.Metric{experiments.ParamCount}, []string{"parameters"}, 1e-3))
+	add(barChart(runs, "model_size", "Model size", "MB (1024² bytes)", fmt.Sprintf("Model size as float32 and float16 (metrics %s, %s).", experiments.ModelBytesF32.Name, experiments.ModelBytesF16.Name),
+		[]experiments.Metric{experiments.ModelBytesF32, experiments.ModelBytesF16}, []string{"float32", "float16"}, 1.0/mib))
 	add(barChart(runs, "seconds_per_epoch", "Seconds per epoch", "seconds", "Mean seconds per epoch after the first (compilation excluded); backend and device are in the runs table.",
-		[]string{"seconds_per_epoch"}, []string{"seconds/epoch"}, 1))
+		[]experiments.Metric{experiments.SecondsPerEpoch}, []string{"seconds/epoch"}, 1))
 	add(digitChart(runs))
 	if !opts.NoGrids {
 		sets := map[string]*data.Dataset{}
@@ -141,11 +142,11 @@ func valLossChart(runs []*Run) (*Figure, error) {
 		return nil, nil
 	}
 	return render(p, &Figure{Name: "val_loss", Title: "Validation loss per epoch",
-		Caption: "Validation binary cross-entropy after each epoch (metric val_bce), every run on one chart."})
+		Caption: fmt.Sprintf("Validation binary cross-entropy after each epoch (metric %s), every run on one chart.", experiments.ValBCE.Name)})
 }
 
 // barChart draws one bar per run for each metric key (grouped when several).
-func barChart(runs []*Run, name, title, yLabel, caption string, keys, legends []string, scale float64) (*Figure, error) {
+func barChart(runs []*Run, name, title, yLabel, caption string, keys []experiments.Metric, legends []string, scale float64) (*Figure, error) {
 	p := newPlot(title, "", yLabel)
 	labels := make([]string, len(runs))
 	for i, r := range runs {
@@ -157,7 +158,7 @@ func barChart(runs []*Run, name, title, yLabel, caption string, keys, legends []
 	for k, key := range keys {
 		vals := make(plotter.Values, len(runs))
 		for i, r := range runs {
-			if v, ok := r.Metric(key); ok {
+			if v, ok := r.Metric(key.Name); ok && !math.IsNaN(v) && !math.IsInf(v, 0) { // a bar cannot show NaN or ∞
 				vals[i] = v * scale
 				any = true
 			}
@@ -187,7 +188,7 @@ func digitChart(runs []*Run) (*Figure, error) {
 	p := newPlot("Reconstruction MSE per digit", "digit", "test MSE")
 	var with []*Run
 	for _, r := range runs {
-		if _, ok := r.Metric("digit_mse_0"); ok {
+		if _, ok := r.Metric(experiments.DigitMSE.For(0).Name); ok {
 			with = append(with, r)
 		}
 	}
@@ -198,7 +199,9 @@ func digitChart(runs []*Run) (*Figure, error) {
 	for i, r := range with {
 		vals := make(plotter.Values, 10)
 		for d := range vals {
-			vals[d], _ = r.Metric(fmt.Sprintf("digit_mse_%d", d))
+			if v, ok := r.Metric(experiments.DigitMSE.For(d).Name); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				vals[d] = v
+			}
 		}
 		b, err := plotter.NewBarChart(vals, w)
 		if err != nil {
@@ -213,7 +216,7 @@ func digitChart(runs []*Run) (*Figure, error) {
 	p.NominalX("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 	p.Y.Min, p.Y.Max = 0, p.Y.Max*(1.1+0.07*float64(len(with))) // room for the legend
 	return render(p, &Figure{Name: "digit_mse", Title: "Reconstruction MSE per digit",
-		Caption: "Mean test MSE of each digit class (metrics digit_mse_0 … digit_mse_9); for denoising runs, of the denoised images."})
+		Caption: fmt.Sprintf("Mean test MSE of each digit class (metrics %s … %s); for denoising runs, of the denoised images.", experiments.DigitMSE.For(0).Name, experiments.DigitMSE.For(9).Name)})
 }
 
 // TestImages returns the first n test images of a data set (mnist, fashion).

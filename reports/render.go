@@ -3,7 +3,6 @@ package reports
 import (
 	"fmt"
 	"html"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/experiments"
 )
 
 // Formats WriteDir knows.
@@ -92,34 +92,30 @@ func esc(s string) string { return html.EscapeString(s) }
 
 func xmlEscape(s string) string { return html.EscapeString(s) }
 
-// metricText formats a run's metric with digits decimals, "—" when missing.
-func metricText(r *Run, key string, digits int) string {
-	v, ok := r.Metric(key)
-	if !ok || math.IsNaN(v) {
-		return "—"
-	}
-	return fmt.Sprintf("%.*f", digits, v)
-}
-
-func paramsText(r *Run, key string) string {
-	if v, ok := r.Metric(key); ok {
-		return aelib.Thousands(int(v))
+// metricText shows a run's value of a metric as the schema formats it, "—" when the run has none.
+func metricText(r *Run, m experiments.Metric) string {
+	if v, ok := r.Metric(m.Name); ok {
+		return m.Format(v)
 	}
 	return "—"
 }
 
-func bytesText(r *Run, key string) string {
-	if v, ok := r.Metric(key); ok {
-		return aelib.Bytes(int(v))
+// metricCells are the texts of a run's values of metrics.
+func metricCells(r *Run, metrics []experiments.Metric) []string {
+	out := make([]string, len(metrics))
+	for i, m := range metrics {
+		out[i] = metricText(r, m)
 	}
-	return "—"
+	return out
 }
 
-func secondsText(s float64) string {
-	if s >= 90 {
-		return (time.Duration(s) * time.Second).Round(time.Second).String()
+// metricHeads are the column heads of metrics: their titles, capitalised.
+func metricHeads(metrics []experiments.Metric) []string {
+	out := make([]string, len(metrics))
+	for i, m := range metrics {
+		out[i] = strings.ToUpper(m.Title[:1]) + m.Title[1:]
 	}
-	return fmt.Sprintf("%.1f s", s)
+	return out
 }
 
 func orDash(s string) string {
@@ -190,18 +186,10 @@ func (t table) markdown(b *strings.Builder) {
 	b.WriteString("\n")
 }
 
-func cols(idx ...int) map[int]bool {
-	m := map[int]bool{}
-	for _, i := range idx {
-		m[i] = true
-	}
-	return m
-}
-
 // ---- the tables
 
 func (r *Report) runsTable() table {
-	t := table{class: "runs", header: []string{"Run", "Name", "Model", "Status", "Epochs", "Data", "Backend", "Device", "Started", "Duration"}, right: cols(4)}
+	t := table{class: "runs", header: []string{"Run", "Name", "Model", "Status", "Epochs", "Data", "Backend", "Device", "Started", "Duration"}, right: numeric(4, 1)}
 	for _, run := range r.Runs {
 		rec := run.Record
 		epochs := fmt.Sprintf("%d", run.EpochsDone())
@@ -237,68 +225,70 @@ func (r *Report) architectures() []*Run {
 	return out
 }
 
+// Columns of the tables, from the metric schema.
+var (
+	sizeColumns      = []experiments.Metric{experiments.ParamCount, experiments.EncoderParams, experiments.DecoderParams, experiments.ModelBytesF32, experiments.ModelBytesF16}
+	trainingColumns  = []experiments.Metric{experiments.StepsPerEpoch, experiments.SecondsPerEpoch, experiments.CompileSeconds, experiments.TrainSeconds, experiments.StepsPerSecond}
+	qualityColumns   = []experiments.Metric{experiments.FinalTrainLoss, experiments.ValBCE, experiments.TestBCE, experiments.TestMSE, experiments.TestMAE, experiments.TestPSNR, experiments.TestSSIM, experiments.TestPearson}
+	denoisingColumns = []experiments.Metric{experiments.NoisyMSE, experiments.DenoisedMSE, experiments.NoisyPSNR, experiments.DenoisedPSNR, experiments.NoisySSIM, experiments.DenoisedSSIM, experiments.ImprovementPct}
+)
+
+// numeric marks the columns from first to first+n-1 as numbers (right-aligned).
+func numeric(first, n int) map[int]bool {
+	m := map[int]bool{}
+	for i := range n {
+		m[first+i] = true
+	}
+	return m
+}
+
 func (r *Report) architectureTable() table {
-	t := table{class: "arch", header: []string{"Model", "Params", "Encoder", "Decoder", "Size float32", "Size float16", "Compression path", "Ratio", "From run"},
-		right: cols(1, 2, 3, 4, 5, 7)}
+	t := table{class: "arch", header: append(append([]string{"Model"}, metricHeads(sizeColumns)...), "Compression path", "Ratio", "From run"),
+		right: numeric(1, len(sizeColumns)+2)}
+	t.right[len(sizeColumns)+1] = false // the path
 	for _, run := range r.architectures() {
 		s := run.Summary
-		t.rows = append(t.rows, []string{run.Model(), paramsText(run, "params"), paramsText(run, "encoder_params"), paramsText(run, "decoder_params"),
-			bytesText(run, "model_bytes_f32"), bytesText(run, "model_bytes_f16"), s.Path, fmt.Sprintf("%.1f:1", s.Ratio), run.Record.ShortID()})
+		row := append([]string{run.Model()}, metricCells(run, sizeColumns)...)
+		t.rows = append(t.rows, append(row, s.Path, fmt.Sprintf("%.1f:1", s.Ratio), run.Record.ShortID()))
 	}
 	return t
 }
 
 func (r *Report) trainingTable() table {
-	t := table{class: "training", header: []string{"Run", "Model", "Epochs", "Batch", "Optimizer", "Steps/epoch", "s/epoch", "Compile", "Train time", "Steps/s", "Backend / device"},
-		right: cols(2, 3, 5, 6, 7, 8, 9)}
+	t := table{class: "training", header: append(append([]string{"Run", "Model", "Epochs", "Batch", "Optimizer"}, metricHeads(trainingColumns)...), "Backend / device"),
+		right: numeric(5, len(trainingColumns))}
+	t.right[2], t.right[3] = true, true
 	for _, run := range r.Runs {
 		p := run.Record.Params
 		opt := orDash(p["optimizer"])
 		if lr := p["learning_rate"]; lr != "" {
 			opt += " lr " + lr
 		}
-		train := "—"
-		if v, ok := run.Metric("train_seconds"); ok {
-			train = secondsText(v)
-		}
-		compile := "—"
-		if v, ok := run.Metric("compile_seconds"); ok {
-			compile = secondsText(v)
-		}
 		dev := orDash(run.Record.Tags["env.backend"])
 		if d := run.Record.Tags["env.device"]; d != "" {
 			dev += " / " + d
 		}
-		t.rows = append(t.rows, []string{run.Record.ShortID(), run.Model(), fmt.Sprint(run.EpochsDone()), orDash(p["batch_size"]), opt,
-			metricText(run, "steps_per_epoch", 0), metricText(run, "seconds_per_epoch", 2), compile, train, metricText(run, "steps_per_second", 1), dev})
+		row := append([]string{run.Record.ShortID(), run.Model(), fmt.Sprint(run.EpochsDone()), orDash(p["batch_size"]), opt}, metricCells(run, trainingColumns)...)
+		t.rows = append(t.rows, append(row, dev))
 	}
 	return t
 }
 
 func (r *Report) qualityTable() table {
-	t := table{class: "quality", header: []string{"Run", "Model", "Final train loss", "Val BCE", "Test BCE", "Test MSE", "Test MAE", "PSNR (dB)", "SSIM", "Correlation"},
-		right: cols(2, 3, 4, 5, 6, 7, 8, 9)}
+	t := table{class: "quality", header: append([]string{"Run", "Model"}, metricHeads(qualityColumns)...), right: numeric(2, len(qualityColumns))}
 	for _, run := range r.Runs {
-		t.rows = append(t.rows, []string{run.Record.ShortID(), run.Model(), metricText(run, "final_train_loss", 4), metricText(run, "val_bce", 4),
-			metricText(run, "test_bce", 4), metricText(run, "test_mse", 5), metricText(run, "test_mae", 4), metricText(run, "test_psnr", 2),
-			metricText(run, "test_ssim", 4), metricText(run, "test_pearson", 4)})
+		t.rows = append(t.rows, append([]string{run.Record.ShortID(), run.Model()}, metricCells(run, qualityColumns)...))
 	}
 	return t
 }
 
 func (r *Report) denoisingTable() (table, bool) {
-	t := table{class: "denoising", header: []string{"Run", "Noisy MSE", "Denoised MSE", "Noisy PSNR", "Denoised PSNR", "Noisy SSIM", "Denoised SSIM", "Improvement"},
-		right: cols(1, 2, 3, 4, 5, 6, 7)}
+	t := table{class: "denoising", header: append([]string{"Run"}, metricHeads(denoisingColumns)...), right: numeric(1, len(denoisingColumns))}
 	for _, run := range r.Runs {
-		if _, ok := run.Metric("noisy_mse"); !ok {
+		if _, ok := run.Metric(experiments.NoisyMSE.Name); !ok {
 			continue
 		}
-		imp := metricText(run, "improvement_pct", 2)
-		if imp != "—" {
-			imp += " %"
-		}
-		t.rows = append(t.rows, []string{run.Label(), metricText(run, "noisy_mse", 4), metricText(run, "denoised_mse", 4),
-			metricText(run, "noisy_psnr", 2), metricText(run, "denoised_psnr", 2), metricText(run, "noisy_ssim", 4), metricText(run, "denoised_ssim", 4), imp})
+		t.rows = append(t.rows, append([]string{run.Label()}, metricCells(run, denoisingColumns)...))
 	}
 	return t, len(t.rows) > 0
 }
@@ -318,10 +308,10 @@ func verdictClass(v Verdict) string {
 // claimsTable is the audit: course, aelab and, where the report has a peer's runs, the peer
 // (a third value column, and the verdict says whose a difference is).
 func (r *Report) claimsTable() table {
-	t := table{class: "claims", header: []string{"§", "Course claim", "Course", "Measured", "Run", "Verdict", "How measured / note"}, right: cols(2, 3)}
+	t := table{class: "claims", header: []string{"§", "Course claim", "Course", "Measured", "Run", "Verdict", "How measured / note"}, right: numeric(2, 2)}
 	peer := len(r.Claims) > 0 && r.Claims[0].Peer != nil
 	if peer { // the verdict stays the sixth column, which the style sheet colours
-		t = table{class: "claims", header: []string{"§", "Course claim", "Course", "aelab", peerTitle(r.Claims[0].Peer.Source), "Verdict", "How measured / note", "Runs"}, right: cols(2, 3, 4)}
+		t = table{class: "claims", header: []string{"§", "Course claim", "Course", "aelab", peerTitle(r.Claims[0].Peer.Source), "Verdict", "How measured / note", "Runs"}, right: numeric(2, 3)}
 	}
 	for _, c := range r.Claims {
 		how := c.Measure

@@ -135,7 +135,7 @@ func Build(store *tracker.Store, opts Options) (*Report, error) {
 		} else {
 			rep.Notes = append(rep.Notes, err.Error())
 		}
-		if run.ValBCE, err = store.MetricHistory(rec.ID, "val_bce"); err != nil {
+		if run.ValBCE, err = store.MetricHistory(rec.ID, experiments.ValBCE.Name); err != nil {
 			return nil, fmt.Errorf("reports: run %s: %w", rec.ShortID(), err)
 		}
 		rep.Runs = append(rep.Runs, run)

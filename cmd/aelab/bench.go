@@ -16,6 +16,7 @@ import (
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/bench"
+	"github.com/aelab/aelab/experiments"
 )
 
 func init() {
@@ -54,52 +55,65 @@ type benchResult struct {
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	modelFlag := fs.String("model", "all", "model to time ("+strings.Join(aelib.Models(), ", ")+") or all (vanilla, deep, denoise)")
-	epochs := fs.Int("epochs", 0, "full epochs to run (default 3); the first, which compiles, is not timed")
 	steps := fs.Int("steps", 0, "instead of full epochs: two epochs of N steps on N×batch images, the second timed, extrapolated to a full epoch")
-	backend := fs.String("backend", "", "GoMLX backend config, e.g. go, onnx:cpu, xla:/path/xla_cuda_plugin.so (default: picked for this machine)")
 	loop := fs.String("loop", "auto", "training loop: auto (whole epochs on the device on XLA), host (train.Trainer, one call per step), both")
-	batch := fs.Int("batch", 0, "batch size (default: the model's)")
-	testSubset := fs.Int("test-subset", 0, "validate on the first N test images (default all; 1000 with --steps)")
-	dataset := fs.String("dataset", "mnist", "data set: mnist or fashion")
-	seed := fs.Uint64("seed", 42, "random seed")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	peerName := fs.String("peer", "", "also train each model with a reference implementation, one of its epochs after each of aelab's, and compare: pytorch (Debian's python3-torch; its runs are logged in --db)")
 	python := fs.String("python", bench.DefaultPython, "with --peer pytorch: the Python that has PyTorch")
 	course := fs.Bool("course", false, "train each model for the course's epochs (vanilla 10, deep 50, denoise 10)")
 	db := storeFlag(fs)
+	cf := experiments.NewConfigFlags()
+	cf.RegisterSettings(fs) // --epochs (default here 3; the first, which compiles, is not timed), --batch, --backend, …
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return helpOr(err)
 	}
 	switch {
-	case *course && (*epochs != 0 || *steps != 0):
+	case *course && (cf.IsSet("epochs") || *steps != 0):
 		return usagef("--course excludes --epochs and --steps")
 	case *peerName != "" && *peerName != bench.PeerPyTorch:
 		return usagef("unknown --peer %q (known: %s)", *peerName, bench.PeerPyTorch)
 	case *peerName != "" && *loop == "both":
 		return usagef("--peer compares one loop: use --loop auto or host")
-	case *epochs != 0 && *steps != 0:
+	case cf.IsSet("epochs") && *steps != 0:
 		return usagef("--epochs and --steps exclude each other")
-	case *epochs < 0 || *steps < 0 || *batch < 0 || *testSubset < 0:
-		return usagef("--epochs, --steps, --batch and --test-subset must be >= 0")
-	case *dataset != "mnist" && *dataset != "fashion":
-		return usagef("unknown --dataset %q (known: mnist, fashion)", *dataset)
+	case cf.IsSet("subset") && *steps != 0:
+		return usagef("--subset and --steps exclude each other")
+	case *steps < 0:
+		return usagef("--steps must be >= 0")
 	case !slices.Contains([]string{"auto", "host", "both"}, *loop):
 		return usagef("unknown --loop %q (known: auto, host, both)", *loop)
 	}
-	if *epochs == 0 && *steps == 0 {
-		*epochs = 3
-	}
 	models := []string{*modelFlag}
 	if *modelFlag == "all" {
-		models = []string{aelib.ModelVanilla, aelib.ModelDeep, aelib.ModelDenoise}
+		models = nil
+		for _, p := range experiments.Presets() {
+			models = append(models, p.Name)
+		}
 	}
-	var peer *peerSetup
-	if *peerName != "" {
-		for _, m := range models {
-			if !slices.Contains(peerModels, m) {
-				return usagef("--peer %s has no %s model (it has %s)", *peerName, m, strings.Join(peerModels, ", "))
+	for _, m := range models {
+		if *peerName != "" && !slices.Contains(peerModels, m) {
+			return usagef("--peer %s has no %s model (it has %s)", *peerName, m, strings.Join(peerModels, ", "))
+		}
+	}
+	var cfgs []aelib.Config
+	for _, m := range models {
+		cfg, err := cf.ConfigFor(m, false)
+		if err != nil {
+			return usageError{err}
+		}
+		if !*course && !cf.IsSet("epochs") {
+			cfg.Epochs = 3
+		}
+		if *steps > 0 {
+			cfg.Epochs, cfg.TrainSubset = 2, *steps*cfg.BatchSize
+			if !cf.IsSet("test-subset") {
+				cfg.TestSubset = 1000
 			}
 		}
+		cfgs = append(cfgs, cfg)
+	}
+	var peer *peerSetup
+	if *peerName != "" { // after the flags are checked: a usage error creates no store
 		store, err := openStore(*db)
 		if err != nil {
 			return err
@@ -107,32 +121,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		defer store.Close()
 		peer = &peerSetup{store: store, python: *python, log: stderr}
 	}
-	var cfgs []aelib.Config
-	for _, m := range models {
-		cfg, err := aelib.DefaultConfig(m)
-		if err != nil {
-			return usageError{err}
-		}
-		cfg.Dataset, cfg.Seed, cfg.Backend = *dataset, *seed, *backend
-		if *batch > 0 {
-			cfg.BatchSize = *batch
-		}
-		if !*course {
-			cfg.Epochs = *epochs
-		}
-		cfg.TestSubset = *testSubset
-		if *steps > 0 {
-			cfg.Epochs, cfg.TrainSubset = 2, *steps*cfg.BatchSize
-			if cfg.TestSubset == 0 {
-				cfg.TestSubset = 1000
-			}
-		}
-		if err := cfg.Validate(); err != nil {
-			return usageError{err}
-		}
-		cfgs = append(cfgs, cfg)
-	}
-	ds, err := data.Load(*dataset)
+	dataset := cfgs[0].Dataset
+	ds, err := data.Load(dataset)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/reports"
@@ -49,7 +48,7 @@ func runCourse(args []string, stdout, stderr io.Writer) error {
 	for _, p := range presets {
 		cfg := p.Config
 		if *quick {
-			cfg = experiments.Quick(cfg)
+			cfg = cfg.Quick()
 		}
 		fmt.Fprintf(stdout, "\n== §%s %s: %d epochs, batch %d\n", p.Section, p.Title, cfg.Epochs, cfg.BatchSize)
 		tags := map[string]string{"course_run": "full"}
@@ -70,24 +69,31 @@ func runCourse(args []string, stdout, stderr io.Writer) error {
 	return writeReport(store, reports.Options{}, *out, []string{reports.FormatHTML, reports.FormatMarkdown}, stdout)
 }
 
-// printComparison prints one row per trained model: size, speed and quality.
+// printComparison prints one row per trained model: size, speed and quality, as the metric
+// schema names and formats them.
 func printComparison(w io.Writer, results []*experiments.Result) {
+	columns := []experiments.Metric{experiments.ParamCount, experiments.ModelBytesF32, experiments.SecondsPerEpoch,
+		experiments.TestMSE, experiments.TestPSNR, experiments.TestSSIM, experiments.NoisyMSE, experiments.DenoisedMSE}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tparams\tsize\tepochs\ts/epoch\tval BCE\ttest MSE\tPSNR dB\tSSIM\tnoisy→denoised MSE\trun\t")
+	head := "model\tepochs\t" + experiments.ValBCE.Title + "\t"
+	for _, m := range columns {
+		head += m.Title + "\t"
+	}
+	fmt.Fprintln(tw, head+"run\t")
 	for _, r := range results {
-		total, _, _ := r.Model.Arch.Params()
-		h, ev := r.History, r.Evaluation
-		var valBCE float64
-		if n := len(h.Epochs); n > 0 {
-			valBCE = h.Epochs[n-1].ValLoss
+		valBCE := "–"
+		if n := len(r.History.Epochs); n > 0 {
+			valBCE = experiments.ValBCE.Format(r.History.Epochs[n-1].ValLoss)
 		}
-		denoise := "–"
-		if d := ev.Denoising; d != nil {
-			denoise = fmt.Sprintf("%.4f→%.4f (%.0f%%)", d.NoisyMSE, d.DenoisedMSE, d.ImprovementPct)
+		row := fmt.Sprintf("%s\t%d\t%s\t", r.Model.Config.Model, len(r.History.Epochs), valBCE)
+		for _, m := range columns {
+			if v, ok := m.Of(r); ok {
+				row += m.Format(v) + "\t"
+			} else {
+				row += "–\t"
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.4f\t%.5f\t%.2f\t%.3f\t%s\t%s\t\n", r.Model.Config.Model,
-			aelib.Thousands(total), aelib.Bytes(4*total), len(h.Epochs), h.SecondsPerEpoch(), valBCE,
-			ev.Test.MSE, ev.Test.PSNR, ev.Test.SSIM, denoise, r.RunID[:8])
+		fmt.Fprintln(tw, row+r.RunID[:8]+"\t")
 	}
 	tw.Flush()
 }

@@ -27,3 +27,24 @@ func newTestStore(t *testing.T) (*tracker.Store, string) {
 	}
 	return s, db
 }
+
+// trainRuns runs `aelab train` once per argument list, with the store at db and no progress
+// bar, and returns the runs in the store, newest first.
+func trainRuns(t *testing.T, db string, trainings ...[]string) []*tracker.RunRecord {
+	t.Helper()
+	for _, args := range trainings {
+		if code, _, stderr := runAelab(t, append(append([]string{"train"}, args...), "--db", db, "--progress=false")...); code != 0 {
+			t.Fatalf("train %v: exit %d: %s", args, code, stderr)
+		}
+	}
+	store, err := tracker.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	runs, err := store.SearchRuns(tracker.Search{})
+	if err != nil || len(runs) != len(trainings) {
+		t.Fatalf("runs %v, %v", runs, err)
+	}
+	return runs
+}

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/metrics"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/tracker"
 )
 
 // reportStore is a store with one real, tiny vanilla run (1 epoch, 256 images).
@@ -73,5 +76,57 @@ func TestReportCommand(t *testing.T) {
 	// No run matches: a failure, not a usage error.
 	if code := runMain([]string{"report", "--db", db, "--out", filepath.Join(t.TempDir(), "y"), "--where", `params.model = "nope"`}, &stdout, &stderr); code != 1 {
 		t.Errorf("no matching run: exit %d, want 1", code)
+	}
+}
+
+// A run whose metrics are NaN, infinite or huge (a diverged model, a damaged store) is reported,
+// its values shown as "NaN" and "–" (issue #10, item 4: aelib.Thousands(int(NaN)) recursed
+// until the stack overflowed and killed `aelab report`).
+func TestReportShowsNonFiniteMetrics(t *testing.T) {
+	s, db := newTestStore(t)
+	cfg, _ := aelib.DefaultConfig(aelib.ModelDenoise)
+	cfg.Epochs = 2
+	run, err := experiments.StartRun(s, experiments.Spec{Config: cfg, Source: "test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := &aelib.History{StepsPerEpoch: 1, Seconds: math.Inf(1)}
+	for e := 1; e <= 2; e++ {
+		m := aelib.EpochMetrics{Epoch: e, Step: int64(e), TrainLoss: math.NaN(), ValLoss: math.Inf(1), ValMSE: 1e300}
+		if err := experiments.LogEpoch(run, m); err != nil {
+			t.Fatal(err)
+		}
+		hist.Epochs = append(hist.Epochs, m)
+	}
+	arch, _ := cfg.Architecture()
+	res := &experiments.Result{Model: &aelib.Autoencoder{Config: cfg, Arch: arch}, History: hist, Evaluation: experiments.Evaluation{
+		Test:      metrics.Summary{MSE: math.NaN(), PSNR: math.Inf(1), SSIM: math.Inf(-1)},
+		Denoising: &metrics.Denoising{NoisyMSE: 0.1, DenoisedMSE: math.NaN(), ImprovementPct: math.Inf(-1)},
+	}}
+	if err := experiments.LogResults(run, res); err != nil {
+		t.Fatal(err)
+	}
+	damaged := map[string]float64{experiments.ParamCount.Name: math.NaN(), experiments.EncoderParams.Name: 1e300,
+		experiments.ModelBytesF32.Name: math.Inf(1), experiments.ModelBytesF16.Name: -1e19}
+	if err := run.LogMetrics(damaged, 3, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Finish(tracker.StatusFinished, ""); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	out := filepath.Join(t.TempDir(), "report")
+	code, stdout, stderr := runAelab(t, "report", "--db", db, "--out", out, "--no-grids")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "report: 1 runs") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	for _, name := range []string{"index.html", "report.md"} {
+		b, _ := os.ReadFile(filepath.Join(out, name))
+		if !strings.Contains(string(b), "<td class=\"num\">NaN</td>") && !strings.Contains(string(b), "| NaN |") || !strings.Contains(string(b), "–") {
+			t.Errorf("%s shows no NaN or –", name)
+		}
 	}
 }

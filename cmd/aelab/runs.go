@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"slices"
 	"sort"
@@ -30,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -87,7 +87,7 @@ func printRunsHelp(w io.Writer) {
 	for _, n := range slices.Sorted(maps.Keys(runsSubcommands)) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, runsSubcommands[n].summary)
 	}
-	fmt.Fprintln(w, "\nQueries (--where): metrics.val_loss < 0.1 and params.model = \"deep\" or tags.x like 'a%'")
+	fmt.Fprintf(w, "\nQueries (--where): metrics.%s < 0.1 and params.model = \"deep\" or tags.x like 'a%%'\n", experiments.ValBCE.Name)
 	fmt.Fprintln(w, "Order (--order-by): metrics.val_mse asc, attributes.start_time desc")
 	fmt.Fprintf(w, "Store: --db PATH, default %s ($AELAB_DB)\n", tracker.DefaultPath())
 }
@@ -137,25 +137,6 @@ func searchRunStore(s *tracker.Store, q tracker.Search, stderr io.Writer) ([]*tr
 }
 
 // ---- formatting helpers
-
-func fmtRunMetric(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case v != 0 && (math.Abs(v) < 1e-3 || math.Abs(v) >= 1e6):
-		return strconv.FormatFloat(v, 'e', 3, 64)
-	}
-	return fmtRunFloat(v)
-}
-
-// fmtRunFloat shows 4 significant digits without exponent (values in [1e-3, 1e6)).
-func fmtRunFloat(v float64) string {
-	s := strconv.FormatFloat(v, 'g', 4, 64)
-	if strings.ContainsAny(s, "e") {
-		s = strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return s
-}
 
 func fmtRunDuration(d time.Duration) string {
 	switch {
@@ -239,7 +220,7 @@ func runsSortedKeys[V any](m map[string]V) []string {
 
 func runsList(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs list", "runs list [--where Q] [--order-by Q] [--limit N] [--json|--csv] [--all] [--db PATH]", stderr)
-	where := fs.String("where", "", "filter `query`, e.g. 'metrics.val_loss < 0.1 and params.model = \"deep\"'")
+	where := fs.String("where", "", "filter `query`, e.g. 'metrics."+experiments.ValBCE.Name+" < 0.1 and params.model = \"deep\"'")
 	orderBy := fs.String("order-by", "", "order, e.g. 'metrics.val_mse asc' (default newest first)")
 	limit := fs.Int("limit", 20, "show at most `N` runs (0: all)")
 	asJSON := fs.Bool("json", false, "print full records, with per-epoch metric histories, as JSON")
@@ -284,18 +265,10 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 
 func writeRunsTable(runs []*tracker.RunRecord, w io.Writer) {
 	var metricCols []string
-	for _, k := range []string{"val_bce", "val_mse"} {
+	for _, m := range []experiments.Metric{experiments.ValBCE, experiments.ValMSE} {
 		for _, r := range runs {
-			if _, ok := r.Metrics[k]; ok {
-				metricCols = append(metricCols, k)
-				break
-			}
-		}
-	}
-	if len(metricCols) == 0 {
-		for _, r := range runs {
-			if _, ok := r.Metrics["val_loss"]; ok {
-				metricCols = append(metricCols, "val_loss")
+			if _, ok := r.Metrics[m.Name]; ok {
+				metricCols = append(metricCols, m.Name)
 				break
 			}
 		}
@@ -315,7 +288,7 @@ func writeRunsTable(runs []*tracker.RunRecord, w io.Writer) {
 		row := []string{r.ShortID(), runsClip(r.Name, 24), runsClip(runsOrDash(r.Params["model"]), 12), status, runsOrDash(r.Params["epochs"])}
 		for _, k := range metricCols {
 			if v, ok := r.Metrics[k]; ok {
-				row = append(row, fmtRunMetric(v))
+				row = append(row, experiments.FormatMetric(k, v))
 			} else {
 				row = append(row, "-")
 			}
@@ -490,7 +463,7 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, k := range runsSortedKeys(r.LatestMetrics) {
 			p := r.LatestMetrics[k]
-			fmt.Fprintf(tw, "  %s\t%s\tstep %d, epoch %d\n", k, fmtRunMetric(p.Value), p.Step, p.Epoch)
+			fmt.Fprintf(tw, "  %s\t%s\tstep %d, epoch %d\n", k, experiments.FormatMetric(k, p.Value), p.Step, p.Epoch)
 		}
 		tw.Flush()
 	}
@@ -561,14 +534,15 @@ func writeHistoryTable(w io.Writer, keys []string, points func(string) []tracker
 		for i, k := range part {
 			heads[i], series[i] = runsClip(k, 14), points(k)
 		}
-		writeEpochTable(w, heads, series, "")
+		writeEpochTable(w, heads, part, series, "")
 	}
 }
 
-// writeEpochTable prints one row per epoch and one column per series, headed by heads: the last
-// point of each epoch, or of each step where a series carries no epochs. A series with no point
-// in a row shows missing there. A long table shows its head and tail only.
-func writeEpochTable(w io.Writer, heads []string, series [][]tracker.MetricPoint, missing string) {
+// writeEpochTable prints one row per epoch and one column per series, headed by heads and
+// formatted as the metrics named in keys: the last point of each epoch, or of each step where a
+// series carries no epochs. A series with no point in a row shows missing there. A long table
+// shows its head and tail only.
+func writeEpochTable(w io.Writer, heads, keys []string, series [][]tracker.MetricPoint, missing string) {
 	cols := make([]map[int64]float64, len(series))
 	index := map[int64]bool{}
 	label := "epoch"
@@ -597,9 +571,9 @@ func writeEpochTable(w io.Writer, heads []string, series [][]tracker.MetricPoint
 			continue
 		}
 		row := []string{"  " + strconv.FormatInt(x, 10)}
-		for _, c := range cols {
+		for i, c := range cols {
 			if v, ok := c[x]; ok {
-				row = append(row, fmtRunMetric(v))
+				row = append(row, experiments.FormatMetric(keys[i], v))
 			} else {
 				row = append(row, missing)
 			}
@@ -694,7 +668,7 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 		for _, k := range runsSortedKeys(mkeys) {
 			row(tw, " ", k, cells(func(r *tracker.RunRecord) string {
 				if v, ok := r.Metrics[k]; ok {
-					return fmtRunMetric(v)
+					return experiments.FormatMetric(k, v)
 				}
 				return "-"
 			}))
@@ -705,24 +679,24 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 	// Per-epoch history of the main loss keys.
 	for _, k := range runsLossKeys(hists) {
 		fmt.Fprintf(stdout, "\nHistory of %s:\n", k)
-		heads := make([]string, len(runs))
+		heads, keys := make([]string, len(runs)), make([]string, len(runs))
 		series := make([][]tracker.MetricPoint, len(runs))
 		for i, r := range runs {
-			heads[i], series[i] = r.ShortID(), hists[i][k]
+			heads[i], keys[i], series[i] = r.ShortID(), k, hists[i][k]
 		}
-		writeEpochTable(stdout, heads, series, "-")
+		writeEpochTable(stdout, heads, keys, series, "-")
 	}
 	return nil
 }
 
-// runsLossKeys picks the metrics whose history compare shows: train_loss and
-// val_loss where logged, else up to two keys with several points.
+// runsLossKeys picks the metrics whose history compare shows: the schema's losses
+// (experiments.Losses) where logged, else up to two keys with several points.
 func runsLossKeys(hists []map[string][]tracker.MetricPoint) []string {
 	var out []string
-	for _, k := range []string{"train_loss", "val_loss"} {
+	for _, m := range experiments.Losses() {
 		for _, h := range hists {
-			if len(h[k]) > 1 {
-				out = append(out, k)
+			if len(h[m.Name]) > 1 {
+				out = append(out, m.Name)
 				break
 			}
 		}

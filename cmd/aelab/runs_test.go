@@ -7,14 +7,21 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/metrics"
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
-// runsFixture is a store with three finished runs and one failed run, filled through the tracker API.
+// runsFixture is a store with three finished runs and one failed run, written through the
+// runner's own functions (experiments.StartRun, LogEpoch, LogResults) with made-up results, so
+// the names and kinds of what it logs are those of real runs.
 type runsFixture struct {
 	db  string
 	ids map[string]string // name → id
@@ -25,27 +32,36 @@ func newRunsFixture(t *testing.T) runsFixture {
 	s, db := newTestStore(t)
 	defer s.Close()
 	f := runsFixture{db: db, ids: map[string]string{}}
-	mk := func(exp, name, model, epochs string, bce, mse float64, status tracker.Status) {
-		r, err := s.StartRun(tracker.RunSpec{
-			Experiment: exp, Name: name, Source: "test",
-			Config: json.RawMessage(`{"model":"` + model + `","epochs":` + epochs + `,"widths":[128,32]}`),
-			Params: map[string]string{"model": model, "epochs": epochs, "lr": "0.001", "env.go_version": "go1.26"},
-			Tags:   map[string]string{"env.host": "lab", "purpose": "test"},
-		})
+	mk := func(exp, name, model string, epochs int, bce, mse float64, status tracker.Status) {
+		cfg, err := aelib.DefaultConfig(model)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 3
-		for e := 1; e <= n; e++ {
-			k := float64(n - e + 1)
-			if err := r.LogMetrics(map[string]float64{"train_loss": bce * k * 1.1, "val_loss": bce * k}, int64(e), e); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := r.LogMetrics(map[string]float64{"val_bce": bce, "val_mse": mse}, int64(n), n); err != nil {
+		cfg.Epochs = epochs
+		r, err := experiments.StartRun(s, experiments.Spec{Config: cfg, Experiment: exp, Name: name, Source: "test",
+			Tags: map[string]string{"purpose": "test"}}, map[string]string{"env.host": "lab", "env.go_version": "go1.26"})
+		if err != nil {
 			t.Fatal(err)
 		}
-		r.LogArtifact("checkpoint", "/tmp/ckpt/"+name, "final weights")
+		const n = 3
+		hist := &aelib.History{StepsPerEpoch: 1, Seconds: 3}
+		for e := 1; e <= n; e++ {
+			k := float64(n - e + 1)
+			m := aelib.EpochMetrics{Epoch: e, Step: int64(e), TrainLoss: bce * k * 1.1, ValLoss: bce * k, ValMSE: mse * k, ValMAE: 2 * mse * k, Seconds: 1, TrainSeconds: 0.8}
+			if err := experiments.LogEpoch(r, m); err != nil {
+				t.Fatal(err)
+			}
+			hist.Epochs = append(hist.Epochs, m)
+		}
+		arch, err := cfg.Architecture()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := &experiments.Result{Model: &aelib.Autoencoder{Config: cfg, Arch: arch}, History: hist,
+			Evaluation: experiments.Evaluation{Test: metrics.Summary{BCE: bce, MSE: mse}}, CheckpointDir: "/tmp/ckpt/" + name}
+		if err := experiments.LogResults(r, res); err != nil {
+			t.Fatal(err)
+		}
 		reason := ""
 		if status == tracker.StatusFailed {
 			reason = "loss is NaN"
@@ -56,10 +72,10 @@ func newRunsFixture(t *testing.T) runsFixture {
 		f.ids[name] = r.ID()
 		time.Sleep(2 * time.Millisecond)
 	}
-	mk("vanilla", "vanilla-32", "vanilla", "10", 0.092, 0.011, tracker.StatusFinished)
-	mk("deep", "deep-128-64-32", "deep", "20", 0.081, 0.0085, tracker.StatusFinished)
-	mk("denoising", "denoise-0.3", "denoising", "20", 0.1, 0.013, tracker.StatusFinished)
-	mk("deep", "deep-broken", "deep", "5", math.NaN(), 0.5, tracker.StatusFailed)
+	mk("vanilla", "vanilla-32", aelib.ModelVanilla, 10, 0.092, 0.011, tracker.StatusFinished)
+	mk("deep", "deep-128-64-32", aelib.ModelDeep, 20, 0.081, 0.0085, tracker.StatusFinished)
+	mk("denoising", "denoise-0.3", aelib.ModelDenoise, 20, 0.1, 0.013, tracker.StatusFinished)
+	mk("deep", "deep-broken", aelib.ModelDeep, 5, math.NaN(), 0.5, tracker.StatusFailed)
 	return f
 }
 
@@ -175,7 +191,7 @@ func TestRunsListJSONAndCSV(t *testing.T) {
 	if len(recs) != 1 || recs[0].ID != f.ids["vanilla-32"] || recs[0].Params["model"] != "vanilla" || recs[0].Config["epochs"] != 10.0 {
 		t.Fatalf("records %+v", recs)
 	}
-	h := recs[0].History["val_loss"]
+	h := recs[0].History[experiments.ValBCE.Name]
 	if len(h) != 3 || h[2].Epoch != 3 || *h[2].Value != 0.092 {
 		t.Errorf("history %+v", h)
 	}
@@ -257,11 +273,11 @@ func TestRunsCompare(t *testing.T) {
 		t.Errorf("model row: %q", l)
 	}
 	find("* epochs")
-	find("  lr") // same value: not marked
+	find("  learning_rate") // same value: not marked
 	if l := find("  val_mse"); !strings.Contains(l, "0.011") || !strings.Contains(l, "0.0085") {
 		t.Errorf("val_mse row: %q", l)
 	}
-	if !strings.Contains(out, "History of train_loss:") || !strings.Contains(out, "History of val_loss:") {
+	if !strings.Contains(out, "History of train_loss:") || !strings.Contains(out, "History of val_bce:") {
 		t.Errorf("no loss history:\n%s", out)
 	}
 	for _, l := range lines {
@@ -347,5 +363,28 @@ func TestRunsHelp(t *testing.T) {
 	}
 	if code, _, _ := runAelab(t, "runs"); code != 2 {
 		t.Errorf("runs without subcommand: exit %d", code)
+	}
+}
+
+// compare shows the history of both losses of runs trained for real (issue #10, item 14: it
+// looked for val_loss while runs log val_bce, and its test's fixture logged val_loss too).
+func TestRunsCompareShowsTheLossHistoryOfRealRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aelab.db")
+	tiny := []string{"--epochs", "2", "--subset", "256", "--test-subset", "128"}
+	runs := trainRuns(t, db, slices.Concat(tiny, []string{"--seed", "1"}), slices.Concat(tiny, []string{"--seed", "2"}))
+	code, out, stderr := runAelab(t, "runs", "compare", runs[0].ShortID(), runs[1].ShortID(), "--db", db)
+	if code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, stderr)
+	}
+	for _, m := range experiments.Losses() {
+		i := strings.Index(out, "History of "+m.Name+":")
+		if i < 0 {
+			t.Errorf("compare shows no history of %s:\n%s", m.Name, out)
+			continue
+		}
+		table := out[i:]
+		if !strings.Contains(table, runs[0].ShortID()) || !strings.Contains(table, runs[1].ShortID()) || !regexp.MustCompile(`\n\s+2\s+\d\.\d{4}\s+\d\.\d{4}`).MatchString(table) {
+			t.Errorf("history of %s lacks the two runs' epochs:\n%s", m.Name, table)
+		}
 	}
 }

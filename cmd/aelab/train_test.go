@@ -76,18 +76,7 @@ func TestTrainLogsTheRun(t *testing.T) {
 
 func TestRunsReproduce(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "aelab.db")
-	if code, _, stderr := runAelab(t, "train", "--model", "vanilla", "--epochs", "1", "--subset", "512", "--test-subset", "256", "--db", db, "--progress=false"); code != 0 {
-		t.Fatalf("train: exit %d: %s", code, stderr)
-	}
-	store, err := tracker.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs, err := store.SearchRuns(tracker.Search{})
-	store.Close()
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("runs %v, %v", runs, err)
-	}
+	runs := trainRuns(t, db, []string{"--model", "vanilla", "--epochs", "1", "--subset", "512", "--test-subset", "256"})
 	code, out, stderr := runAelab(t, "runs", "reproduce", runs[0].ShortID(), "--db", db, "--progress=false")
 	if code != 0 {
 		t.Fatalf("reproduce: exit %d: %s", code, stderr)
