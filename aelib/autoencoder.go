@@ -1,16 +1,12 @@
 package aelib
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/model/initializer"
 
 	"github.com/aelab/aelab/aelib/data"
@@ -156,54 +152,4 @@ func recoverGraphPanic(err *error) {
 			*err = fmt.Errorf("aelib: %v", r)
 		}
 	}
-}
-
-// configFile is the name of the config a checkpoint folder keeps beside the weights.
-const configFile = "aelab-config.json"
-
-// Save writes the config and the weights to dir (created if needed).
-func (ae *Autoencoder) Save(dir string) error {
-	if err := ae.Initialize(); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("aelib: saving checkpoint: %w", err)
-	}
-	cfg, err := json.MarshalIndent(ae.Config, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, configFile), cfg, 0o644); err != nil {
-		return fmt.Errorf("aelib: saving checkpoint: %w", err)
-	}
-	h, err := checkpoint.Build(ae.store).Dir(dir).Keep(1).Done()
-	if err != nil {
-		return fmt.Errorf("aelib: saving checkpoint to %s: %w", dir, err)
-	}
-	if err := h.Save(); err != nil {
-		return fmt.Errorf("aelib: saving checkpoint to %s: %w", dir, err)
-	}
-	return nil
-}
-
-// Load reads a checkpoint written by Save, on the backend ChooseBackend picks (or the one
-// $GOMLX_BACKEND names): a model trained on one backend loads on any other.
-func Load(dir string) (*Autoencoder, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, configFile))
-	if err != nil {
-		return nil, fmt.Errorf("aelib: loading checkpoint %s: %w", dir, err)
-	}
-	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("aelib: loading checkpoint %s: bad %s: %w", dir, configFile, err)
-	}
-	cfg.Backend = "" // the machine loading it decides
-	ae, err := New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("aelib: loading checkpoint %s: %w", dir, err)
-	}
-	if _, err := checkpoint.Load(ae.store).Dir(dir).Immediate().Done(); err != nil {
-		return nil, fmt.Errorf("aelib: loading checkpoint %s: %w", dir, err)
-	}
-	return ae, nil
 }

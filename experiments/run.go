@@ -27,7 +27,7 @@ type Spec struct {
 	Experiment    string            // DefaultExperiment when empty
 	Source        string            // "cli", "notebook", "test", …
 	Tags          map[string]string // more tags
-	CheckpointDir string            // where the weights go; checkpoints/<run id> beside the store when empty
+	CheckpointDir string            // where the weights go, a new or empty folder; checkpoints/<run id> beside the store when empty
 }
 
 // Options are the knobs of Run that do not change the result.
@@ -61,6 +61,11 @@ type Evaluation struct {
 func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (res *Result, err error) {
 	if err := spec.Config.Validate(); err != nil {
 		return nil, err
+	}
+	if spec.CheckpointDir != "" { // before training: a run never writes into another's checkpoint
+		if err := aelib.CheckCheckpointDir(spec.CheckpointDir); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
 	}
 	ds := opts.Data
 	if ds == nil || ds.Name != spec.Config.Dataset {

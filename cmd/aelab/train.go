@@ -40,6 +40,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if err := checkWritableDir(*checkpoint); err != nil {
 			return usagef("--checkpoint: %v", err)
 		}
+		if err := aelib.CheckCheckpointDir(*checkpoint); err != nil {
+			return usagef("--checkpoint %v", err)
+		}
 	}
 	preset, _ := experiments.LookupPreset(cfg.Model)
 	spec := experiments.Spec{Config: cfg, Name: *name, Section: preset.Section, Source: "cli", CheckpointDir: *checkpoint}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -105,4 +108,51 @@ func TestTrainDataDirMustExist(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Error("the store was created")
 	}
+}
+
+// A --checkpoint folder that holds another run's checkpoint is refused before training, and that
+// checkpoint stays as it was (issue #10, item 1: run B loaded run A's weights over its own,
+// deleted A's files and left X with B's config, A's weights and both runs pointing at it).
+func TestTrainRefusesACheckpointFolderInUse(t *testing.T) {
+	tmp := t.TempDir()
+	db, ckpt := filepath.Join(tmp, "aelab.db"), filepath.Join(tmp, "X")
+	tiny := []string{"--epochs", "1", "--subset", "256", "--test-subset", "128"}
+	trainRuns(t, db, slices.Concat(tiny, []string{"--seed", "1", "--checkpoint", ckpt}))
+	before := snapshot(t, ckpt)
+
+	args := slices.Concat([]string{"train", "--db", db, "--progress=false", "--seed", "2", "--checkpoint", ckpt}, tiny)
+	code, _, stderr := runAelab(t, args...)
+	oneLine(t, args, code, stderr, "aelab train: --checkpoint "+ckpt+": folder is not empty (it holds a checkpoint: model vanilla, seed 1, epochs 1); give a new or empty folder")
+	if after := snapshot(t, ckpt); !maps.Equal(before, after) {
+		t.Errorf("the checkpoint folder changed: %v → %v", slices.Sorted(maps.Keys(before)), slices.Sorted(maps.Keys(after)))
+	}
+	store, err := tracker.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if runs, _ := store.SearchRuns(tracker.Search{}); len(runs) != 1 {
+		t.Errorf("%d runs in the store, want the first alone", len(runs))
+	}
+	if ae, err := aelib.Load(ckpt); err != nil || ae.Config.Seed != 1 {
+		t.Errorf("the checkpoint loads as %+v, %v", ae, err)
+	}
+}
+
+// snapshot maps the files of a folder to their contents.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
 }
