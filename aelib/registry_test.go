@@ -1,9 +1,11 @@
 package aelib
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,4 +156,32 @@ func FuzzBytes(f *testing.F) {
 			t.Fatalf("Bytes(%d) = %q", n, s)
 		}
 	})
+}
+
+// A batch larger than the data costs the data's memory, not the setting's (issue #10, item 2:
+// --batch 1000000 on 300 images padded every batch to a million rows, 20 GB). Here a 50,000
+// batch on 300 training and 100 test images: the padded batches alone would be 600 MB of Go heap.
+func TestTrainBatchLargerThanTheData(t *testing.T) {
+	ds := loadMNIST(t)
+	cfg, _ := DefaultConfig(ModelVanilla)
+	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 1, 300, 100, 50000
+	ae, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := PrepareSplits(cfg, ds)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	hist, err := ae.Train(context.Background(), s, TrainOptions{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist.StepsPerEpoch != 1 || ae.Config.BatchSize != 300 {
+		t.Errorf("%d steps per epoch, batch %d; want 1 step of the 300 images", hist.StepsPerEpoch, ae.Config.BatchSize)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
+		t.Errorf("training 300 images allocated %d MB", grew>>20)
+	}
 }

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"os"
@@ -39,7 +40,8 @@ func ParseFormats(s string) ([]string, error) {
 }
 
 // WriteDir writes the report to dir (created if needed): index.html (self-contained) and/or
-// report.md, and every figure as NAME.png and NAME.svg beside them. No formats means both.
+// report.md, and every figure as NAME.png and NAME.svg beside them, each through a new file renamed
+// over its name (a link already there is replaced, not followed). No formats means both.
 // It returns the paths it wrote.
 func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
 	if len(formats) == 0 {
@@ -56,7 +58,7 @@ func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
 	var written []string
 	write := func(name string, b []byte) error {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
+		if err := writeReplacing(p, b); err != nil {
 			return fmt.Errorf("reports: %w", err)
 		}
 		written = append(written, p)
@@ -84,6 +86,26 @@ func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
 		}
 	}
 	return written, nil
+}
+
+// writeReplacing writes b to a new file beside path and renames it over path: whatever was at
+// path, a symbolic link included, is replaced, never written through, and a reader never sees
+// half a file.
+func writeReplacing(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	_, err = f.Write(b)
+	if err = errors.Join(err, f.Chmod(0o644), f.Close()); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // ---- values

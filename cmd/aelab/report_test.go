@@ -130,3 +130,39 @@ func TestReportShowsNonFiniteMetrics(t *testing.T) {
 		}
 	}
 }
+
+// report --out replaces what is in the folder, links included, and never writes through a link
+// (issue #10, item 12: with index.html linked to another file, that file was overwritten).
+func TestReportReplacesLinksInTheOutputFolder(t *testing.T) {
+	db := reportStore(t)
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "report")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victims := map[string]string{}
+	for _, name := range []string{"index.html", "report.md", "val_loss.png"} {
+		victim := filepath.Join(tmp, "victim-"+name)
+		if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victim, filepath.Join(out, name)); err != nil {
+			t.Fatal(err)
+		}
+		victims[name] = victim
+	}
+	if code, _, stderr := runAelab(t, "report", "--db", db, "--out", out, "--no-grids"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for name, victim := range victims {
+		if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+			t.Errorf("%s was written through the link %s", victim, name)
+		}
+		if fi, err := os.Lstat(filepath.Join(out, name)); err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+			t.Errorf("%s is not the report's own file: %v, %v", name, fi, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".*.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
