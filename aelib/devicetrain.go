@@ -157,10 +157,10 @@ func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, err
 		return nil, err
 	}
 	dt.globalStep = tensors.ToScalar[int64](globalStep)
-	dt.inputs = tensors.FromFlatDataAndDimensions(s.TrainInputs, s.NTrain, 784)
+	dt.inputs = tensors.FromFlatDataAndDimensions(s.TrainInputs, s.NTrain, data.Pixels)
 	dt.targets = dt.inputs
 	if &s.TrainTargets[0] != &s.TrainInputs[0] {
-		dt.targets = tensors.FromFlatDataAndDimensions(s.TrainTargets, s.NTrain, 784)
+		dt.targets = tensors.FromFlatDataAndDimensions(s.TrainTargets, s.NTrain, data.Pixels)
 	}
 	dt.lr = tensors.FromScalar(float32(ae.Config.LearningRate))
 	dt.exec, err = NewExec(ae.Backend, dt.graph)

@@ -209,16 +209,16 @@ func (b *batches) Iter() iter.Seq2[train.Batch, error] {
 		perm := data.Permutation(b.n, b.seed, b.epoch)
 		for start := 0; start < b.n; start += b.batch {
 			idx := perm[start:min(start+b.batch, b.n)]
-			in, target, weights := make([]float32, b.batch*784), make([]float32, b.batch*784), make([]float32, b.batch)
+			in, target, weights := make([]float32, b.batch*data.Pixels), make([]float32, b.batch*data.Pixels), make([]float32, b.batch)
 			for row, i := range idx {
-				copy(in[row*784:(row+1)*784], b.inputs[i*784:(i+1)*784])
-				copy(target[row*784:(row+1)*784], b.targets[i*784:(i+1)*784])
+				copy(in[row*data.Pixels:(row+1)*data.Pixels], b.inputs[i*data.Pixels:(i+1)*data.Pixels])
+				copy(target[row*data.Pixels:(row+1)*data.Pixels], b.targets[i*data.Pixels:(i+1)*data.Pixels])
 				weights[row] = 1
 			}
 			b.lastValid = len(idx)
 			batch := train.Batch{
-				Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, b.batch, 784)},
-				Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(target, b.batch, 784), tensors.FromFlatDataAndDimensions(weights, b.batch)},
+				Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, b.batch, data.Pixels)},
+				Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(target, b.batch, data.Pixels), tensors.FromFlatDataAndDimensions(weights, b.batch)},
 			}
 			if !yield(batch, nil) {
 				return
@@ -244,14 +244,14 @@ func newEvaluator(ae *Autoencoder, inputs, targets []float32, n, batch int) *eva
 	batch = max(min(batch, n), 1) // padding beyond the split would only cost memory
 	for start := 0; start < n; start += batch {
 		end := min(start+batch, n)
-		in, target, w := make([]float32, batch*784), make([]float32, batch*784), make([]float32, batch)
-		copy(in, inputs[start*784:end*784])
-		copy(target, targets[start*784:end*784])
+		in, target, w := make([]float32, batch*data.Pixels), make([]float32, batch*data.Pixels), make([]float32, batch)
+		copy(in, inputs[start*data.Pixels:end*data.Pixels])
+		copy(target, targets[start*data.Pixels:end*data.Pixels])
 		for i := range end - start {
 			w[i] = 1
 		}
-		e.batches = append(e.batches, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, batch, 784),
-			tensors.FromFlatDataAndDimensions(target, batch, 784), tensors.FromFlatDataAndDimensions(w, batch)})
+		e.batches = append(e.batches, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, batch, data.Pixels),
+			tensors.FromFlatDataAndDimensions(target, batch, data.Pixels), tensors.FromFlatDataAndDimensions(w, batch)})
 	}
 	return e
 }
@@ -281,6 +281,6 @@ func (e *evaluator) run() (v valMetrics, err error) {
 			out[i].FinalizeAll()
 		}
 	}
-	count := float64(e.n * 784)
+	count := float64(e.n * data.Pixels)
 	return valMetrics{bce: sums[0] / count, mse: sums[1] / count, mae: sums[2] / count}, nil
 }

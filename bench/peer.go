@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
 )
 
 // DefaultPython is the interpreter the PyTorch peer runs under: Debian's own, where
@@ -235,10 +236,10 @@ func (p *Peer) Finish() (recon []float32, peakRSSMiB float64, err error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("bench: the PyTorch reference's reconstructions: %w", err)
 	}
-	if want := p.nTest * 784 * 4; len(raw) != want {
+	if want := p.nTest * data.Pixels * 4; len(raw) != want {
 		return nil, 0, fmt.Errorf("bench: the PyTorch reference wrote %d bytes of reconstructions, want %d", len(raw), want)
 	}
-	recon = make([]float32, p.nTest*784)
+	recon = make([]float32, p.nTest*data.Pixels)
 	for i := range recon {
 		recon[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
