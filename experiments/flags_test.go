@@ -2,7 +2,10 @@ package experiments
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strings"
@@ -118,6 +121,41 @@ func TestConfigFlagsSetAndConfigFor(t *testing.T) {
 	for _, d := range configFlags {
 		if len(readers(d.setting)) == 0 {
 			t.Errorf("--%s sets %q, which no model reads", d.name, d.setting)
+		}
+	}
+}
+
+// cellFlagsChild makes this test binary play a notebook cell: GoNB declares the notebook's
+// variables (CellFlags registers the flags) before main calls flag.Parse with the %% line.
+const cellFlagsChild = "AELAB_TEST_CELL_FLAGS"
+
+var childCellFlags = func() *ConfigFlags {
+	if os.Getenv(cellFlagsChild) == "" {
+		return nil
+	}
+	return CellFlags()
+}()
+
+// A notebook cell's `%% --epochs=3 --latent=2 --noise=0.3` reaches its config in one call.
+func TestCellFlagsTakeTheCellsArguments(t *testing.T) {
+	if childCellFlags != nil {
+		cfg, err := childCellFlags.ConfigFor(aelib.ModelVAE, true)
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Printf("config: epochs %d latent %d noise %g subset %d\n", cfg.Epochs, cfg.LatentDim, cfg.Noise, cfg.TrainSubset)
+		return
+	}
+	for args, want := range map[string]string{
+		"--epochs=3 --latent=2 --noise=0.3": "config: epochs 3 latent 2 noise 0.3 subset 20000",
+		"--lambda=1":                        "error: --lambda does not apply to model vae (only to sparse, contractive)",
+	} {
+		cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestCellFlagsTakeTheCellsArguments$"}, strings.Fields(args)...)...)
+		cmd.Env = append(os.Environ(), cellFlagsChild+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("cell %%%% %s: %v\n%s\nwant %q", args, err, out, want)
 		}
 	}
 }
