@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 
 	"github.com/aelab/aelab/tracker"
 )
@@ -103,25 +102,7 @@ func compareMetrics(recs []*tracker.RunRecord) []compareMetric {
 			keys[k] = true
 		}
 	}
-	rank := func(k string) int {
-		for i, m := range metricTable {
-			if m.Key == k {
-				return i
-			}
-		}
-		return len(metricTable)
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Slice(sorted, func(i, j int) bool {
-		ri, rj := rank(sorted[i]), rank(sorted[j])
-		if ri != rj {
-			return ri < rj
-		}
-		return sorted[i] < sorted[j]
-	})
+	sorted := sortMetrics(slices.Collect(maps.Keys(keys)))
 	out := make([]compareMetric, 0, len(sorted))
 	for _, k := range sorted {
 		info := metricMeta(k)

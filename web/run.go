@@ -84,7 +84,7 @@ func (s *Server) runData(id string) (*runView, error) {
 			v.Config = b.String()
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(rec.LatestMetrics)) {
+	for _, k := range sortMetrics(slices.Collect(maps.Keys(rec.LatestMetrics))) {
 		p := rec.LatestMetrics[k]
 		info := metricMeta(k)
 		v.Final = append(v.Final, finalMetric{Key: k, Title: info.Title, Unit: info.Unit, Text: info.Format(p.Value), Step: p.Step, Epoch: p.Epoch})
@@ -130,6 +130,7 @@ func (s *Server) epochTable(id string) (*epochTable, error) {
 			byEpoch[e][h.Key] = series.Values[j] // the last of the epoch wins (the series is in step order)
 		}
 	}
+	t.Keys = sortMetrics(t.Keys)
 	epochs := slices.Sorted(maps.Keys(byEpoch))
 	if len(epochs) > maxEpochRows {
 		t.Truncated = len(epochs) - maxEpochRows

@@ -6,8 +6,10 @@ package web
 // read from experiments' metric schema once it declares one.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,6 +86,25 @@ func metricMeta(key string) metricInfo {
 		return metricInfo{Key: key, Title: "test MSE of digit " + d, Better: -1}
 	}
 	return metricInfo{Key: key, Title: key}
+}
+
+// sortMetrics orders metric keys as the table above does, keys it does not know after, by name.
+func sortMetrics(keys []string) []string {
+	rank := func(k string) int {
+		for i, m := range metricTable {
+			if m.Key == k {
+				return i
+			}
+		}
+		return len(metricTable)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
 }
 
 // Format writes a value of the metric for a table: thousands separators for counts, MiB for

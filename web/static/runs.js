@@ -7,6 +7,8 @@ export function initRuns(form, box) {
   let shown = location.search; // the query string of the table on screen
   let seq = 0;
 
+  // load shows the table of a query string; history 'push' records it as a new page, 'live'
+  // is a refresh by the store (the form is left alone: the user may be typing).
   async function load(search, history) {
     const n = ++seq;
     const res = await fetch('/runs/table' + search, { headers: { Accept: 'text/html' } });
@@ -19,7 +21,7 @@ export function initRuns(form, box) {
     shown = search;
     const url = '/' + search;
     if (history === 'push') window.history.pushState(null, '', url);
-    syncForm(new URLSearchParams(search));
+    if (history !== 'live') syncForm(new URLSearchParams(search));
     syncTicks();
   }
 
@@ -75,5 +77,5 @@ export function initRuns(form, box) {
   document.getElementById('selection-clear').addEventListener('click', () => { setSelected([]); syncTicks(); });
 
   syncTicks();
-  watch([], () => load(shown));
+  watch([], () => load(shown, 'live'));
 }
