@@ -148,6 +148,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // requests are small; no WriteTimeout: event streams stay open
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          s.opts.Log,
 		BaseContext:       func(net.Listener) context.Context { return ctx }, // live streams end with ctx
