@@ -25,6 +25,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 		ids[i] = rec.ID
 	}
 	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{}) // the stream outlives the server's ReadTimeout
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
