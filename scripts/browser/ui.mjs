@@ -44,6 +44,18 @@ try {
   check(await page.$('table.runs script') === null, 'a <script> element inside the table');
   await shot('runs');
 
+  step = 'sort and columns';
+  await page.click('th.sortable a[title="metrics.val_bce"]');
+  await page.waitForSelector('th.sortable.asc a[title="metrics.val_bce"]');
+  const bce = await page.$$eval('table.runs tbody tr[data-run]', (rows) => rows.map((r) => Number(r.cells[8].title.split(' ')[0])));
+  check(bce.length === 3 && bce.every((v, i) => i === 0 || bce[i - 1] <= v), `val_bce ascending: ${bce}`);
+  await page.click('#columns summary');
+  await page.check('#columns input[value="tags.section"]');
+  await page.waitForSelector('th a[title="tags.section"]');
+  const sections = await page.$$eval('table.runs tbody tr[data-run]', (rows) => rows.map((r) => r.cells[r.cells.length - 1].textContent));
+  check(sections.sort().join(',') === '1.2,1.3,1.4', `the section column: ${sections}`);
+  await page.click('#columns summary');
+
   step = 'query';
   await page.fill('#q', 'params.model = "denoise" or params.model = "vanilla"');
   await page.press('#q', 'Enter');
