@@ -25,6 +25,8 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/metrics"
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -34,8 +36,11 @@ const (
 	benchEpochs    = 10
 	benchLongSteps = 100000
 	benchLongName  = "long-curve"
-	benchStoreFile = "store-v1.db" // change the name when the shape changes
+	benchStoreFile = "store-v2.db" // change the name when the shape changes
 )
+
+// benchLongMetric is the long run's curve: its process's CPU share, as the system monitor logs it.
+var benchLongMetric = experiments.SystemCPU.Name
 
 var benchStore struct {
 	once sync.Once
@@ -75,9 +80,10 @@ func bigStore(b *testing.B) string {
 	return benchStore.path
 }
 
-// writeBigStore logs benchRuns runs as experiments.Run logs a training (params, environment
-// tags, every epoch's five metrics, forty final measures: 90 rows a run) and one run with a
-// step-level curve of benchLongSteps points: 1,000,000 metric rows in all.
+// writeBigStore logs benchRuns-1 runs the way experiments.Run logs a training, through the
+// schema's own logging functions (config, params, environment tags, every epoch's metrics, the
+// final evaluation, sizes and timings: about 90 rows a run), and one run whose process monitor
+// logged benchLongSteps samples of its CPU share: about 1,000,000 metric rows in all.
 func writeBigStore(path string) error {
 	store, err := tracker.Open(path)
 	if err != nil {
@@ -85,47 +91,53 @@ func writeBigStore(path string) error {
 	}
 	defer store.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
-	models := aelib.Models()
-	var perEpoch, final []string
-	for _, m := range metricTable {
-		if len(perEpoch) < 5 {
-			perEpoch = append(perEpoch, m.Key)
-		} else {
-			final = append(final, m.Key)
+	var models []*aelib.Autoencoder // the sizes come from each model's architecture
+	for _, name := range aelib.Models() {
+		cfg, err := aelib.DefaultConfig(name)
+		if err != nil {
+			return err
 		}
-	}
-	for d := range 10 {
-		final = append(final, fmt.Sprintf("digit_mse_%d", d))
+		arch, err := cfg.Architecture()
+		if err != nil {
+			return err
+		}
+		cfg.Epochs = benchEpochs
+		models = append(models, &aelib.Autoencoder{Config: cfg, Arch: arch})
 	}
 	for i := range benchRuns - 1 {
-		model := models[i%len(models)]
-		lr := []string{"0.001", "0.0005", "0.002"}[i%3]
-		run, err := store.StartRun(tracker.RunSpec{Experiment: "bench-" + model, Name: fmt.Sprintf("%s-%05d", model, i),
-			Source: "bench", Config: []byte(fmt.Sprintf(`{"model":%q,"epochs":%d,"learning_rate":%s}`, model, benchEpochs, lr)),
-			Params: map[string]string{"model": model, "epochs": strconv.Itoa(benchEpochs), "batch_size": "256", "learning_rate": lr,
-				"noise": "0", "seed": strconv.Itoa(i), "dataset": "mnist", "optimizer": "adam", "loss": "bce", "widths": "256,128,32"},
+		ae := models[i%len(models)]
+		cfg := ae.Config
+		cfg.Seed = uint64(i)
+		cfg.LearningRate = []float64{0.001, 0.0005, 0.002}[i%3]
+		config, _ := json.Marshal(cfg)
+		run, err := store.StartRun(tracker.RunSpec{Experiment: "bench-" + cfg.Model, Name: fmt.Sprintf("%s-%05d", cfg.Model, i),
+			Source: "bench", Config: config, Params: experiments.Params(cfg),
 			Tags: map[string]string{"section": "bench", "env.backend": "onnx", "env.host": "bench-host", "env.cpus": "2",
 				"env.go_version": runtime.Version(), "env.gomlx": "v0.28.2", "env.os_arch": "linux/amd64", "env.device": "cpu"},
 		})
 		if err != nil {
 			return err
 		}
+		res := &experiments.Result{Model: ae, History: &aelib.History{StepsPerEpoch: 235, Seconds: 30, CompileSeconds: 0.5}}
 		loss := 0.3 + 0.3*rng.Float64()
 		for epoch := 1; epoch <= benchEpochs; epoch++ {
 			loss *= 0.9 + 0.05*rng.Float64()
-			m := map[string]float64{}
-			for k, key := range perEpoch {
-				m[key] = loss * float64(k+1)
-			}
-			if err := run.LogMetrics(m, int64(epoch*235), epoch); err != nil {
+			m := aelib.EpochMetrics{Epoch: epoch, Step: int64(epoch * 235), TrainLoss: 1.1 * loss, ValLoss: loss,
+				ValMSE: loss / 10, ValMAE: loss / 4, Seconds: 2.5 + rng.Float64(), TrainSeconds: 2.4}
+			if err := experiments.LogEpoch(run, m); err != nil {
 				return err
 			}
+			res.History.Epochs = append(res.History.Epochs, m)
 		}
-		m := map[string]float64{}
-		for k, key := range final {
-			m[key] = loss * float64(k+1) * (1 + rng.Float64()/10)
+		mse := loss / 10
+		res.Evaluation.Test = metrics.Summary{BCE: loss, MSE: mse, MAE: loss / 4, PSNR: -10 * math.Log10(mse), SSIM: 1 - loss, Pearson: 1 - loss/2, Similarity: 100 - 25*loss}
+		for d := range res.Evaluation.DigitMSE {
+			res.Evaluation.DigitMSE[d] = mse * (0.8 + 0.4*rng.Float64())
 		}
-		if err := run.LogMetrics(m, benchEpochs*235, benchEpochs); err != nil {
+		if cfg.Noise > 0 {
+			res.Evaluation.Denoising = &metrics.Denoising{NoisyMSE: 0.1, DenoisedMSE: mse, ImprovementPct: 100 * (0.1 - mse) / 0.1}
+		}
+		if err := experiments.LogResults(run, res); err != nil {
 			return err
 		}
 		if err := run.Finish(tracker.StatusFinished, ""); err != nil {
@@ -137,8 +149,8 @@ func writeBigStore(path string) error {
 		return err
 	}
 	for step := range benchLongSteps {
-		v := 0.1 + 0.5*math.Exp(-float64(step)/20000) + 0.02*rng.NormFloat64()
-		if err := run.LogMetric("train_loss", v, int64(step), step/1000+1); err != nil {
+		v := 100 * (0.6 + 0.3*math.Exp(-float64(step)/20000) + 0.05*rng.NormFloat64())
+		if err := experiments.LogSample(run, map[string]float64{benchLongMetric: v}, int64(step), step/1000+1); err != nil {
 			return err
 		}
 	}
@@ -207,7 +219,7 @@ func BenchmarkChartJSON100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchGet(b, srv, "/api/series?key=train_loss&run="+rec.ID)
+	benchGet(b, srv, "/api/series?key="+benchLongMetric+"&run="+rec.ID)
 }
 
 // BenchmarkServerMemory serves the runs page, a sorted page and the 100,000-point chart and
@@ -221,7 +233,7 @@ func BenchmarkServerMemory(b *testing.B) {
 	}
 	h := srv.Handler()
 	for b.Loop() {
-		for _, target := range []string{"/", "/api/runs?order=metrics.val_bce+asc", "/api/series?key=train_loss&run=" + rec.ID} {
+		for _, target := range []string{"/", "/api/runs?order=metrics.val_bce+asc", "/api/series?key=" + benchLongMetric + "&run=" + rec.ID} {
 			if res := do(b, h, "GET", target, nil); res.StatusCode != http.StatusOK {
 				b.Fatalf("%s: %d", target, res.StatusCode)
 			}

@@ -119,7 +119,7 @@ func compareMetrics(recs []*tracker.RunRecord) []compareMetric {
 				continue
 			}
 			have++
-			if math.IsNaN(best) || float64(info.Better)*(v-best) > 0 {
+			if info.better(v, best) {
 				best = v
 			}
 		}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 	"github.com/aelab/aelab/web"
 )
@@ -25,7 +27,7 @@ func ExampleServer_Serve() {
 	}
 	defer store.Close()
 	run, _ := store.StartRun(tracker.RunSpec{Name: "first", Params: map[string]string{"model": "vanilla"}})
-	run.LogMetric("val_bce", 0.12, 1, 1)
+	experiments.LogEpoch(run, aelib.EpochMetrics{Epoch: 1, Step: 10, ValLoss: 0.12}) // as experiments.Run logs an epoch
 	run.Finish(tracker.StatusFinished, "")
 
 	srv, err := web.New(store, web.Options{})
@@ -40,7 +42,7 @@ func ExampleServer_Serve() {
 	done := make(chan error)
 	go func() { done <- srv.Serve(ctx, ln) }()
 
-	res, err := http.Get("http://" + ln.Addr().String() + "/api/runs?col=params.model&col=metrics.val_bce")
+	res, err := http.Get("http://" + ln.Addr().String() + "/api/runs?col=params.model&col=metrics." + experiments.ValBCE.Name)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func ExampleServer_Serve() {
 	json.NewDecoder(res.Body).Decode(&page)
 	res.Body.Close()
 	r := page.Runs[0]
-	fmt.Println(page.Total, r.Name, r.Status, r.Params["model"], r.Metrics["val_bce"].Value)
+	fmt.Println(page.Total, r.Name, r.Status, r.Params["model"], r.Metrics[experiments.ValBCE.Name].Value)
 
 	stop() // Serve shuts down when its context ends
 	select {

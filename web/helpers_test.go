@@ -75,9 +75,9 @@ func readBody(t testing.TB, res *http.Response) string {
 	return string(b)
 }
 
-// logRuns records n finished runs through the tracker API: run-NNN with params model (the
-// course's three in turn) and i, tag group = i%4, and every epoch of 3 the chart metric and
-// the training loss, run i's chart metric being 1/(i+1) at the end.
+// logRuns records n finished runs as the runner logs them (experiments.LogEpoch, through the
+// tracker API): run-NNN with params model (the course's three in turn) and i, tag group = i%4,
+// and three epochs whose validation BCE (the chart metric) ends at 1/(i+1).
 func logRuns(t testing.TB, store *tracker.Store, n int) []string {
 	t.Helper()
 	models := []string{aelib.ModelVanilla, aelib.ModelDeep, aelib.ModelDenoise}
@@ -91,7 +91,8 @@ func logRuns(t testing.TB, store *tracker.Store, n int) []string {
 		}
 		for epoch := 1; epoch <= 3; epoch++ {
 			v := float64(4-epoch) / float64(i+1) / 3
-			if err := run.LogMetrics(map[string]float64{chartMetric: v, "train_loss": 2 * v}, int64(epoch*10), epoch); err != nil {
+			m := aelib.EpochMetrics{Epoch: epoch, Step: int64(epoch * 10), TrainLoss: 2 * v, ValLoss: v, ValMSE: v / 10, ValMAE: v / 4, Seconds: 1, TrainSeconds: 0.9}
+			if err := experiments.LogEpoch(run, m); err != nil {
 				t.Fatal(err)
 			}
 		}
