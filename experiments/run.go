@@ -27,7 +27,7 @@ type Spec struct {
 	Experiment    string            // DefaultExperiment when empty
 	Source        string            // "cli", "notebook", "test", …
 	Tags          map[string]string // more tags
-	CheckpointDir string            // where the weights go, a new or empty folder; checkpoints/<run id> beside the store when empty
+	CheckpointDir string            // where the weights go, a new or empty folder; checkpoints/<run id> under the store's artifact root when empty
 }
 
 // Options are the knobs of Run that do not change the result.
@@ -125,7 +125,7 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 
 	res.CheckpointDir = spec.CheckpointDir
 	if res.CheckpointDir == "" && store != nil {
-		res.CheckpointDir = filepath.Join(filepath.Dir(store.Path()), "checkpoints", res.RunID)
+		res.CheckpointDir = filepath.Join(store.ArtifactRoot(), "checkpoints", res.RunID)
 	}
 	if res.CheckpointDir != "" {
 		if err := ae.Save(res.CheckpointDir); err != nil {

@@ -1,6 +1,7 @@
 // Package tracker is aelab's experiment store: every training run, its
-// configuration, parameters, tags, metric history and artifacts, kept in one
-// SQLite file that the CLI, the notebooks and the reports share.
+// configuration, parameters, tags, metric history and artifacts, kept in a
+// SQLite file (the embedded default) or in a PostgreSQL database that several
+// machines share, with the same API, query language and results on both.
 //
 // The model follows MLflow's tracking store:
 //
@@ -33,6 +34,28 @@
 // [DefaultPath] is $AELAB_DB when set, else $XDG_DATA_HOME/aelab/aelab.db, else
 // ~/.local/share/aelab/aelab.db, so the CLI and notebooks see the same runs.
 //
+// A location that starts postgres:// or postgresql:// is a PostgreSQL database
+// (pgx, through database/sql): postgres://user@host:5432/dbname?sslmode=require.
+// The password may be in the URL, in PGPASSWORD, or in ~/.pgpass (PGPASSFILE);
+// sslmode and the other PG* variables work as libpq users expect. The password
+// never appears in what the tracker prints, returns or stores: [Store.Path]
+// and errors show the URL without it, and it is scrubbed from run names,
+// params, tags (env.command), configs and reasons before they are stored.
+//
+// What differs between the two databases (placeholders, DDL, LIKE, collation,
+// row order, the aelab_num function, schema introspection, the migration lock)
+// sits in one small seam (dialect.go); the rest of tracker is written once.
+// [Store.WriteTx], [Store.Rebind] and [Store.OpenDB] let a component that keeps
+// its tables in the same database (sweeps: River) write in the tracker's own
+// transaction and open its own pool without handling the password.
+//
+// # Artifacts
+//
+// Each store has an artifact root ([Store.ArtifactRoot]): the SQLite file's
+// folder by default, or $AELAB_ARTIFACTS, a folder every machine mounts. The
+// store records artifact paths relative to it, so each machine resolves them
+// under its own mount point; files outside the root are recorded absolute.
+//
 // # Opening: writing and reading
 //
 // [Open] creates a store at a new path (or in an empty file) and migrates an
@@ -58,8 +81,10 @@
 // # Schema versions
 //
 // The schema carries a version number (table schema_version) and is migrated
-// forward on [Open], inside one BEGIN IMMEDIATE transaction that re-reads the
-// version, so processes racing to create or upgrade a file do not collide. A
+// forward on [Open], inside one transaction that holds the database's write
+// lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory
+// lock) and re-reads the version, so processes racing to create or upgrade a
+// store migrate it exactly once. A
 // store written by a newer aelab (a version this code does not know) is refused
 // with an error that says so, never modified.
 //
@@ -72,13 +97,26 @@
 //
 // # Runs that die
 //
-// A [Run] updates its heartbeat every few seconds from a goroutine. Readers
-// ([Store.GetRun], [Store.SearchRuns]) report a RUNNING run whose owner process
-// is gone from this host (or whose heartbeat is stale, for runs owned by other
-// hosts) as LOST, with the reason in its Error field, and record that status
-// in the store (a read-only store only reports it). Its metrics stay as logged. A LOST run whose process turns out
-// to be alive (a heartbeat arrives) goes back to RUNNING; Finish from the
-// owning process always wins.
+// A [Run] records its host and pid and updates its heartbeat every few seconds
+// from a goroutine. Readers ([Store.GetRun], [Store.SearchRuns]) report a
+// RUNNING run as LOST, with the reason in its Error field, when its process is
+// gone from this host, or, on any host, when its heartbeat is older than three
+// intervals and [DefaultLostAfter] ([Store.SetLostAfter]); they record that
+// status in the store (a read-only store only reports it). Its metrics stay as
+// logged. A LOST run whose process turns out to be alive (a heartbeat arrives)
+// goes back to RUNNING; Finish from the owning process always wins.
+// $AELAB_HOSTNAME overrides the host name runs record (tests that play two
+// hosts, containers that share one).
+//
+// # Connection trouble
+//
+// A run's writes (LogMetrics, LogArtifact) that fail for a passing reason — a
+// server restarting, a network drop, a file locked for long — are kept in
+// order (up to [MaxPendingValues] values) and written in the background with
+// backoff; training goes on. Finish (and Close) write what was kept before the
+// run's end, waiting up to the flush timeout; what could not be written is
+// named in the run's reason and in Finish's error. A write whose commit was
+// not acknowledged is not applied twice (runs.logged_seq).
 //
 // # Query language
 //

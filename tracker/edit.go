@@ -13,8 +13,7 @@ func (s *Store) SetTag(runID, key, value string) error {
 	if key == "" {
 		return fmt.Errorf("tracker: run %s: set tag: empty key", short(id))
 	}
-	if _, err := s.exec(`INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)
-		ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value`, id, key, value); err != nil {
+	if err := s.writeTx(func(tx sqlRunner) error { return s.upsertKV(tx, "tags", id, map[string]string{key: value}) }); err != nil {
 		return fmt.Errorf("tracker: run %s: set tag %s: %w", short(id), key, err)
 	}
 	return nil
@@ -32,7 +31,11 @@ func (s *Store) setDeleted(runID string, deleted bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.exec(`UPDATE runs SET deleted = ? WHERE id = ?`, deleted, id); err != nil {
+	flag := 0 // an integer column on both databases
+	if deleted {
+		flag = 1
+	}
+	if _, err := s.exec(`UPDATE runs SET deleted = ? WHERE id = ?`, flag, id); err != nil {
 		return fmt.Errorf("tracker: run %s: delete: %w", short(id), err)
 	}
 	return nil

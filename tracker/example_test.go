@@ -1,7 +1,10 @@
 package tracker_test
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -109,4 +112,62 @@ func ExampleStore_SearchRuns() {
 	// deep 0.022
 	// denoising 0.025
 	// query: at column 19: expected a value after '<', got end of input
+}
+
+func ExampleOpenReadOnly() {
+	path, cleanup := tempDB()
+	defer cleanup()
+	store, err := tracker.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	run, _ := store.StartRun(tracker.RunSpec{Name: "vanilla-32"})
+	run.Finish(tracker.StatusFinished, "")
+	store.Close()
+
+	// A command that only reads opens the store read-only: nothing is created,
+	// migrated or written, and a store on a read-only filesystem can be read.
+	ro, err := tracker.OpenReadOnly(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ro.Close()
+	runs, _ := ro.SearchRuns(tracker.Search{})
+	fmt.Println(len(runs), runs[0].Name, ro.ReadOnly())
+
+	_, err = tracker.OpenReadOnly(path + ".typo")
+	fmt.Println(errors.Is(err, tracker.ErrNoStore))
+	// Output:
+	// 1 vanilla-32 true
+	// true
+}
+
+func ExampleStore_WriteTx() {
+	path, cleanup := tempDB()
+	defer cleanup()
+	store, err := tracker.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	run, _ := store.StartRun(tracker.RunSpec{Name: "trial-1"})
+	run.Finish(tracker.StatusFinished, "")
+
+	// A component with its own tables in the store's database (a job queue)
+	// writes them and the tracker's rows in one transaction: all or nothing.
+	ctx := context.Background()
+	store.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE IF NOT EXISTS jobs (run_id TEXT)`)
+		return err
+	})
+	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(store.Rebind(`INSERT INTO jobs(run_id) VALUES (?)`), run.ID()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(store.Rebind(`INSERT INTO tags(run_id, key, value) VALUES (?, ?, ?)`), run.ID(), "queued", "yes")
+		return err
+	})
+	rec, _ := store.GetRun(run.ID())
+	fmt.Println(err, store.Dialect(), rec.Tags["queued"])
+	// Output: <nil> sqlite yes
 }

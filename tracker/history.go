@@ -32,8 +32,8 @@ func (s *Store) metricHistories(runID string, key *string) (map[string][]MetricP
 		q += ` AND key = ?`
 		args = append(args, *key)
 	}
-	q += ` ORDER BY key, step, timestamp, rowid`
-	rows, err := s.r.Query(q, args...)
+	q += ` ORDER BY key, step, timestamp, ` + s.d.rowOrder
+	rows, err := s.reader().query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
 	}

@@ -20,31 +20,13 @@ func (s *Store) Keys() (*KeySet, error) {
 		table string
 		dst   *[]string
 	}{{"params", &ks.Params}, {"latest_metrics", &ks.Metrics}, {"tags", &ks.Tags}} {
-		keys, err := s.strings(`SELECT DISTINCT key FROM ` + t.table + ` ORDER BY key`)
+		keys, err := s.reader().strings(`SELECT DISTINCT key FROM ` + t.table + ` ORDER BY key`)
 		if err != nil {
 			return nil, fmt.Errorf("tracker: keys of %s: %w", t.table, err)
 		}
 		*t.dst = keys
 	}
 	return ks, nil
-}
-
-// strings runs a query whose rows are one string each.
-func (s *Store) strings(query string, args ...any) ([]string, error) {
-	rows, err := s.r.Query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // HistoryLen is how many values of a metric a run logged.
@@ -64,7 +46,7 @@ func (s *Store) HistoryKeys(runIDs ...string) ([]HistoryLen, error) {
 	for i, id := range runIDs {
 		args[i] = id
 	}
-	rows, err := s.r.Query(`SELECT key, count(*) FROM metrics WHERE run_id IN `+placeholders(len(args))+
+	rows, err := s.reader().query(`SELECT key, count(*) FROM metrics WHERE run_id IN `+placeholders(len(args))+
 		` GROUP BY run_id, key`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: metric keys: %w", err)

@@ -36,7 +36,7 @@ func (s *Store) loadRuns(ids []string, lost map[string]string) ([]*RunRecord, er
 }
 
 func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) error {
-	rows, err := s.r.Query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time,
+	rows, err := s.reader().query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time,
 		runs.source, runs.error, runs.config, runs.owner_pid, runs.owner_host, runs.heartbeat, runs.deleted
 		FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE runs.id IN `+in, args...)
 	if err != nil {
@@ -65,7 +65,7 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 		return err
 	}
 	for _, table := range []string{"params", "tags"} {
-		rows, err := s.r.Query(`SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in, args...)
+		rows, err := s.reader().query(`SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in, args...)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 			return err
 		}
 	}
-	rows, err = s.r.Query(`SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in, args...)
+	rows, err = s.reader().query(`SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in, args...)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.r.Query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
+	rows, err = s.reader().query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 			rows.Close()
 			return err
 		}
-		a.Created = msTime(created)
+		a.Created, a.Path = msTime(created), s.artifactPath(a.Path)
 		if r := byID[id]; r != nil {
 			r.Artifacts = append(r.Artifacts, a)
 		}

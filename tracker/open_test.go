@@ -247,6 +247,17 @@ func killedRunStore(t *testing.T, dir string) (path, id string, pid int) {
 // environment), kills it once it has logged, and returns the run id and pid.
 func startAndKill(t *testing.T, path string, env []string) (id string, pid int) {
 	t.Helper()
+	c, id := startHelper(t, path, env)
+	c.Process.Kill()
+	c.Wait() // reaped: its pid is gone
+	return id, c.Process.Pid
+}
+
+// startHelper runs the logAndHang helper on the store at path (with extra
+// environment) and returns it, with its run's id, once the run has logged two
+// epochs. The test kills it; it is killed at the end anyway.
+func startHelper(t *testing.T, path string, env []string) (*exec.Cmd, string) {
+	t.Helper()
 	c := exec.Command(os.Args[0], "-test.run=^$")
 	c.Env = append(append(os.Environ(), helperEnv+"=logAndHang", "AELAB_TRACKER_TEST_DB="+path), env...)
 	out, err := c.StdoutPipe()
@@ -258,13 +269,14 @@ func startAndKill(t *testing.T, path string, env []string) (id string, pid int) 
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
 	line, _ := bufio.NewReader(out).ReadString('\n')
-	c.Process.Kill()
-	c.Wait() // reaped: its pid is gone
 	if !strings.HasPrefix(line, "ready ") {
+		c.Process.Kill()
+		c.Wait()
 		t.Fatalf("helper said %q; stderr: %s", line, stderr.String())
 	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "ready ")), c.Process.Pid
+	return c, strings.TrimSpace(strings.TrimPrefix(line, "ready "))
 }
 
 // Issue #10 item 3: a reading open reports a dead run LOST without writing it,

@@ -32,8 +32,8 @@ func parseSearch(q Search) (Expr, []OrderTerm, error) {
 // filter), without the ORDER BY: "[WITH lost …] SELECT cols FROM runs JOIN experiments e …
 // WHERE …". Runs found dead (lost) count as LOST in the filter and order, also where that
 // was not written (read-only stores).
-func searchSQL(q Search, where Expr, lost map[string]string, cols string) (*sqlBuilder, error) {
-	b := &sqlBuilder{query: q.Filter}
+func (s *Store) searchSQL(q Search, where Expr, lost map[string]string, cols string) (*sqlBuilder, error) {
+	b := &sqlBuilder{query: q.Filter, d: s.d}
 	if len(lost) > 0 {
 		b.w("WITH lost(id) AS (VALUES ")
 		for i, id := range slices.Sorted(maps.Keys(lost)) {
@@ -56,10 +56,11 @@ func searchSQL(q Search, where Expr, lost map[string]string, cols string) (*sqlB
 		b.arg(q.Experiment)
 	}
 	if where != nil {
-		b.w(" AND ")
+		b.w(" AND " + s.d.filterOpen)
 		if where.sql(b); b.err != nil {
 			return nil, b.err
 		}
+		b.w(s.d.filterClose)
 	}
 	return b, nil
 }
@@ -152,14 +153,14 @@ func (s *Store) SearchPage(q PageQuery) (*Page, error) {
 	}
 	lost := s.reapLost()
 	page := &Page{Offset: q.Offset, Rows: []RunRow{}}
-	count, err := searchSQL(q.Search, where, lost, "count(*)")
+	count, err := s.searchSQL(q.Search, where, lost, "count(*)")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.r.QueryRow(count.String(), count.args...).Scan(&page.Total); err != nil {
+	if err := s.reader().queryRow(count.String(), count.args...).Scan(&page.Total); err != nil {
 		return nil, fmt.Errorf("tracker: search page: counting: %w", err)
 	}
-	b, err := searchSQL(q.Search, where, lost, `runs.id, e.name, runs.name, runs.status, runs.error,
+	b, err := s.searchSQL(q.Search, where, lost, `runs.id, e.name, runs.name, runs.status, runs.error,
 		runs.start_time, runs.end_time, runs.heartbeat, runs.source, runs.deleted`)
 	if err != nil {
 		return nil, err
@@ -175,7 +176,7 @@ func (s *Store) SearchPage(q PageQuery) (*Page, error) {
 		b.w(" OFFSET ")
 		b.arg(q.Offset)
 	}
-	rows, err := s.r.Query(b.String(), b.args...)
+	rows, err := s.reader().query(b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: search page: %w", err)
 	}
@@ -230,7 +231,7 @@ func (s *Store) loadColumns(byID map[string]*RunRow, columns []Field) error {
 			cols = "run_id, key, value, step, epoch, timestamp"
 		}
 		q := `SELECT ` + cols + ` FROM ` + table + ` WHERE run_id IN ` + placeholders(len(ids)) + ` AND key IN ` + placeholders(len(ks))
-		rows, err := s.r.Query(q, append(append([]any(nil), ids...), ks...)...)
+		rows, err := s.reader().query(q, append(append([]any(nil), ids...), ks...)...)
 		if err != nil {
 			return err
 		}

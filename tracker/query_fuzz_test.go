@@ -23,7 +23,7 @@ func checkQueryError(t *testing.T, q string, err error) {
 // Never a panic, a stack overflow or an SQL error. The seed corpus is in
 // testdata/fuzz/FuzzParseFilter.
 func FuzzParseFilter(f *testing.F) {
-	s, _ := searchStore(f)
+	s, _ := searchStore(f, sqliteBackend)
 	f.Fuzz(func(t *testing.T, q string) {
 		e, _, err := ParseFilter(q)
 		if err != nil {
@@ -44,7 +44,7 @@ func FuzzParseFilter(f *testing.F) {
 
 // FuzzParseOrderBy: any text orders a real store's runs or fails with a positioned *QueryError.
 func FuzzParseOrderBy(f *testing.F) {
-	s, _ := searchStore(f)
+	s, _ := searchStore(f, sqliteBackend)
 	f.Fuzz(func(t *testing.T, q string) {
 		if _, err := ParseOrderBy(q); err != nil {
 			checkQueryError(t, q, err)

@@ -52,7 +52,7 @@ func TestQueryNestingBounded(t *testing.T) {
 	wantQueryError(t, "deep not", err, 4*MaxQueryDepth+1, "parentheses and 'not' nest deeper")
 
 	// As deep as allowed parses, and runs on the database.
-	s, _ := searchStore(t)
+	s, _ := searchStore(t, sqliteBackend)
 	ok := strings.Repeat("(not ", MaxQueryDepth/2) + "params.model = 'deep'" + strings.Repeat(")", MaxQueryDepth/2)
 	if runs, err := s.SearchRuns(Search{Filter: ok}); err != nil || names(runs) != "c,a" {
 		t.Errorf("%d levels: %q, %v", MaxQueryDepth, names(runs), err)
@@ -70,37 +70,41 @@ func chain(n int, op, first string, other func(i int) string) string {
 
 // Issue #10 item 5: long flat or/and chains work (SQLite failed from 1,000 terms).
 func TestLongChains(t *testing.T) {
-	s, _ := searchStore(t)
-	for _, n := range []int{1_000, 5_000} {
-		or := chain(n, "or", `params.model = "deep"`, func(i int) string { return fmt.Sprintf(`params.model = "m%d"`, i) })
-		and := chain(n, "and", `metrics.val_mse < 0.03`, func(i int) string { return fmt.Sprintf(`metrics.val_mse < %d`, i) })
-		ids := chain(n, "or", `attributes.name = "b"`, func(i int) string { return fmt.Sprintf(`attributes.id = "%d"`, i) })
-		for q, want := range map[string]string{or: "c,a", and: "d,a", ids: "b"} {
-			runs, err := s.SearchRuns(Search{Filter: q})
-			if err != nil || names(runs) != want {
-				t.Errorf("%d terms (%.40s…): %q, %v; want %q", n, q, names(runs), err, want)
+	onBackends(t, func(t *testing.T, b backend) {
+		s, _ := searchStore(t, b)
+		for _, n := range []int{1_000, 5_000} {
+			or := chain(n, "or", `params.model = "deep"`, func(i int) string { return fmt.Sprintf(`params.model = "m%d"`, i) })
+			and := chain(n, "and", `metrics.val_mse < 0.03`, func(i int) string { return fmt.Sprintf(`metrics.val_mse < %d`, i) })
+			ids := chain(n, "or", `attributes.name = "b"`, func(i int) string { return fmt.Sprintf(`attributes.id = "%d"`, i) })
+			for q, want := range map[string]string{or: "c,a", and: "d,a", ids: "b"} {
+				runs, err := s.SearchRuns(Search{Filter: q})
+				if err != nil || names(runs) != want {
+					t.Errorf("%d terms (%.40s…): %q, %v; want %q", n, q, names(runs), err, want)
+				}
 			}
 		}
-	}
+	})
 }
 
 // Chains of tests of different keys (one subquery each) work up to our own limit.
 func TestManyKeyLookups(t *testing.T) {
-	s, _ := searchStore(t)
-	mixed := func(n int) string {
-		return chain(n, "or", `(metrics.val_mse < 0.03 and params.model = "deep")`, func(i int) string {
-			return fmt.Sprintf(`(tags.x%d = "%d" and not tags.y >= %d)`, i, i, i)
-		})
-	}
-	q := mixed(MaxQueryLookups / 2)
-	if runs, err := s.SearchRuns(Search{Filter: q}); err != nil || names(runs) != "a" {
-		t.Errorf("%d lookups: %q, %v", MaxQueryLookups, names(runs), err)
-	}
-	q = mixed(5_000)
-	_, err := s.SearchRuns(Search{Filter: q})
-	// Every term makes two lookups: the 1,001st is the first of term 500.
-	col := strings.Index(q, `tags.x500 =`) + 1
-	wantQueryError(t, "5,000 lookups", err, col, fmt.Sprintf("too many lookups of metrics, params and tags: at most %d", MaxQueryLookups))
+	onBackends(t, func(t *testing.T, b backend) {
+		s, _ := searchStore(t, b)
+		mixed := func(n int) string {
+			return chain(n, "or", `(metrics.val_mse < 0.03 and params.model = "deep")`, func(i int) string {
+				return fmt.Sprintf(`(tags.x%d = "%d" and not tags.y >= %d)`, i, i, i)
+			})
+		}
+		q := mixed(MaxQueryLookups / 2)
+		if runs, err := s.SearchRuns(Search{Filter: q}); err != nil || names(runs) != "a" {
+			t.Errorf("%d lookups: %q, %v", MaxQueryLookups, names(runs), err)
+		}
+		q = mixed(5_000)
+		_, err := s.SearchRuns(Search{Filter: q})
+		// Every term makes two lookups: the 1,001st is the first of term 500.
+		col := strings.Index(q, `tags.x500 =`) + 1
+		wantQueryError(t, "5,000 lookups", err, col, fmt.Sprintf("too many lookups of metrics, params and tags: at most %d", MaxQueryLookups))
+	})
 }
 
 // Issue #10 item 5: more terms than the database can bind is our own positioned error.
@@ -129,7 +133,7 @@ func TestQueryTermLimits(t *testing.T) {
 	_, _, err = ParseFilter("metrics.a < 1 order by " + order)
 	wantQueryError(t, "filter's order by", err, len("metrics.a < 1 order by ")+strings.Index(order, fmt.Sprintf("params.k%d ", MaxOrderTerms))+1, "too many keys")
 
-	s, _ := searchStore(t)
+	s, _ := searchStore(t, sqliteBackend)
 	if runs, err := s.SearchRuns(Search{OrderBy: strings.Join(keys[:MaxOrderTerms-1], ", ") + ", params.epochs asc"}); err != nil || names(runs) != "b,a,c,d" {
 		t.Errorf("%d order keys: %q, %v", MaxOrderTerms, names(runs), err)
 	}
@@ -138,27 +142,29 @@ func TestQueryTermLimits(t *testing.T) {
 // Issue #10 item 5: numbers out of range keep their meaning (start_time > 1e300
 // and > 1e19 returned every run: int64 overflow).
 func TestQueryNumbersOutOfRange(t *testing.T) {
-	s, _ := searchStore(t)
-	for q, want := range map[string]string{
-		`attributes.start_time > 1e300`:                            "",
-		`attributes.start_time > 1e19`:                             "",
-		`attributes.start_time >= 9.3e18`:                          "",
-		`attributes.start_time < 1e300`:                            "d,c,b,a",
-		`attributes.start_time < -1e19`:                            "",
-		`attributes.start_time > -1e300`:                           "d,c,b,a",
-		`attributes.start_time = 0.5`:                              "",
-		`attributes.start_time in (1e300, -1e300)`:                 "",
-		`attributes.end_time > 1e19 or attributes.end_time < 1e19`: "d,c,b,a",
-		`metrics.val_mse < 1e300`:                                  "d,b,a",
-		`metrics.val_mse > -1e308`:                                 "d,b,a",
-		`params.epochs < 1e300`:                                    "b,a",
-		`params.epochs > 1e-300`:                                   "b,a",
-	} {
-		runs, err := s.SearchRuns(Search{Filter: q})
-		if err != nil || names(runs) != want {
-			t.Errorf("%s: %q, %v; want %q", q, names(runs), err, want)
+	onBackends(t, func(t *testing.T, b backend) {
+		s, _ := searchStore(t, b)
+		for q, want := range map[string]string{
+			`attributes.start_time > 1e300`:                            "",
+			`attributes.start_time > 1e19`:                             "",
+			`attributes.start_time >= 9.3e18`:                          "",
+			`attributes.start_time < 1e300`:                            "d,c,b,a",
+			`attributes.start_time < -1e19`:                            "",
+			`attributes.start_time > -1e300`:                           "d,c,b,a",
+			`attributes.start_time = 0.5`:                              "",
+			`attributes.start_time in (1e300, -1e300)`:                 "",
+			`attributes.end_time > 1e19 or attributes.end_time < 1e19`: "d,c,b,a",
+			`metrics.val_mse < 1e300`:                                  "d,b,a",
+			`metrics.val_mse > -1e308`:                                 "d,b,a",
+			`params.epochs < 1e300`:                                    "b,a",
+			`params.epochs > 1e-300`:                                   "b,a",
+		} {
+			runs, err := s.SearchRuns(Search{Filter: q})
+			if err != nil || names(runs) != want {
+				t.Errorf("%s: %q, %v; want %q", q, names(runs), err, want)
+			}
 		}
-	}
-	_, _, err := ParseFilter("attributes.start_time > 1e400")
-	wantQueryError(t, "1e400", err, 25, "number 1e400 is out of range")
+		_, _, err := ParseFilter("attributes.start_time > 1e400")
+		wantQueryError(t, "1e400", err, 25, "number 1e400 is out of range")
+	})
 }

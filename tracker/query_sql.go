@@ -9,6 +9,7 @@ import (
 type sqlBuilder struct {
 	sb   strings.Builder
 	args []any
+	d    *dialect
 	// query is the filter being written; lookups counts its key subqueries,
 	// and err is the first error (the builder's methods write on regardless).
 	query   string
@@ -202,8 +203,10 @@ func (e *LikeExpr) test(b *sqlBuilder) {
 	if e.Not {
 		b.w(" NOT")
 	}
-	b.w(" LIKE ")
+	op, after := b.d.likeOp()
+	b.w(op)
 	b.arg(e.Pattern.Text)
+	b.w(after)
 }
 
 // orderSQL writes the ORDER BY terms: runs missing a key come last.

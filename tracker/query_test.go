@@ -109,8 +109,8 @@ func TestParseOrderBy(t *testing.T) {
 //	b: model=vanilla  epochs=5   val_mse=0.05
 //	c: model=deep     epochs=ten (no val_mse)
 //	d: model=x"; drop table runs; --   val_mse=0.01
-func searchStore(t testing.TB) (*Store, map[string]string) {
-	s := tempStore(t)
+func searchStore(t testing.TB, b backend) (*Store, map[string]string) {
+	s := b.store(t)
 	ids := map[string]string{}
 	mk := func(name string, params map[string]string, metrics map[string]float64, exp string) {
 		r := mustStart(t, s, RunSpec{Experiment: exp, Name: name, Params: params, Tags: map[string]string{"note": name + " note"}})
@@ -139,74 +139,76 @@ func names(runs []*RunRecord) string {
 }
 
 func TestSearchRuns(t *testing.T) {
-	s, ids := searchStore(t)
-	cases := []struct {
-		q    Search
-		want string
-	}{
-		{Search{}, "d,c,b,a"},
-		{Search{Limit: 2}, "d,c"},
-		{Search{Filter: `metrics.val_mse < 0.03`}, "d,a"},
-		{Search{Filter: `metrics.val_mse < 0.03 and params.model = "deep"`}, "a"},
-		{Search{Filter: `params.model = 'deep' or metrics.val_mse > 0.04`}, "c,b,a"},
-		{Search{Filter: `not params.model = 'deep'`}, "d,b"},
-		{Search{Filter: `params.epochs >= 6`}, "a"},   // numeric: "10" >= 6, "ten" is not a number
-		{Search{Filter: `params.epochs >= '6'`}, "c"}, // strings: only "ten" >= "6"
-		{Search{Filter: `params.epochs = 10.0`}, "a"}, // numeric equality
-		{Search{Filter: `params.model in ('vanilla', 'deep')`}, "c,b,a"},
-		{Search{Filter: `params.model not in ('vanilla', 'deep')`}, "d"},
-		{Search{Filter: `params.lr != '0.01'`}, ""}, // only runs having lr
-		{Search{Filter: `not params.lr = '0.01'`}, "d,c,b"},
-		{Search{Filter: `tags.note like 'b%'`}, "b"},
-		{Search{Filter: `tags.note not like '% note'`}, ""},
-		{Search{Filter: `attributes.experiment = 'e2'`}, "d,c"},
-		{Search{Experiment: "e1"}, "b,a"},
-		{Search{Filter: `status = 'finished'`}, "d,c,b,a"},
-		{Search{Filter: `status = 'RUNNING'`}, ""},
-		{Search{Filter: `name in ('a', 'c')`}, "c,a"},
-		{Search{Filter: `attributes.id like '` + ids["b"][:8] + `%'`}, "b"},
-		{Search{Filter: `attributes.start_time > 0`}, "d,c,b,a"},
-		{Search{Filter: `attributes.start_time > "2000-01-01"`}, "d,c,b,a"},
-		{Search{Filter: `attributes.start_time < "2000-01-01"`}, ""},
-		// Injection attempts are plain data.
-		{Search{Filter: `params.model = 'x"; drop table runs; --'`}, "d"},
-		{Search{Filter: `params.model = "x\"; drop table runs; --"`}, "d"},
-		{Search{Filter: "params.`model' OR 1=1 --` = 'deep'"}, ""},
-		{Search{Filter: `tags.note = "'; DELETE FROM runs; --"`}, ""},
-		// Ordering: runs missing the metric come last in both directions.
-		{Search{OrderBy: "metrics.val_mse asc"}, "d,a,b,c"},
-		{Search{OrderBy: "metrics.val_mse desc"}, "b,a,d,c"},
-		{Search{OrderBy: "attributes.start_time asc"}, "a,b,c,d"},
-		{Search{OrderBy: "params.epochs desc"}, "a,b,c,d"}, // numbers (numerically) before strings, missing last
-		{Search{OrderBy: "params.epochs asc"}, "b,a,c,d"},
-		{Search{OrderBy: "attributes.name desc", Limit: 1}, "d"},
-		{Search{Filter: `params.model = 'deep' order by attributes.name asc`}, "a,c"},
-	}
-	for _, c := range cases {
-		runs, err := s.SearchRuns(c.q)
-		if err != nil {
-			t.Errorf("%+v: %v", c.q, err)
-			continue
+	onBackends(t, func(t *testing.T, b backend) {
+		s, ids := searchStore(t, b)
+		cases := []struct {
+			q    Search
+			want string
+		}{
+			{Search{}, "d,c,b,a"},
+			{Search{Limit: 2}, "d,c"},
+			{Search{Filter: `metrics.val_mse < 0.03`}, "d,a"},
+			{Search{Filter: `metrics.val_mse < 0.03 and params.model = "deep"`}, "a"},
+			{Search{Filter: `params.model = 'deep' or metrics.val_mse > 0.04`}, "c,b,a"},
+			{Search{Filter: `not params.model = 'deep'`}, "d,b"},
+			{Search{Filter: `params.epochs >= 6`}, "a"},   // numeric: "10" >= 6, "ten" is not a number
+			{Search{Filter: `params.epochs >= '6'`}, "c"}, // strings: only "ten" >= "6"
+			{Search{Filter: `params.epochs = 10.0`}, "a"}, // numeric equality
+			{Search{Filter: `params.model in ('vanilla', 'deep')`}, "c,b,a"},
+			{Search{Filter: `params.model not in ('vanilla', 'deep')`}, "d"},
+			{Search{Filter: `params.lr != '0.01'`}, ""}, // only runs having lr
+			{Search{Filter: `not params.lr = '0.01'`}, "d,c,b"},
+			{Search{Filter: `tags.note like 'b%'`}, "b"},
+			{Search{Filter: `tags.note not like '% note'`}, ""},
+			{Search{Filter: `attributes.experiment = 'e2'`}, "d,c"},
+			{Search{Experiment: "e1"}, "b,a"},
+			{Search{Filter: `status = 'finished'`}, "d,c,b,a"},
+			{Search{Filter: `status = 'RUNNING'`}, ""},
+			{Search{Filter: `name in ('a', 'c')`}, "c,a"},
+			{Search{Filter: `attributes.id like '` + ids["b"][:8] + `%'`}, "b"},
+			{Search{Filter: `attributes.start_time > 0`}, "d,c,b,a"},
+			{Search{Filter: `attributes.start_time > "2000-01-01"`}, "d,c,b,a"},
+			{Search{Filter: `attributes.start_time < "2000-01-01"`}, ""},
+			// Injection attempts are plain data.
+			{Search{Filter: `params.model = 'x"; drop table runs; --'`}, "d"},
+			{Search{Filter: `params.model = "x\"; drop table runs; --"`}, "d"},
+			{Search{Filter: "params.`model' OR 1=1 --` = 'deep'"}, ""},
+			{Search{Filter: `tags.note = "'; DELETE FROM runs; --"`}, ""},
+			// Ordering: runs missing the metric come last in both directions.
+			{Search{OrderBy: "metrics.val_mse asc"}, "d,a,b,c"},
+			{Search{OrderBy: "metrics.val_mse desc"}, "b,a,d,c"},
+			{Search{OrderBy: "attributes.start_time asc"}, "a,b,c,d"},
+			{Search{OrderBy: "params.epochs desc"}, "a,b,c,d"}, // numbers (numerically) before strings, missing last
+			{Search{OrderBy: "params.epochs asc"}, "b,a,c,d"},
+			{Search{OrderBy: "attributes.name desc", Limit: 1}, "d"},
+			{Search{Filter: `params.model = 'deep' order by attributes.name asc`}, "a,c"},
 		}
-		if got := names(runs); got != c.want {
-			t.Errorf("%+v: got %q, want %q", c.q, got, c.want)
+		for _, c := range cases {
+			runs, err := s.SearchRuns(c.q)
+			if err != nil {
+				t.Errorf("%+v: %v", c.q, err)
+				continue
+			}
+			if got := names(runs); got != c.want {
+				t.Errorf("%+v: got %q, want %q", c.q, got, c.want)
+			}
 		}
-	}
-	// Malformed injection is a syntax error, and the table is still there.
-	_, err := s.SearchRuns(Search{Filter: `params.model = x"; drop table runs; --`})
-	var qe *QueryError
-	if !errors.As(err, &qe) || qe.Column != 16 {
-		t.Errorf("malformed injection: %v", err)
-	}
-	if _, err := s.SearchRuns(Search{OrderBy: "metrics.x; drop table runs"}); !errors.As(err, &qe) {
-		t.Errorf("order-by injection: %v", err)
-	}
-	if runs, err := s.SearchRuns(Search{}); err != nil || len(runs) != 4 {
-		t.Fatalf("runs table damaged: %d %v", len(runs), err)
-	}
-	if _, err := s.SearchRuns(Search{Filter: `params.a = 1 order by name`, OrderBy: "name"}); err == nil {
-		t.Error("order given twice accepted")
-	}
+		// Malformed injection is a syntax error, and the table is still there.
+		_, err := s.SearchRuns(Search{Filter: `params.model = x"; drop table runs; --`})
+		var qe *QueryError
+		if !errors.As(err, &qe) || qe.Column != 16 {
+			t.Errorf("malformed injection: %v", err)
+		}
+		if _, err := s.SearchRuns(Search{OrderBy: "metrics.x; drop table runs"}); !errors.As(err, &qe) {
+			t.Errorf("order-by injection: %v", err)
+		}
+		if runs, err := s.SearchRuns(Search{}); err != nil || len(runs) != 4 {
+			t.Fatalf("runs table damaged: %d %v", len(runs), err)
+		}
+		if _, err := s.SearchRuns(Search{Filter: `params.a = 1 order by name`, OrderBy: "name"}); err == nil {
+			t.Error("order given twice accepted")
+		}
+	})
 }
 
 func TestSQLHasNoUserText(t *testing.T) {
@@ -215,7 +217,7 @@ func TestSQLHasNoUserText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b sqlBuilder
+	b := sqlBuilder{d: sqliteDialect}
 	e.sql(&b)
 	orderSQL(&b, order)
 	for _, bad := range []string{"evil", "k2", "p%", "v1"} {

@@ -102,7 +102,7 @@ func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
 		return nil, err
 	}
 	lost := s.reapLost()
-	b, err := searchSQL(q, where, lost, "runs.id")
+	b, err := s.searchSQL(q, where, lost, "runs.id")
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
 		b.w(" LIMIT ")
 		b.arg(q.Limit)
 	}
-	rows, err := s.r.Query(b.String(), b.args...)
+	rows, err := s.reader().query(b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: search runs: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *Store) ResolveRunID(idOrPrefix string) (string, error) {
 			return "", fmt.Errorf("tracker: %w: no run with id %q (ids are hexadecimal)", ErrNoRun, idOrPrefix)
 		}
 	}
-	rows, err := s.r.Query(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6`, len(p), p)
+	rows, err := s.reader().query(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6`, len(p), p)
 	if err != nil {
 		return "", fmt.Errorf("tracker: find run %s: %w", idOrPrefix, err)
 	}
@@ -231,7 +231,7 @@ type ExperimentInfo struct {
 
 // Experiments lists the experiments by name, with their run counts.
 func (s *Store) Experiments() ([]ExperimentInfo, error) {
-	rows, err := s.r.Query(`SELECT e.id, e.name, e.created, count(r.id), max(r.start_time)
+	rows, err := s.reader().query(`SELECT e.id, e.name, e.created, count(r.id), max(r.start_time)
 		FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id AND r.deleted = 0
 		GROUP BY e.id ORDER BY e.name`)
 	if err != nil {

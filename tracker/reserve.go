@@ -1,10 +1,12 @@
 package tracker
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // reserveSize is the room kept back for recording how runs end: the final status
@@ -53,11 +55,23 @@ func (r *diskReserve) release() bool {
 }
 
 // execRecordingEnd runs a write that records how a run ended. When the disk is
-// full it frees the disk reserve and tries once more.
-func (s *Store) execRecordingEnd(query string, args ...any) error {
-	_, err := s.exec(query, args...)
-	if err != nil && isDiskFull(err) && s.reserve.release() {
-		_, err = s.exec(query, args...)
+// full it frees the disk reserve and tries once more; a passing failure (a
+// connection lost) it retries with backoff until the deadline.
+func (s *Store) execRecordingEnd(deadline time.Time, query string, args ...any) error {
+	backoff := minBackoff
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		_, err := s.execContext(ctx, query, args...)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case isDiskFull(err) && s.reserve.release():
+			continue
+		case !isTransient(err) || time.Now().Add(backoff).After(deadline):
+			return err
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, maxBackoff)
 	}
-	return err
 }

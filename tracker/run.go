@@ -2,14 +2,14 @@ package tracker
 
 import (
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,6 +44,8 @@ type Run struct {
 	hbDone chan struct{}
 	hbOnce sync.Once
 
+	writer runWriter
+
 	mu        sync.Mutex
 	finished  bool
 	finishErr error
@@ -71,7 +73,7 @@ func (s *Store) StartRun(spec RunSpec) (*Run, error) {
 		if !json.Valid(spec.Config) {
 			return nil, fmt.Errorf("tracker: start run: config is not valid JSON")
 		}
-		config = string(spec.Config)
+		config = s.scrubText(string(spec.Config))
 	}
 	id := newUUID()
 	if spec.Name == "" {
@@ -80,30 +82,31 @@ func (s *Store) StartRun(spec RunSpec) (*Run, error) {
 	if spec.Source == "" && len(os.Args) > 0 {
 		spec.Source = filepath.Base(os.Args[0])
 	}
-	host, _ := os.Hostname()
+	spec.Name, spec.Source = s.scrubText(spec.Name), s.scrubText(spec.Source)
+	host := hostName()
 	s.mu.Lock()
 	interval := s.heartbeat
 	s.mu.Unlock()
 
 	now := nowMS()
-	err := s.writeTx(func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO experiments(name, created) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, spec.Experiment, now); err != nil {
+	err := s.writeTx(func(tx sqlRunner) error {
+		if _, err := tx.exec(`INSERT INTO experiments(name, created) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, spec.Experiment, now); err != nil {
 			return err
 		}
 		var expID int64
-		if err := tx.QueryRow(`SELECT id FROM experiments WHERE name = ?`, spec.Experiment).Scan(&expID); err != nil {
+		if err := tx.queryRow(`SELECT id FROM experiments WHERE name = ?`, spec.Experiment).Scan(&expID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`INSERT INTO runs(id, experiment_id, name, status, start_time, source, config,
+		if _, err := tx.exec(`INSERT INTO runs(id, experiment_id, name, status, start_time, source, config,
 				owner_pid, owner_host, heartbeat, heartbeat_interval) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 			id, expID, spec.Name, string(StatusRunning), now, spec.Source, config,
 			os.Getpid(), host, now, interval.Milliseconds()); err != nil {
 			return err
 		}
-		if err := upsertKV(tx, "params", id, spec.Params); err != nil {
+		if err := s.upsertKV(tx, "params", id, spec.Params); err != nil {
 			return err
 		}
-		return upsertKV(tx, "tags", id, spec.Tags)
+		return s.upsertKV(tx, "tags", id, spec.Tags)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tracker: start run in %q: %w", spec.Experiment, err)
@@ -116,48 +119,19 @@ func (s *Store) StartRun(spec RunSpec) (*Run, error) {
 	return r, nil
 }
 
-// upsertKV writes key/values into params or tags (table is one of those two constants).
-func upsertKV(tx *sql.Tx, table, runID string, kv map[string]string) error {
-	if len(kv) == 0 {
-		return nil
-	}
-	stmt, err := tx.Prepare(`INSERT INTO ` + table + `(run_id, key, value) VALUES (?, ?, ?)
-		ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+// upsertKV writes key/values into params or tags (table is one of those two
+// constants), with any password scrubbed from them.
+func (s *Store) upsertKV(tx sqlRunner, table, runID string, kv map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
 		if k == "" {
 			return fmt.Errorf("empty %s key", table[:len(table)-1])
 		}
-		if _, err := stmt.Exec(runID, k, kv[k]); err != nil {
+		if _, err := tx.exec(`INSERT INTO `+table+`(run_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value`, runID, s.scrubText(k), s.scrubText(kv[k])); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writeTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection.
-func (s *Store) writeTx(fn func(tx *sql.Tx) error) error {
-	w, err := s.writer()
-	if err != nil {
-		return err
-	}
-	tx, err := w.Begin()
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // ID is the run's UUID.
@@ -168,7 +142,7 @@ func (r *Run) Store() *Store { return r.store }
 
 // LogParams adds (or overwrites) parameters.
 func (r *Run) LogParams(params map[string]string) error {
-	if err := r.store.writeTx(func(tx *sql.Tx) error { return upsertKV(tx, "params", r.id, params) }); err != nil {
+	if err := r.store.writeTx(func(tx sqlRunner) error { return r.store.upsertKV(tx, "params", r.id, params) }); err != nil {
 		return fmt.Errorf("tracker: run %s: log params: %w", short(r.id), err)
 	}
 	return nil
@@ -186,60 +160,45 @@ func (r *Run) LogMetric(key string, value float64, step int64, epoch int) error 
 	return r.LogMetrics(map[string]float64{key: value}, step, epoch)
 }
 
-// LogMetrics appends several metric values with the same step and epoch, in one transaction.
+// LogMetrics appends several metric values with the same step and epoch, in
+// one transaction. When the store cannot take them for a passing reason (a
+// PostgreSQL server restarting, a network drop), they are kept and written in
+// the background once it can, and LogMetrics returns nil: training goes on.
+// The error is one the store gave for good (a full disk, say).
 func (r *Run) LogMetrics(values map[string]float64, step int64, epoch int) error {
 	if len(values) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(values))
 	for k := range values {
 		if k == "" {
 			return fmt.Errorf("tracker: run %s: log metrics: empty metric key", short(r.id))
 		}
-		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	now := nowMS()
-	err := r.store.writeTx(func(tx *sql.Tx) error {
-		for _, k := range keys {
-			var v any = values[k]
-			if math.IsNaN(values[k]) {
-				v = nil
-			}
-			if _, err := tx.Exec(`INSERT INTO metrics(run_id, key, step, epoch, value, timestamp) VALUES (?,?,?,?,?,?)`,
-				r.id, k, step, epoch, v, now); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`INSERT INTO latest_metrics(run_id, key, step, epoch, value, timestamp) VALUES (?,?,?,?,?,?)
-				ON CONFLICT(run_id, key) DO UPDATE SET step = excluded.step, epoch = excluded.epoch,
-					value = excluded.value, timestamp = excluded.timestamp
-				WHERE excluded.step >= latest_metrics.step`,
-				r.id, k, step, epoch, v, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("tracker: run %s: log metrics: %w", short(r.id), err)
+	if err := r.log(pendingWrite{at: nowMS(), metrics: maps.Clone(values), step: step, epoch: epoch}); err != nil {
+		return fmt.Errorf("tracker: run %s: log metrics: %w", short(r.id), scrub(err, r.store.secret))
 	}
 	return nil
 }
 
 // LogArtifact records a file the run produced: kind says what it is
-// ("checkpoint", "figure", …), path where it is, description what it shows.
+// ("checkpoint", "figure", …), path where it is (recorded relative to the
+// store's artifact root when inside it), description what it shows. Like
+// LogMetrics, it rides out passing trouble with the store.
 func (r *Run) LogArtifact(kind, path, description string) error {
-	_, err := r.store.exec(`INSERT INTO artifacts(run_id, kind, path, description, created) VALUES (?,?,?,?,?)`,
-		r.id, kind, path, description, nowMS())
-	if err != nil {
-		return fmt.Errorf("tracker: run %s: log artifact %s: %w", short(r.id), path, err)
+	s := r.store
+	a := &Artifact{Kind: kind, Path: s.scrubText(s.storedArtifactPath(path)), Description: s.scrubText(description)}
+	if err := r.log(pendingWrite{at: nowMS(), artifact: a}); err != nil {
+		return fmt.Errorf("tracker: run %s: log artifact %s: %w", short(r.id), path, scrub(err, s.secret))
 	}
 	return nil
 }
 
 // Finish ends the run with status (FINISHED, FAILED or KILLED) and a reason
-// (empty for FINISHED), and stops its heartbeat. Only the first call counts;
-// later calls return its result. Metrics logged stay as they are.
+// (empty for FINISHED), and stops its heartbeat. It first writes what the
+// store could not take yet, waiting up to the flush timeout, and retries the end
+// itself as long. What could not be written is recorded in the reason and
+// returned as the error, so the caller can say it. Only the first call
+// counts; later calls return its result. Metrics logged stay as they are.
 func (r *Run) Finish(status Status, reason string) error {
 	switch status {
 	case StatusFinished, StatusFailed, StatusKilled:
@@ -252,12 +211,23 @@ func (r *Run) Finish(status Status, reason string) error {
 		return r.finishErr
 	}
 	r.stopHeartbeat()
-	now := nowMS()
-	err := r.store.execRecordingEnd(`UPDATE runs SET status = ?, error = ?, end_time = ?, heartbeat = ?
-		WHERE id = ? AND status IN ('RUNNING', 'LOST')`, string(status), reason, now, now, r.id)
-	if err != nil {
-		err = fmt.Errorf("tracker: run %s: finish: %w", short(r.id), err)
+	deadline := time.Now().Add(r.store.flushTimeout())
+	lost := r.flush(deadline)
+	if lost != nil {
+		reason = strings.TrimPrefix(reason+"; store: "+lost.Error(), "; ")
 	}
+	now := nowMS()
+	err := r.store.execRecordingEnd(deadline, `UPDATE runs SET status = ?, error = ?, end_time = ?, heartbeat = ?
+		WHERE id = ? AND status IN ('RUNNING', 'LOST')`, string(status), r.store.scrubText(reason), now, now, r.id)
+	switch {
+	case err != nil && lost != nil:
+		err = fmt.Errorf("tracker: run %s: not recorded as %s (%w); %v", short(r.id), status, err, lost)
+	case err != nil:
+		err = fmt.Errorf("tracker: run %s: finish: %w", short(r.id), err)
+	case lost != nil:
+		err = fmt.Errorf("tracker: run %s: recorded as %s, but %w", short(r.id), status, lost)
+	}
+	err = scrub(err, r.store.secret)
 	r.finished, r.finishErr = true, err
 	r.store.mu.Lock()
 	delete(r.store.runs, r)
@@ -284,7 +254,7 @@ func (r *Run) beat(interval time.Duration) {
 		case <-r.hbStop:
 			return
 		case <-t.C:
-			r.store.w.Exec(`UPDATE runs SET heartbeat = ?,
+			r.store.exec(`UPDATE runs SET heartbeat = ?,
 				error = CASE status WHEN 'LOST' THEN '' ELSE error END, end_time = NULL, status = 'RUNNING'
 				WHERE id = ? AND status IN ('RUNNING', 'LOST')`, nowMS(), r.id)
 		}

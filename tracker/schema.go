@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,11 +10,12 @@ import (
 )
 
 // CurrentSchemaVersion is the newest store schema this code knows.
-const CurrentSchemaVersion = 2
+const CurrentSchemaVersion = 3
 
-// migrations[i] takes a store from version i to version i+1. Append only:
+// sqliteMigrations[i] takes a SQLite store from version i to version i+1
+// (postgresMigrations are the same steps in PostgreSQL's words). Append only:
 // never edit a migration that has shipped.
-var migrations = []string{
+var sqliteMigrations = []string{
 	// 0 → 1: the MLflow-like tables.
 	`
 CREATE TABLE experiments (
@@ -84,24 +86,27 @@ ALTER TABLE runs ADD COLUMN heartbeat_interval INTEGER;  -- ms
 UPDATE runs SET heartbeat = COALESCE(end_time, start_time);
 ALTER TABLE artifacts ADD COLUMN description TEXT NOT NULL DEFAULT '';
 `,
+	// 2 → 3: the last buffered write of a run that reached the store, so that a
+	// write retried after a lost connection is not applied twice.
+	`
+ALTER TABLE runs ADD COLUMN logged_seq INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
-// rowQuerier is a *sql.DB or a *sql.Tx.
-type rowQuerier interface {
-	QueryRow(string, ...any) *sql.Row
-}
+// schemaVersionDDL makes the version table, before the first migration.
+const schemaVersionDDL = `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied BIGINT NOT NULL)`
 
-// readVersion returns the schema version of the store (0 for an empty file).
-func readVersion(q rowQuerier) (int, error) {
+// readVersion returns the schema version of the store (0 for an empty database).
+func readVersion(q sqlRunner) (int, error) {
 	var n int
-	if err := q.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'`).Scan(&n); err != nil {
+	if err := q.queryRow(q.d.tableExists, "schema_version").Scan(&n); err != nil {
 		return 0, err
 	}
 	if n == 0 {
 		return 0, nil
 	}
 	var v sql.NullInt64
-	err := q.QueryRow(`SELECT max(version) FROM schema_version`).Scan(&v)
+	err := q.queryRow(`SELECT max(version) FROM schema_version`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) || !v.Valid {
 		return 0, nil
 	}
@@ -120,10 +125,36 @@ type storeShape struct {
 // such as River's job queue, are allowed).
 var markerColumns = []string{"applied", "version"}
 
-// hasMarker records whether the schema_version table, with columns cols (sorted), is aelab's.
-func (sh *storeShape) hasMarker(cols []string) bool {
-	sh.marker = slices.Contains(sh.tables, "schema_version") && slices.Equal(cols, markerColumns)
-	return sh.marker
+// readShape reads the tables of the database q and, when it is marked as a
+// store, its schema version. It only reads.
+func readShape(q sqlRunner) (storeShape, error) {
+	var sh storeShape
+	var err error
+	if sh.tables, err = q.strings(q.d.tables); err != nil {
+		return sh, err
+	}
+	if !slices.Contains(sh.tables, "schema_version") {
+		return sh, nil
+	}
+	cols, err := q.strings(q.d.columns, "schema_version")
+	if err != nil || !slices.Equal(cols, markerColumns) {
+		return sh, err
+	}
+	sh.marker = true
+	sh.version, err = readVersion(q)
+	return sh, err
+}
+
+// foreign lists the tables that are not River's (its job queue may be set up
+// in a database before the store is).
+func (sh storeShape) foreign() []string {
+	var out []string
+	for _, t := range sh.tables {
+		if !strings.HasPrefix(t, "river_") {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // check says whether a database of this shape may be opened as o asks (target
@@ -132,8 +163,8 @@ func (sh *storeShape) hasMarker(cols []string) bool {
 // adopt.
 func (sh storeShape) check(path string, o Options, target int) error {
 	switch {
-	case !sh.marker && len(sh.tables) > 0:
-		shown := sh.tables
+	case !sh.marker && len(sh.foreign()) > 0:
+		shown := sh.foreign()
 		more := ""
 		if len(shown) > 6 {
 			shown, more = shown[:6], ", …"
@@ -158,11 +189,14 @@ func newerError(path string, v int) error {
 }
 
 // migrate brings the store at db to version target. The version is read again
-// inside a BEGIN IMMEDIATE transaction, so of several processes opening a new
-// file at once one creates the schema and the others find it done.
-func migrate(db *sql.DB, path string, target int) error {
+// inside the migration transaction, which holds the database's write lock
+// (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), so
+// of several processes opening a new store at once one creates the schema and
+// the others find it done.
+func migrate(db *sql.DB, d *dialect, path string, target int) error {
+	ctx := context.Background()
 	// upToDate reads the version; done when nothing is left to migrate (or on error).
-	upToDate := func(q rowQuerier) (v int, done bool, err error) {
+	upToDate := func(q sqlRunner) (v int, done bool, err error) {
 		if v, err = readVersion(q); err != nil {
 			return v, true, fmt.Errorf("tracker: open %s: reading schema version: %w", path, err)
 		}
@@ -172,30 +206,37 @@ func migrate(db *sql.DB, path string, target int) error {
 		return v, v >= target, nil
 	}
 	// Checked first without the write lock: opening an up-to-date store takes no lock.
-	if _, done, err := upToDate(db); done {
+	if _, done, err := upToDate(sqlRunner{ctx, d, db}); done {
 		return err
 	}
-	tx, err := db.Begin() // BEGIN IMMEDIATE (the writer's _txlock)
+	sqlTx, err := db.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE (the writer's _txlock)
 	if err != nil {
 		return fmt.Errorf("tracker: open %s: migrating: %w", path, err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := sqlRunner{ctx, d, sqlTx}
+	if d.lock != "" {
+		if _, err := tx.exec(d.lock); err != nil {
+			return fmt.Errorf("tracker: open %s: migrating: %w", path, err)
+		}
+	}
 	v, done, err := upToDate(tx)
 	if done {
 		return err
 	}
-	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)`); err != nil {
+	if _, err := tx.exec(schemaVersionDDL); err != nil {
 		return fmt.Errorf("tracker: open %s: %w", path, err)
 	}
 	for next := v + 1; next <= target; next++ {
-		if _, err := tx.Exec(migrations[next-1]); err != nil {
+		// Raw: migrations are DDL, with no placeholders to rebind.
+		if _, err := sqlTx.ExecContext(ctx, d.migrations[next-1]); err != nil {
 			return fmt.Errorf("tracker: open %s: migrating schema to version %d: %w", path, next, err)
 		}
-		if _, err := tx.Exec(`INSERT INTO schema_version(version, applied) VALUES (?, ?)`, next, nowMS()); err != nil {
+		if _, err := tx.exec(`INSERT INTO schema_version(version, applied) VALUES (?, ?)`, next, nowMS()); err != nil {
 			return fmt.Errorf("tracker: open %s: %w", path, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("tracker: open %s: migrating: %w", path, err)
 	}
 	return nil

@@ -20,7 +20,7 @@ func (s *Series) Len() int { return len(s.Steps) }
 // metrics index, so long histories (100,000 steps) come back fast; MetricHistory gives the
 // timestamps too.
 func (s *Store) MetricSeries(runID, key string) (*Series, error) {
-	rows, err := s.r.Query(`SELECT step, epoch, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step`, runID, key)
+	rows, err := s.reader().query(`SELECT step, epoch, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, `+s.d.rowOrder, runID, key)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: series %s of %s: %w", key, short(runID), err)
 	}

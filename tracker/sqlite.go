@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -8,8 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -27,25 +26,6 @@ func init() {
 			return c.RegisterFunc("aelab_num", sqlNumber, true)
 		},
 	})
-}
-
-// sqlNumber parses a parameter or tag value as a number (NULL when it is not one).
-func sqlNumber(v any) any {
-	switch x := v.(type) {
-	case int64:
-		return float64(x)
-	case float64:
-		return x
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return nil
-		}
-		return f
-	case []byte:
-		return sqlNumber(string(x))
-	}
-	return nil
 }
 
 // sqliteDSN is the go-sqlite3 data source for path with the given URI parameters.
@@ -101,7 +81,7 @@ func openSQLite(path string, o Options, target int) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newStore(path, true, nil, r), nil
+		return newStore(path, sqliteDialect, true, nil, r), nil
 	}
 
 	w, err := sql.Open(driverName, sqliteDSN(path, sqliteWriterParams))
@@ -116,7 +96,7 @@ func openSQLite(path string, o Options, target int) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
 	}
-	if err := migrate(w, path, target); err != nil {
+	if err := migrate(w, sqliteDialect, path, target); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -131,7 +111,7 @@ func openSQLite(path string, o Options, target int) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
 	}
-	s := newStore(path, false, w, r)
+	s := newStore(path, sqliteDialect, false, w, r)
 	s.reserve = newDiskReserve(path + "-reserve")
 	return s, nil
 }
@@ -194,49 +174,7 @@ func probeSQLiteWith(path, params string) (storeShape, error) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	var shape storeShape
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
-	if err != nil {
-		return shape, err
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return shape, err
-		}
-		shape.tables = append(shape.tables, name)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return shape, err
-	}
-	cols, err := columnNames(db, `SELECT name FROM pragma_table_info('schema_version') ORDER BY name`)
-	if err != nil {
-		return shape, err
-	}
-	if !shape.hasMarker(cols) {
-		return shape, nil
-	}
-	shape.version, err = readVersion(db)
-	return shape, err
-}
-
-func columnNames(db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.Query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return readShape(sqlRunner{context.Background(), sqliteDialect, db})
 }
 
 // pingRetry opens the first connection. Switching a brand-new file to WAL needs

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // BusyTimeout is how long a write waits for another process's lock before failing.
@@ -35,35 +38,39 @@ type Options struct {
 	ReadOnly bool
 	// MustExist refuses to create a store where there is none (ReadOnly implies it).
 	MustExist bool
+	// ArtifactRoot is the folder artifacts live under (see Store.ArtifactRoot);
+	// empty for $AELAB_ARTIFACTS or the default.
+	ArtifactRoot string
 }
 
 // Store is an open experiment store. It is safe for concurrent use.
 type Store struct {
-	path     string
+	path     string // where it lives, fit to print: the file, or the URL without its password
+	d        *dialect
 	readOnly bool
-	w        *sql.DB // the one writer connection; nil when read-only
-	r        *sql.DB // read pool
+	w        *sql.DB // writes: SQLite's one writer connection, PostgreSQL's pool; nil when read-only
+	r        *sql.DB // reads: SQLite's read pool; PostgreSQL's pool (w's)
 	reserve  *diskReserve
+	secret   string          // the database password, kept out of errors and stored text
+	pgConfig *pgx.ConnConfig // how to connect again (OpenDB), on PostgreSQL
+	// artifactRoot is the folder artifact paths are recorded relative to.
+	artifactRoot string
 
 	mu        sync.Mutex
 	heartbeat time.Duration
+	lostAfter time.Duration
+	flushFor  time.Duration
 	runs      map[*Run]struct{} // live runs, stopped on Close
 }
 
-// DefaultPath is the store shared by the CLI and the notebooks: $AELAB_DB if set,
-// else $XDG_DATA_HOME/aelab/aelab.db, else ~/.local/share/aelab/aelab.db.
+// DefaultPath is the store shared by the CLI and the notebooks: $AELAB_DB if set
+// (a file path or a postgres:// URL), else $XDG_DATA_HOME/aelab/aelab.db, else
+// ~/.local/share/aelab/aelab.db.
 func DefaultPath() string {
 	if p := os.Getenv("AELAB_DB"); p != "" {
 		return p
 	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "aelab", "aelab.db")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return filepath.Join(".aelab", "aelab.db")
-	}
-	return filepath.Join(home, ".local", "share", "aelab", "aelab.db")
+	return filepath.Join(dataDir(), "aelab.db")
 }
 
 // Open opens the store at path for reading and writing, creating it (and its
@@ -84,21 +91,43 @@ func OpenExisting(path string) (*Store, error) { return OpenWith(path, Options{M
 // wrapping ErrNotStore for another program's database.
 func OpenReadOnly(path string) (*Store, error) { return OpenWith(path, Options{ReadOnly: true}) }
 
-// OpenWith opens the store at path as o says.
-func OpenWith(path string, o Options) (*Store, error) {
-	if path == "" {
+// OpenWith opens the store at location as o says: a SQLite file path, or a
+// postgres:// (postgresql://) URL of a PostgreSQL database.
+func OpenWith(location string, o Options) (*Store, error) {
+	if location == "" {
 		return nil, errors.New("tracker: open: empty store path")
 	}
-	return openSQLite(path, o, CurrentSchemaVersion)
+	var s *Store
+	var err error
+	if IsPostgresURL(location) {
+		s, err = openPostgres(location, o, CurrentSchemaVersion)
+	} else {
+		s, err = openSQLite(location, o, CurrentSchemaVersion)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.artifactRoot = artifactRootFor(location, o.ArtifactRoot)
+	return s, nil
 }
 
-func newStore(path string, readOnly bool, w, r *sql.DB) *Store {
-	return &Store{path: path, readOnly: readOnly, w: w, r: r,
-		heartbeat: DefaultHeartbeatInterval, runs: map[*Run]struct{}{}}
+func newStore(path string, d *dialect, readOnly bool, w, r *sql.DB) *Store {
+	if readOnly {
+		w = nil
+	}
+	return &Store{path: path, d: d, readOnly: readOnly, w: w, r: r,
+		heartbeat: DefaultHeartbeatInterval, lostAfter: DefaultLostAfter, flushFor: FlushTimeout, runs: map[*Run]struct{}{}}
 }
 
-// Path is the file the store lives in.
+// Path is where the store lives, fit to print: the SQLite file, or the
+// PostgreSQL URL without its password.
 func (s *Store) Path() string { return s.path }
+
+// Dialect is the database the store lives in.
+func (s *Store) Dialect() Dialect { return s.d.name }
+
+// reader runs tracker SQL on the read pool.
+func (s *Store) reader() sqlRunner { return sqlRunner{context.Background(), s.d, s.r} }
 
 // ReadOnly reports whether the store was opened with OpenReadOnly.
 func (s *Store) ReadOnly() bool { return s.readOnly }
@@ -111,13 +140,17 @@ func (s *Store) writer() (*sql.DB, error) {
 	return s.w, nil
 }
 
-// exec runs one write statement on the writer connection.
+// exec runs one write statement of tracker SQL on the writer.
 func (s *Store) exec(query string, args ...any) (sql.Result, error) {
+	return s.execContext(context.Background(), query, args...)
+}
+
+func (s *Store) execContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	w, err := s.writer()
 	if err != nil {
 		return nil, err
 	}
-	return w.Exec(query, args...)
+	return sqlRunner{ctx, s.d, w}.exec(query, args...)
 }
 
 // SetHeartbeatInterval sets how often runs started after the call update their
@@ -132,8 +165,26 @@ func (s *Store) SetHeartbeatInterval(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// SetFlushTimeout sets how long Finish and Close wait for the store to take the
+// writes kept for it while it was unreachable (default FlushTimeout).
+func (s *Store) SetFlushTimeout(d time.Duration) {
+	if d <= 0 {
+		d = FlushTimeout
+	}
+	s.mu.Lock()
+	s.flushFor = d
+	s.mu.Unlock()
+}
+
+func (s *Store) flushTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushFor
+}
+
 // Close stops the heartbeats of runs still open (they stay RUNNING, and readers
-// will call them LOST once this process is gone) and closes the file.
+// will call them LOST once this process is gone), writes what they kept for the
+// store (waiting up to the flush timeout), and closes the store.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	runs := make([]*Run, 0, len(s.runs))
@@ -143,9 +194,10 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	for _, r := range runs {
 		r.stopHeartbeat()
+		r.flush(time.Now().Add(s.flushTimeout()))
 	}
 	err := s.r.Close()
-	if s.w != nil {
+	if s.w != nil && s.w != s.r {
 		err = errors.Join(err, s.w.Close())
 	}
 	if err != nil {

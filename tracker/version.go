@@ -15,7 +15,7 @@ func (s *Store) Version(runIDs ...string) (string, error) {
 	s.reapLost()
 	h := fnv.New64a()
 	write := func(query string, args ...any) error {
-		rows, err := s.r.Query(query, args...)
+		rows, err := s.reader().query(query, args...)
 		if err != nil {
 			return err
 		}

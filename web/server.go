@@ -68,7 +68,7 @@ func New(store *tracker.Store, opts Options) (*Server, error) {
 	}
 	root := opts.ArtifactRoot
 	if root == "" {
-		root = filepath.Dir(store.Path())
+		root = store.ArtifactRoot()
 	}
 	root, err := filepath.Abs(root)
 	if err != nil {

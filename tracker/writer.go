@@ -1,0 +1,269 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// How a run's writes ride out trouble with the store (a PostgreSQL server
+// restarting, a network drop, a SQLite file locked for long): a write that
+// fails for such a passing reason is kept, in order, and tried again in the
+// background with backoff, while training goes on; LogMetrics returns at once.
+// Finish writes what is kept before the run's end, waiting up to FlushTimeout.
+const (
+	// MaxPendingValues bounds the metric values a run keeps while the store is
+	// unreachable; past it new values are dropped and counted (Finish reports them).
+	MaxPendingValues = 100_000
+	// FlushTimeout is how long Finish (and Close) wait by default for the
+	// store to take the writes kept for it and the run's end (SetFlushTimeout).
+	FlushTimeout = 2 * time.Minute
+	// writeTimeout bounds one attempt to write, so that a hung connection
+	// stalls training at most this long before the writes are kept for later.
+	writeTimeout = 10 * time.Second
+	minBackoff   = 100 * time.Millisecond
+	maxBackoff   = 5 * time.Second
+)
+
+// pendingWrite is one LogMetrics or LogArtifact call of a run.
+type pendingWrite struct {
+	seq      int64 // the run's write number, recorded in runs.logged_seq with it
+	at       int64 // Unix ms of the call
+	metrics  map[string]float64
+	step     int64
+	epoch    int
+	artifact *Artifact // Path as it is to be recorded
+}
+
+func (w pendingWrite) values() int { return len(w.metrics) }
+
+// runWriter orders a run's writes and keeps those the store could not take yet.
+type runWriter struct {
+	// writeMu is held while a write is sent, so that the run's writes reach the
+	// store in seq order and logged_seq says exactly which did.
+	writeMu sync.Mutex
+
+	mu       sync.Mutex
+	seq      int64
+	pending  []pendingWrite
+	values   int           // metric values in pending
+	dropped  int           // metric values dropped because pending was full
+	dropFrom int           // epochs of the dropped values
+	dropTo   int           //
+	lastErr  error         // why pending is not empty
+	fatal    error         // a write failed for good: returned by the next calls
+	retrying chan struct{} // open while the retry goroutine runs; closed when it ends
+	now      chan struct{} // asks the retry goroutine not to wait out its backoff
+}
+
+// log writes w, or keeps it for the retry goroutine. The error is a write
+// that failed for good (the store refused it), nil when written or kept.
+func (r *Run) log(w pendingWrite) error {
+	q := &r.writer
+	q.mu.Lock()
+	if q.fatal != nil {
+		err := q.fatal
+		q.mu.Unlock()
+		return err
+	}
+	q.seq++
+	w.seq = q.seq
+	if len(q.pending) > 0 { // in trouble already: keep it behind the others
+		q.keep(w)
+		q.mu.Unlock()
+		return nil
+	}
+	q.mu.Unlock()
+
+	q.writeMu.Lock()
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	err := r.store.writePending(ctx, r.id, []pendingWrite{w})
+	cancel()
+	q.writeMu.Unlock()
+	if err == nil {
+		return nil
+	}
+	if !isTransient(err) {
+		return err
+	}
+	q.mu.Lock()
+	q.lastErr = err
+	q.keep(w)
+	r.startRetry()
+	q.mu.Unlock()
+	return nil
+}
+
+// keep queues w, or drops its values when the queue is full. Needs q.mu.
+func (q *runWriter) keep(w pendingWrite) {
+	if n := w.values(); n > 0 && q.values+n > MaxPendingValues {
+		if q.dropped == 0 {
+			q.dropFrom = w.epoch
+		}
+		q.dropped += n
+		q.dropTo = w.epoch
+		return
+	}
+	q.pending = append(q.pending, w)
+	q.values += w.values()
+}
+
+// startRetry starts the retry goroutine unless it runs. Needs r.writer.mu.
+func (r *Run) startRetry() {
+	q := &r.writer
+	if q.retrying != nil {
+		select {
+		case <-q.retrying:
+		default:
+			return // running
+		}
+	}
+	q.retrying, q.now = make(chan struct{}), make(chan struct{}, 1)
+	go r.retry(q.retrying, q.now)
+}
+
+// retry writes the kept writes, in order, with backoff, until none are left or
+// one fails for good.
+func (r *Run) retry(done chan struct{}, now chan struct{}) {
+	defer close(done)
+	q := &r.writer
+	backoff := minBackoff
+	for {
+		select {
+		case <-time.After(backoff):
+		case <-now:
+		}
+		q.mu.Lock()
+		batch := slices.Clone(q.pending)
+		q.mu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		q.writeMu.Lock()
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		// The last attempt may have reached the store before its connection
+		// dropped: logged_seq says how far.
+		var written int64 // the writes up to this seq are in the store
+		err := sqlRunner{ctx, r.store.d, r.store.r}.queryRow(`SELECT logged_seq FROM runs WHERE id = ?`, r.id).Scan(&written)
+		if err == nil {
+			for len(batch) > 0 && batch[0].seq <= written {
+				batch = batch[1:]
+			}
+			if len(batch) > 0 {
+				if err = r.store.writePending(ctx, r.id, batch); err == nil {
+					written = batch[len(batch)-1].seq
+				}
+			}
+		}
+		cancel()
+		q.writeMu.Unlock()
+
+		q.mu.Lock()
+		switch {
+		case err == nil:
+			for len(q.pending) > 0 && q.pending[0].seq <= written {
+				q.values -= q.pending[0].values()
+				q.pending = q.pending[1:]
+			}
+			if len(q.pending) == 0 {
+				q.lastErr = nil
+				q.mu.Unlock()
+				return
+			}
+			backoff = minBackoff
+		case !isTransient(err):
+			q.fatal, q.lastErr = err, err
+			q.mu.Unlock()
+			return
+		default:
+			q.lastErr = err
+			backoff = min(2*backoff, maxBackoff)
+		}
+		q.mu.Unlock()
+	}
+}
+
+// flush waits until the kept writes are written, one fails for good, or the
+// deadline passes, and says what could not be written.
+func (r *Run) flush(deadline time.Time) error {
+	q := &r.writer
+	for {
+		q.mu.Lock()
+		pending, fatal, done, now := len(q.pending), q.fatal, q.retrying, q.now
+		if pending == 0 || fatal != nil {
+			err := q.lossLocked()
+			q.mu.Unlock()
+			return err
+		}
+		q.mu.Unlock()
+		select {
+		case now <- struct{}{}: // try now, not after the backoff
+		default:
+		}
+		select {
+		case <-done:
+		case <-time.After(time.Until(deadline)):
+			q.mu.Lock()
+			err := q.lossLocked()
+			q.mu.Unlock()
+			return err
+		}
+	}
+}
+
+// lossLocked describes the writes that did not reach the store. Needs q.mu.
+func (q *runWriter) lossLocked() error {
+	if len(q.pending) == 0 && q.dropped == 0 {
+		return q.fatal
+	}
+	var lost []string
+	if len(q.pending) > 0 {
+		first, last := q.pending[0].epoch, q.pending[len(q.pending)-1].epoch
+		lost = append(lost, fmt.Sprintf("%d metric values of epochs %d–%d not written (%v)", q.values, first, last, q.lastErr))
+	}
+	if q.dropped > 0 {
+		lost = append(lost, fmt.Sprintf("%d metric values of epochs %d–%d dropped (more than %d waited for the store)",
+			q.dropped, q.dropFrom, q.dropTo, MaxPendingValues))
+	}
+	return errors.New(strings.Join(lost, "; "))
+}
+
+// writePending writes a run's writes in one transaction, with the last one's
+// seq as the run's logged_seq.
+func (s *Store) writePending(ctx context.Context, runID string, writes []pendingWrite) error {
+	return s.writeTxContext(ctx, func(tx sqlRunner) error {
+		for _, w := range writes {
+			for _, k := range slices.Sorted(maps.Keys(w.metrics)) {
+				var v any = w.metrics[k]
+				if math.IsNaN(w.metrics[k]) {
+					v = nil // NULL stands for NaN
+				}
+				if _, err := tx.exec(`INSERT INTO metrics(run_id, key, step, epoch, value, timestamp) VALUES (?,?,?,?,?,?)`,
+					runID, k, w.step, w.epoch, v, w.at); err != nil {
+					return err
+				}
+				if _, err := tx.exec(`INSERT INTO latest_metrics(run_id, key, step, epoch, value, timestamp) VALUES (?,?,?,?,?,?)
+					ON CONFLICT(run_id, key) DO UPDATE SET step = excluded.step, epoch = excluded.epoch,
+						value = excluded.value, timestamp = excluded.timestamp
+					WHERE excluded.step >= latest_metrics.step`,
+					runID, k, w.step, w.epoch, v, w.at); err != nil {
+					return err
+				}
+			}
+			if a := w.artifact; a != nil {
+				if _, err := tx.exec(`INSERT INTO artifacts(run_id, kind, path, description, created) VALUES (?,?,?,?,?)`,
+					runID, a.Kind, a.Path, a.Description, w.at); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.exec(`UPDATE runs SET logged_seq = ? WHERE id = ?`, writes[len(writes)-1].seq, runID)
+		return err
+	})
+}
