@@ -4,13 +4,19 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 
 	"github.com/aelab/aelab/tracker"
 )
 
-// storeFlag defines --db, the experiment store every command that tracks or reads runs uses.
+// storeFlag defines --db, the experiment store every command that tracks or reads runs uses
+// (printed without its password), and --artifacts, the folder its artifacts live under.
 func storeFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", tracker.DefaultPath(), "experiment store `path` ($AELAB_DB)")
+	db := tracker.DefaultPath()
+	fs.Var(locationValue{&db}, "db", "experiment store: a SQLite file `path` or a postgres:// URL ($AELAB_DB)")
+	fs.Func("artifacts", "`folder` the store's checkpoints live under, the same on every machine that mounts it ($AELAB_ARTIFACTS; default: beside a SQLite store)",
+		func(dir string) error { return os.Setenv("AELAB_ARTIFACTS", dir) })
+	return &db
 }
 
 // progressFlag defines --progress, GoMLX's progress bar while training.

@@ -89,7 +89,7 @@ func printRunsHelp(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nQueries (--where): metrics.%s < 0.1 and params.model = \"deep\" or tags.x like 'a%%'\n", experiments.ValBCE.Name)
 	fmt.Fprintln(w, "Order (--order-by): metrics.val_mse asc, attributes.start_time desc")
-	fmt.Fprintf(w, "Store: --db PATH, default %s ($AELAB_DB)\n", tracker.DefaultPath())
+	fmt.Fprintf(w, "Store: --db PATH or postgres:// URL, default %s ($AELAB_DB)\n", tracker.RedactURL(tracker.DefaultPath()))
 }
 
 // ---- flags and store

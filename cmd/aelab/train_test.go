@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -21,7 +22,9 @@ func TestMain(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
 		os.Exit(runMain(strings.Fields(args), os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.StopShared()
+	os.Exit(code)
 }
 
 func TestTrainUsageErrors(t *testing.T) {

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aelab/aelab/internal/pgtest"
+	"github.com/aelab/aelab/tracker"
+)
+
+// dumpDatabase is every row of every table of the database at url, as text.
+func dumpDatabase(t *testing.T, dbURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dump strings.Builder
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, `SELECT row_to_json(t)::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		dump.WriteString(table + "\n" + strings.Join(lines, "\n") + "\n")
+	}
+	return dump.String()
+}
+
+// Issue #11: the CLI on a PostgreSQL store (--db URL and AELAB_DB): train, list, show,
+// compare, export, tag, report; checkpoints under the artifact root, recorded relative to
+// it. The password appears nowhere: in no output, and nowhere in the store (env.command
+// holds the command line that carried it).
+func TestCLIOnPostgres(t *testing.T) {
+	dbURL := pgtest.Shared(t).NewDatabase(t)
+	u, _ := url.Parse(dbURL)
+	password, _ := u.User.Password()
+	artifacts := t.TempDir()
+	t.Setenv("AELAB_ARTIFACTS", artifacts)
+	t.Chdir(t.TempDir())
+	var output strings.Builder
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		code, stdout, stderr := runAelab(t, args...)
+		output.WriteString(stdout + stderr)
+		return code, stdout + stderr
+	}
+	train := []string{"train", "--db", dbURL, "--epochs", "1", "--subset", "300", "--test-subset", "256", "--progress=false"}
+	saved := os.Args
+	os.Args = append([]string{"aelab"}, train...) // what env.command records
+	code, out := run(train...)
+	os.Args = saved
+	if code != 0 {
+		t.Fatalf("train on PostgreSQL: exit %d\n%s", code, out)
+	}
+	t.Setenv("AELAB_DB", dbURL)
+	if code, out = run("train", "--model", "deep", "--epochs", "1", "--subset", "300", "--test-subset", "256", "--progress=false"); code != 0 {
+		t.Fatalf("train with AELAB_DB: exit %d\n%s", code, out)
+	}
+	store, err := tracker.OpenReadOnly(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	runs, err := store.SearchRuns(tracker.Search{OrderBy: "attributes.start_time asc"})
+	if err != nil || len(runs) != 2 || runs[0].Status != tracker.StatusFinished || runs[1].Params["model"] != "deep" {
+		t.Fatalf("runs %v, %v", runs, err)
+	}
+	ckpt := filepath.Join(artifacts, "checkpoints", runs[0].ID)
+	if len(runs[0].Artifacts) != 1 || runs[0].Artifacts[0].Path != ckpt {
+		t.Errorf("artifacts %+v, want %s", runs[0].Artifacts, ckpt)
+	}
+	if _, err := os.Stat(filepath.Join(ckpt)); err != nil {
+		t.Errorf("checkpoint: %v", err)
+	}
+	a, b := runs[0].ShortID(), runs[1].ShortID()
+	for _, args := range [][]string{
+		{"runs", "list"}, {"runs", "list", "--where", `params.model = "deep" and metrics.val_bce < 1`},
+		{"runs", "show", a}, {"runs", "compare", a, b}, {"runs", "export", "--json"}, {"experiments", "list"},
+		{"runs", "tag", a, "note=on-postgres"}, {"runs", "list", "-h"}, {"report", "--out", t.TempDir(), "--no-grids"},
+	} {
+		if code, out := run(args...); code != 0 {
+			t.Errorf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	if _, out := run("runs", "list", "--where", `tags.note = "on-postgres"`); !strings.Contains(out, a) {
+		t.Errorf("tag not found:\n%s", out)
+	}
+	if strings.Contains(output.String(), password) {
+		t.Errorf("the password is in the output:\n%s", output.String())
+	}
+	if !strings.Contains(output.String(), tracker.RedactURL(dbURL)) {
+		t.Errorf("the output never names the store %s", tracker.RedactURL(dbURL))
+	}
+	dump := dumpDatabase(t, dbURL)
+	if strings.Contains(dump, password) {
+		t.Errorf("the password is stored in the database")
+	}
+	if cmd := runs[0].Tags["env.command"]; !strings.Contains(cmd, "--db postgres://") || !strings.Contains(cmd, ":***@") {
+		t.Errorf("env.command %q", cmd)
+	}
+	if !strings.Contains(dump, `"path":"checkpoints/`+runs[0].ID+`"`) {
+		t.Errorf("checkpoint path not recorded relative to the artifact root")
+	}
+}
+
+// Issue #11: real `aelab train` processes on a PostgreSQL store, killed mid-run. Seen from
+// another host (which cannot check the trainer's pid), SIGKILL makes the run LOST by its
+// heartbeat; SIGINT ends it KILLED. Both keep the epochs logged before.
+func TestTrainingKilledOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains in child processes")
+	}
+	srv := pgtest.Shared(t)
+	for _, tc := range []struct {
+		signal syscall.Signal
+		want   tracker.Status
+		reason string
+	}{{syscall.SIGKILL, tracker.StatusLost, "no heartbeat from trainer-host since "}, {syscall.SIGINT, tracker.StatusKilled, "interrupted: "}} {
+		t.Run(tc.signal.String(), func(t *testing.T) {
+			dbURL := srv.NewDatabase(t)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "AELAB_HOSTNAME=trainer-host", "AELAB_ARTIFACTS="+t.TempDir(),
+				childEnv+"=train --model vanilla --epochs 1000 --subset 1024 --test-subset 256 --progress=false --db "+dbURL)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			t.Setenv("AELAB_HOSTNAME", "reader-host")
+			store, err := tracker.Open(dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			store.SetLostAfter(time.Second)
+			run := waitForRun(t, store, func(r *tracker.RunRecord) bool {
+				h, _ := store.MetricHistory(r.ID, "val_bce")
+				return len(h) >= 2
+			})
+			killed := time.Now()
+			cmd.Process.Signal(tc.signal)
+			cmd.Wait()
+			run = waitForRun(t, store, func(r *tracker.RunRecord) bool { return r.Status != tracker.StatusRunning })
+			t.Logf("%s: %s after %v", tc.signal, run.Status, time.Since(killed).Round(100*time.Millisecond))
+			if run.Status != tc.want || !strings.HasPrefix(run.Error, tc.reason) {
+				t.Errorf("after %s: %s %q, want %s %q…", tc.signal, run.Status, run.Error, tc.want, tc.reason)
+			}
+			if hist, err := store.MetricHistory(run.ID, "val_bce"); err != nil || len(hist) < 2 {
+				t.Errorf("epochs kept: %d, %v", len(hist), err)
+			}
+		})
+	}
+}
+
+// waitForRun waits until the store's one run satisfies ok, and returns it.
+func waitForRun(t *testing.T, store *tracker.Store, ok func(*tracker.RunRecord) bool) *tracker.RunRecord {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		if runs, err := store.SearchRuns(tracker.Search{}); err == nil && len(runs) == 1 && ok(runs[0]) {
+			return runs[0]
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("timed out waiting for the run")
+	return nil
+}
