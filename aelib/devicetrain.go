@@ -42,7 +42,7 @@ type plainWeightsKey struct{}
 // loop builds its step (withPlainWeights), the plain node of that variable's path.
 func layerWeight(s *model.Scope, g *Graph, name string, shape shapes.Shape) *Node {
 	if plain, ok := g.State(plainWeightsKey{}).(map[string]*Node); ok {
-		path := strings.TrimSuffix(s.Scope(), model.ScopeSeparator) + model.ScopeSeparator + name
+		path := weightPath(s, name)
 		n, found := plain[path]
 		if !found {
 			exceptions.Panicf("aelib: the device loop carries no weight %q", path)
@@ -83,16 +83,12 @@ const (
 	stWeights        // then the weights, Adam's first moments and second moments, P of each
 )
 
-// deviceTrainer holds the compiled epoch (or step) and the training state on the device.
-type deviceTrainer struct {
-	ae       *Autoencoder
-	loop     bool // one While per epoch; false: one call per batch
-	n, batch int
-	steps    int
-	exec     *Exec
-	inputs   *tensors.Tensor
-	targets  *tensors.Tensor
-	lr       *tensors.Tensor
+// trainState is what a hand-built training step carries from call to call: the weights, Adam's
+// moments and step, and where the store keeps them. The device loop (this file) and the step
+// trainer (steptrain.go) share it.
+type trainState struct {
+	ae              *Autoencoder
+	n, batch, steps int // training examples, batch size, batches per epoch
 
 	// The training state, in the store variables GoMLX's train.Trainer and optimizer.Adam use,
 	// so that a checkpoint holds the optimizer state and either loop continues the other's run.
@@ -105,21 +101,33 @@ type deviceTrainer struct {
 	weights    []*tensors.Tensor
 	m1, m2     []*tensors.Tensor
 	adamT      *tensors.Tensor
+	lr         *tensors.Tensor
 	globalStep int64
 }
 
-func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, error) {
+// deviceTrainer holds the compiled epoch (or step) and the training state on the device.
+type deviceTrainer struct {
+	*trainState
+	loop    bool // one While per epoch; false: one call per batch
+	exec    *Exec
+	inputs  *tensors.Tensor
+	targets *tensors.Tensor
+}
+
+// newTrainState reads the training state from the store: the weights (initialized if new),
+// Adam's moments and step (zero unless this store has trained before), the global step.
+func newTrainState(ae *Autoencoder, n int) (*trainState, error) {
 	if err := ae.Initialize(); err != nil {
 		return nil, err
 	}
-	dt := &deviceTrainer{ae: ae, loop: loop, n: s.NTrain, batch: ae.Config.BatchSize}
-	dt.steps = (dt.n + dt.batch - 1) / dt.batch
+	ts := &trainState{ae: ae, n: n, batch: ae.Config.BatchSize}
+	ts.steps = (ts.n + ts.batch - 1) / ts.batch
 	for v := range ae.store.RootScope().At(modelScope).IterVariables() {
 		if v.Trainable {
-			dt.vars = append(dt.vars, v)
+			ts.vars = append(ts.vars, v)
 		}
 	}
-	slices.SortFunc(dt.vars, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
+	slices.SortFunc(ts.vars, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
 	value := func(v *model.Variable) (*tensors.Tensor, error) {
 		t, err := v.Value()
 		if err != nil {
@@ -127,42 +135,62 @@ func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, err
 		}
 		return t, nil
 	}
-	for _, v := range dt.vars {
+	for _, v := range ts.vars {
 		m1, m2 := adamMoments(ae.store, v)
-		dt.paths = append(dt.paths, v.Path())
-		dt.m1Vars, dt.m2Vars = append(dt.m1Vars, m1), append(dt.m2Vars, m2)
+		ts.paths = append(ts.paths, v.Path())
+		ts.m1Vars, ts.m2Vars = append(ts.m1Vars, m1), append(ts.m2Vars, m2)
 	}
-	dt.adamStepVar = ae.store.RootScope().At(optimizer.AdamDefaultScope).WithInitializer(initializer.Zero).
+	ts.adamStepVar = ae.store.RootScope().At(optimizer.AdamDefaultScope).WithInitializer(initializer.Zero).
 		VariableWithShape("step", shapes.Make(dtypes.Float32)).SetTrainable(false)
-	dt.globalStepVar = optimizer.GetGlobalStepVar(ae.store)
+	ts.globalStepVar = optimizer.GetGlobalStepVar(ae.store)
 	// Moments and step are new (zero) unless this store has trained before.
 	if err := ae.store.InitializeVariables(ae.Backend, nil); err != nil {
 		return nil, fmt.Errorf("aelib: initializing Adam's state: %w", err)
 	}
-	for i, v := range dt.vars {
+	for i, v := range ts.vars {
 		w, errW := value(v)
-		m1, errM1 := value(dt.m1Vars[i])
-		m2, errM2 := value(dt.m2Vars[i])
+		m1, errM1 := value(ts.m1Vars[i])
+		m2, errM2 := value(ts.m2Vars[i])
 		if err := errors.Join(errW, errM1, errM2); err != nil {
 			return nil, err
 		}
-		dt.weights, dt.m1, dt.m2 = append(dt.weights, w), append(dt.m1, m1), append(dt.m2, m2)
+		ts.weights, ts.m1, ts.m2 = append(ts.weights, w), append(ts.m1, m1), append(ts.m2, m2)
 	}
 	var err error
-	if dt.adamT, err = value(dt.adamStepVar); err != nil {
+	if ts.adamT, err = value(ts.adamStepVar); err != nil {
 		return nil, err
 	}
-	globalStep, err := value(dt.globalStepVar)
+	globalStep, err := value(ts.globalStepVar)
 	if err != nil {
 		return nil, err
 	}
-	dt.globalStep = tensors.ToScalar[int64](globalStep)
+	ts.globalStep = tensors.ToScalar[int64](globalStep)
+	ts.lr = tensors.FromScalar(float32(ae.Config.LearningRate))
+	return ts, nil
+}
+
+// stateArgs are the weights, then Adam's first and second moments: the tail of the step's inputs.
+func (ts *trainState) stateArgs() []any {
+	args := make([]any, 0, 3*len(ts.weights))
+	for _, group := range [][]*tensors.Tensor{ts.weights, ts.m1, ts.m2} {
+		for _, t := range group {
+			args = append(args, t)
+		}
+	}
+	return args
+}
+
+func newDeviceTrainer(ae *Autoencoder, s Splits, loop bool) (*deviceTrainer, error) {
+	ts, err := newTrainState(ae, s.NTrain)
+	if err != nil {
+		return nil, err
+	}
+	dt := &deviceTrainer{trainState: ts, loop: loop}
 	dt.inputs = tensors.FromFlatDataAndDimensions(s.TrainInputs, s.NTrain, data.Pixels)
 	dt.targets = dt.inputs
 	if &s.TrainTargets[0] != &s.TrainInputs[0] {
 		dt.targets = tensors.FromFlatDataAndDimensions(s.TrainTargets, s.NTrain, data.Pixels)
 	}
-	dt.lr = tensors.FromScalar(float32(ae.Config.LearningRate))
 	dt.exec, err = NewExec(ae.Backend, dt.graph)
 	if err != nil {
 		return nil, err
@@ -243,25 +271,36 @@ func (dt *deviceTrainer) step(st []*Node) []*Node {
 	loss := maskedBCE([]*Node{target, mask}, []*Node{logits})
 	grads := Gradient(loss, weights...)
 
-	adamT := AddScalar(st[stAdamT], 1)
-	beta1, beta2 := Scalar(g, dtypes.Float32, adamBeta1), Scalar(g, dtypes.Float32, adamBeta2)
-	debias1 := Reciprocal(OneMinus(Pow(beta1, adamT)))
-	debias2 := Reciprocal(OneMinus(Pow(beta2, adamT)))
-	epsilon := Scalar(g, dtypes.Float32, adamEpsilon)
+	adamT, nextW, nextM1, nextM2 := adamStep(st[stAdamT], st[stLR], weights, st[stWeights+P:stWeights+2*P], st[stWeights+2*P:stWeights+3*P], grads)
 	next := slices.Clone(st)
-	for i, grad := range grads {
-		m1 := Add(Mul(beta1, st[stWeights+P+i]), Mul(OneMinus(beta1), grad))
-		m2 := Add(Mul(beta2, st[stWeights+2*P+i]), Mul(OneMinus(beta2), Square(grad)))
-		direction := Div(Mul(st[stLR], Mul(m1, debias1)), Add(Sqrt(Mul(m2, debias2)), epsilon))
-		next[stWeights+i] = Sub(weights[i], direction)
-		next[stWeights+P+i], next[stWeights+2*P+i] = m1, m2
-	}
+	copy(next[stWeights:], nextW)
+	copy(next[stWeights+P:], nextM1)
+	copy(next[stWeights+2*P:], nextM2)
 	next[stAdamT] = adamT
 	// losses[step] = loss, as a one-hot sum (the pure-Go backend lacks DynamicUpdateSlice).
 	at := ConvertDType(Equal(Iota(g, shapes.Make(dtypes.Int32, dt.steps), 0), step), dtypes.Float32)
 	next[stLosses] = Add(st[stLosses], Mul(at, loss))
 	next[stStep] = AddScalar(step, 1)
 	return next
+}
+
+// adamStep is one Adam update of weights by grads, GoMLX's optimizer.Adam op for op (so every
+// training path follows the same trajectory), on plain nodes: adamT is the step count before
+// this update, lr the learning rate; it returns the new step count, weights and moments.
+func adamStep(adamT, lr *Node, weights, m1, m2, grads []*Node) (nextT *Node, nextW, nextM1, nextM2 []*Node) {
+	g := adamT.Graph()
+	nextT = AddScalar(adamT, 1)
+	beta1, beta2 := Scalar(g, dtypes.Float32, adamBeta1), Scalar(g, dtypes.Float32, adamBeta2)
+	debias1 := Reciprocal(OneMinus(Pow(beta1, nextT)))
+	debias2 := Reciprocal(OneMinus(Pow(beta2, nextT)))
+	epsilon := Scalar(g, dtypes.Float32, adamEpsilon)
+	for i, grad := range grads {
+		mo1 := Add(Mul(beta1, m1[i]), Mul(OneMinus(beta1), grad))
+		mo2 := Add(Mul(beta2, m2[i]), Mul(OneMinus(beta2), Square(grad)))
+		direction := Div(Mul(lr, Mul(mo1, debias1)), Add(Sqrt(Mul(mo2, debias2)), epsilon))
+		nextW, nextM1, nextM2 = append(nextW, Sub(weights[i], direction)), append(nextM1, mo1), append(nextM2, mo2)
+	}
+	return nextT, nextW, nextM1, nextM2
 }
 
 // compile builds and compiles the graph without running it.
@@ -284,13 +323,8 @@ func (dt *deviceTrainer) epoch(epoch int) ([]float32, error) {
 		calls = dt.steps
 	}
 	for range calls {
-		args := []any{tensors.FromScalar(step), tensors.FromScalar(int32(dt.steps)), tensors.FromScalar(int32(dt.n)),
-			dt.inputs, dt.targets, permT, dt.adamT, dt.lr, losses}
-		for _, group := range [][]*tensors.Tensor{dt.weights, dt.m1, dt.m2} {
-			for _, t := range group {
-				args = append(args, t)
-			}
-		}
+		args := append([]any{tensors.FromScalar(step), tensors.FromScalar(int32(dt.steps)), tensors.FromScalar(int32(dt.n)),
+			dt.inputs, dt.targets, permT, dt.adamT, dt.lr, losses}, dt.stateArgs()...)
 		out, err := dt.exec.Call(args...)
 		if err != nil {
 			return nil, err
@@ -310,7 +344,7 @@ func (dt *deviceTrainer) epoch(epoch int) ([]float32, error) {
 // writeBack puts the training state into the store's variables: the weights for inference,
 // evaluation and checkpoints, Adam's moments and step and the global step for whoever trains
 // next. The old values are preserved because the device trainer still holds them as inputs.
-func (dt *deviceTrainer) writeBack() error {
+func (ts *trainState) writeBack() error {
 	set := func(v *model.Variable, t *tensors.Tensor) error {
 		if err := v.SetValuePreservingOld(t); err != nil {
 			return fmt.Errorf("aelib: storing %s: %w", v.Path(), err)
@@ -318,10 +352,10 @@ func (dt *deviceTrainer) writeBack() error {
 		return nil
 	}
 	var errs []error
-	for i, v := range dt.vars {
-		errs = append(errs, set(v, dt.weights[i]), set(dt.m1Vars[i], dt.m1[i]), set(dt.m2Vars[i], dt.m2[i]))
+	for i, v := range ts.vars {
+		errs = append(errs, set(v, ts.weights[i]), set(ts.m1Vars[i], ts.m1[i]), set(ts.m2Vars[i], ts.m2[i]))
 	}
-	errs = append(errs, set(dt.adamStepVar, dt.adamT), set(dt.globalStepVar, tensors.FromScalar(dt.globalStep)))
+	errs = append(errs, set(ts.adamStepVar, ts.adamT), set(ts.globalStepVar, tensors.FromScalar(ts.globalStep)))
 	return errors.Join(errs...)
 }
 
@@ -334,29 +368,46 @@ func adamMoments(store *model.Store, v *model.Variable) (m1, m2 *model.Variable)
 	return m1, m2
 }
 
+// epochTrainer is a training loop aelib builds itself: the device loop (this file) or the step
+// trainer (steptrain.go).
+type epochTrainer interface {
+	compile() error
+	epoch(epoch int) ([]float32, error) // trains one epoch, returns each batch's loss
+	state() *trainState
+}
+
+func (ts *trainState) state() *trainState { return ts }
+
 // trainOnDevice is Train on the device (see the top of this file): loop selects one While per
 // epoch (XLA) or one call per step (any backend; what the tests compare with the host loop).
-func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOptions, loop bool) (hist *History, err error) {
+func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOptions, loop bool) (*History, error) {
+	// Validation is a forward pass only: on XLA it runs in a few large batches, since each call
+	// costs more than the arithmetic of a training-sized batch.
+	valBatch := ae.Config.BatchSize
+	if loop {
+		valBatch = max(valBatch, min(deviceValidationBatch, s.NTest))
+	}
+	return ae.trainEpochs(ctx, s, opts, valBatch, func() (epochTrainer, error) { return newDeviceTrainer(ae, s, loop) })
+}
+
+// trainEpochs is Train with a loop aelib builds (newTrainer makes it): compile, then each epoch's
+// steps, validation (in batches of valBatch) and the observers.
+func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOptions, valBatch int, newTrainer func() (epochTrainer, error)) (hist *History, err error) {
 	defer recoverGraphPanic(&err)
 	cfg := ae.Config
 	if s.NTrain == 0 || s.NTest == 0 {
 		return nil, fmt.Errorf("aelib: training needs examples in both splits (train %d, test %d)", s.NTrain, s.NTest)
 	}
 	trainStart := time.Now()
-	dt, err := newDeviceTrainer(ae, s, loop)
+	tr, err := newTrainer()
 	if err != nil {
 		return nil, err
 	}
-	if err := dt.compile(); err != nil {
-		return nil, fmt.Errorf("aelib: compiling the device training loop: %w", err)
+	if err := tr.compile(); err != nil {
+		return nil, fmt.Errorf("aelib: compiling the training step: %w", err)
 	}
+	dt := tr.state()
 	hist = &History{StepsPerEpoch: dt.steps, CompileSeconds: time.Since(trainStart).Seconds()}
-	// Validation is a forward pass only: on XLA it runs in a few large batches, since each call
-	// costs more than the arithmetic of a training-sized batch.
-	valBatch := cfg.BatchSize
-	if loop {
-		valBatch = max(valBatch, min(deviceValidationBatch, s.NTest))
-	}
 	eval := newEvaluator(ae, s.TestInputs, s.TestTargets, s.NTest, valBatch)
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
@@ -367,7 +418,7 @@ func (ae *Autoencoder) trainOnDevice(ctx context.Context, s Splits, opts TrainOp
 			hist.Seconds = time.Since(trainStart).Seconds()
 			return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, err)
 		}
-		losses, err := dt.epoch(epoch)
+		losses, err := tr.epoch(epoch)
 		if err != nil {
 			hist.Seconds = time.Since(trainStart).Seconds()
 			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, err)

@@ -3,8 +3,6 @@ package aelib
 import (
 	"strings"
 
-	"github.com/gomlx/compute/shapes"
-
 	. "github.com/gomlx/gomlx/core/graph"
 )
 
@@ -13,6 +11,9 @@ import (
 type graphOps struct {
 	conv3x3  func(x, kernel *Node) *Node // [B,H,W,Cin] × [3,3,Cin,Cout] → [B,H,W,Cout], 'same' padding
 	maxPool2 func(x *Node) *Node         // [B,H,W,C] → [B,H/2,W/2,C]
+	// handGradients: the course's models train with the hand-written gradients of gradients.go
+	// (stepTrainer) instead of graph.Gradient through GoMLX's train.Trainer.
+	handGradients bool
 }
 
 // opsFor returns the graph code for a backend. XLA and ONNX Runtime have fast native
@@ -21,8 +22,11 @@ type graphOps struct {
 // gradient (SelectAndScatterMax) is not implemented, so there we use shifted views with one
 // matrix multiplication, and a reshape with ReduceMax.
 func opsFor(backendName string) graphOps {
-	if strings.HasPrefix(strings.ToLower(backendName), "go") { // the pure-Go backend is "Go Backend"
+	switch name := strings.ToLower(backendName); {
+	case strings.HasPrefix(name, "go"): // the pure-Go backend is "Go Backend"
 		return graphOps{conv3x3: conv3x3ShiftedViews, maxPool2: maxPool2Reshape}
+	case name == "onnxruntime":
+		return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native, handGradients: true}
 	}
 	return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native}
 }
@@ -42,19 +46,8 @@ func conv3x3ShiftedViews(x, kernel *Node) *Node {
 	d := x.Shape().Dimensions
 	b, h, w, cin := d[0], d[1], d[2], d[3]
 	cout := kernel.Shape().Dimensions[3]
-	zRow := Zeros(x.Graph(), shapes.Make(x.DType(), b, 1, w, cin))
-	x = Concatenate([]*Node{zRow, x, zRow}, 1)
-	zCol := Zeros(x.Graph(), shapes.Make(x.DType(), b, h+2, 1, cin))
-	x = Concatenate([]*Node{zCol, x, zCol}, 2)
-	views := make([]*Node, 0, 9)
-	for dy := range 3 { // row-major over (dy, dx), channels innermost: the kernel's own layout
-		for dx := range 3 {
-			views = append(views, Slice(x, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w), AxisRange()))
-		}
-	}
-	patches := Reshape(Concatenate(views, 3), b*h*w, 9*cin)
-	out := Dot(patches, Reshape(kernel, 9*cin, cout)).Product()
-	return Reshape(out, b, h, w, cout)
+	patches := Reshape(shiftedViews(x, 1), b*h*w, 9*cin)
+	return Reshape(Dot(patches, Reshape(kernel, 9*cin, cout)).Product(), b, h, w, cout)
 }
 
 // maxPool2Reshape takes the maximum of each 2×2 block by reshaping [B,H,W,C] to

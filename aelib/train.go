@@ -77,8 +77,9 @@ type TrainOptions struct {
 	Observers   []Observer
 	ProgressBar bool      // GoMLX's progress bar (a terminal line, or a one-line notebook form in GoNB)
 	Log         io.Writer // one line per epoch; nil for none
-	// HostLoop keeps GoMLX's train.Trainer (one call per step) on XLA, where Train otherwise
-	// runs each epoch as one call on the device (devicetrain.go). For comparisons.
+	// HostLoop keeps GoMLX's train.Trainer (one call per step, graph.Gradient) where Train
+	// otherwise runs aelib's own loop: each epoch as one call on the device on XLA
+	// (devicetrain.go), hand-written gradients on ONNX Runtime (steptrain.go). For comparisons.
 	HostLoop bool
 }
 
@@ -109,8 +110,12 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	if s.NTrain > 0 && ae.Config.BatchSize > s.NTrain {
 		ae.Config.BatchSize = s.NTrain // beyond the data a batch is only padding: memory follows the data, not the setting
 	}
-	if ae.UsesDeviceLoop() && !opts.HostLoop {
+	switch {
+	case opts.HostLoop:
+	case ae.UsesDeviceLoop():
 		return ae.trainOnDevice(ctx, s, opts, true) // XLA: a whole epoch per call (devicetrain.go)
+	case ae.UsesStepTrainer(): // ONNX Runtime: hand-written gradients (steptrain.go)
+		return ae.trainEpochs(ctx, s, opts, ae.Config.BatchSize, func() (epochTrainer, error) { return newStepTrainer(ae, s) })
 	}
 	defer recoverGraphPanic(&err)
 	cfg := ae.Config

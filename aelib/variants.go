@@ -28,7 +28,8 @@ type Variant struct {
 	// Quick are the short settings of a demo, a test or a headless notebook (see Config.Quick).
 	Quick QuickSettings
 	// DeviceLoop says that the loss is the plain masked BCE the device loop computes
-	// (devicetrain.go), so XLA can train it a whole epoch per call.
+	// (devicetrain.go), so XLA can train it a whole epoch per call, and that ONNX Runtime can
+	// train it with the hand-written gradients of gradients.go (steptrain.go).
 	DeviceLoop bool
 	// Measures are what the model is for, measured after training by Autoencoder.Measure and
 	// logged as final metrics; none for the course's models.

@@ -29,7 +29,7 @@ type benchResult struct {
 	Backend        string  `json:"backend"` // aelib's name for it: go, onnx, xla-cuda, or the config
 	BackendConfig  string  `json:"backend_config"`
 	Device         string  `json:"device"`
-	Loop           string  `json:"loop"` // device (whole epoch per call, XLA) or host (train.Trainer, one call per step)
+	Loop           string  `json:"loop"` // device (whole epoch per call, XLA), step (aelib's step graph) or host (train.Trainer)
 	BatchSize      int     `json:"batch_size"`
 	TrainExamples  int     `json:"train_examples"` // of the run (a subset with --steps)
 	Epochs         int     `json:"epochs"`
@@ -56,7 +56,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	modelFlag := fs.String("model", "all", "model to time ("+strings.Join(aelib.Models(), ", ")+") or all (vanilla, deep, denoise)")
 	steps := fs.Int("steps", 0, "instead of full epochs: two epochs of N steps on N×batch images, the second timed, extrapolated to a full epoch")
-	loop := fs.String("loop", "auto", "training loop: auto (whole epochs on the device on XLA), host (train.Trainer, one call per step), both")
+	loop := fs.String("loop", "auto", "training loop: auto (whole epochs on the device on XLA, aelib's step graph on ONNX Runtime), host (GoMLX's train.Trainer), both")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	peerName := fs.String("peer", "", "also train each model with a reference implementation, one of its epochs after each of aelab's, and compare: pytorch (Debian's python3-torch; its runs are logged in --db)")
 	python := fs.String("python", bench.DefaultPython, "with --peer pytorch: the Python that has PyTorch")
@@ -180,13 +180,13 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 	if err != nil {
 		return nil, err
 	}
-	device := ae.UsesDeviceLoop() && !hostLoop
-	if hostLoop && both && !ae.UsesDeviceLoop() {
+	loop := ae.Loop(aelib.TrainOptions{HostLoop: hostLoop})
+	if hostLoop && both && ae.Loop(aelib.TrainOptions{}) == "host" {
 		return nil, nil // the auto run was already the host loop
 	}
 	s := aelib.PrepareSplits(cfg, ds)
 	fmt.Fprintf(log, "bench %s on %s (%s), %d training images, %d epochs, loop %s\n",
-		cfg.Model, ae.Choice.Name, aelib.Device(ae.Backend), s.NTrain, cfg.Epochs, loopName(device))
+		cfg.Model, ae.Choice.Name, aelib.Device(ae.Backend), s.NTrain, cfg.Epochs, loop)
 	// Each model's own peak: drop what earlier models left, then restart the high-water mark.
 	debug.FreeOSMemory()
 	bench.ResetPeakRSS()
@@ -210,7 +210,7 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 	}
 	_, peak := bench.RSS()
 	r = &benchResult{Model: cfg.Model, Backend: ae.Choice.Name, BackendConfig: ae.Choice.Config,
-		Device: aelib.Device(ae.Backend), Loop: loopName(device), BatchSize: cfg.BatchSize,
+		Device: aelib.Device(ae.Backend), Loop: loop, BatchSize: cfg.BatchSize,
 		TrainExamples: s.NTrain, Epochs: len(hist.Epochs), StepsPerEpoch: hist.StepsPerEpoch,
 		CompileSec: hist.CompileSeconds, TotalSec: hist.Seconds, PeakRSSMiB: peak, RSSMiB: rss}
 	fullN := ds.Train.N
@@ -251,13 +251,6 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 		}
 	}
 	return r, nil
-}
-
-func loopName(device bool) string {
-	if device {
-		return "device"
-	}
-	return "host"
 }
 
 func printBench(w io.Writer, r benchResult) {

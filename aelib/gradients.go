@@ -1,0 +1,286 @@
+package aelib
+
+import (
+	"strings"
+
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// This file writes the training step's gradients by hand, layer by layer, for the backends where
+// graph.Gradient's output runs slowly (graphOps.handGradients: ONNX Runtime). GoMLX's VJPs are
+// written for XLA, which fuses and re-lays-out whatever it gets; ONNX Runtime runs them op for op,
+// and profiling its training graph (docs/performance.md) found three costs the same mathematics
+// avoids:
+//
+//   - the gradients of a matrix product are DotGenerals that contract the batch axis or the
+//     right operand's last axis; GoMLX's ONNX backend lowers those to Einsum, which ran at about
+//     half the speed of MLAS's Gemm on the same shapes (42 % of the dense models' step). Here they
+//     are Dot(Transpose(a), b) and Dot(a, Transpose(b)): a MatMul whose Transpose ONNX Runtime
+//     folds into the product.
+//   - a convolution's kernel gradient is a convolution with the batch as channels and a 28×28
+//     "kernel"; MLAS's im2col + GEMM runs it at a few GFLOP/s (40 % of the conv model's step).
+//     Here every convolution is a matrix product over shifted views of its input (im2col, in
+//     NHWC, so no layout transposes either), and its gradients are two more matrix products.
+//   - max-pooling's gradient is a scatter of the pooled gradient through int64 indices; here it
+//     is an elementwise mask (the first maximum of each window, as XLA and PyTorch choose).
+//
+// The forward values are the same functions of the same weights as Architecture.Logits computes;
+// the tests check values and gradients against graph.Gradient on small batches.
+
+// weightPath is the store path of variable name under scope s: the key of the plain weights.
+func weightPath(s *model.Scope, name string) string {
+	return strings.TrimSuffix(s.Scope(), model.ScopeSeparator) + model.ScopeSeparator + name
+}
+
+// tapeEntry is what the backward pass needs of one layer's forward pass.
+type tapeEntry struct {
+	layer        Layer
+	in, out      *Node // the layer's input and its output (after the activation)
+	kernel, bias *Node // Dense and Conv2D
+	kernelPath   string
+	biasPath     string
+	patches      *Node // Conv2D in im2col form: the shifted views of in, [B·H·W, 9·Cin]
+}
+
+// lossAndGradients returns the masked BCE of a batch (maskedBCE's value) and the gradient of
+// every weight by store path: x [B,784] flat images, target [B,784], mask [B] (1 real, 0 padding).
+// The layers read their weights through layerWeight, so the caller sets plain weights
+// (withPlainWeights) or lets them come from the store.
+func (a Architecture) lossAndGradients(scope *model.Scope, x, target, mask *Node) (loss *Node, grads map[string]*Node) {
+	tape := a.forwardTape(scope, x)
+	logits := tape[len(tape)-1].out
+	loss = maskedBCE([]*Node{target, mask}, []*Node{logits})
+
+	// d loss / d logits = (σ(logits) − target) · mask_b / (784 · max(Σ mask, 1)).
+	g := x.Graph()
+	count := Max(ReduceAllSum(mask), ScalarOne(g, mask.DType()))
+	scale := Div(ExpandAxes(mask, -1), MulScalar(count, float64(logits.Shape().Dimensions[1])))
+	d := Mul(Sub(Sigmoid(logits), target), scale)
+
+	grads = map[string]*Node{}
+	firstWeighted := len(tape)
+	for i, e := range tape {
+		if e.kernel != nil {
+			firstWeighted = i
+			break
+		}
+	}
+	ops := opsFor(g.Backend().Name())
+	for i := len(tape) - 1; i >= firstWeighted; i-- { // nothing before the first weights needs a gradient
+		d = tape[i].backward(ops, d, grads, i > firstWeighted)
+	}
+	return loss, grads
+}
+
+// forwardTape runs the layers on x, keeping what backward needs. The output layer returns logits.
+func (a Architecture) forwardTape(scope *model.Scope, x *Node) []tapeEntry {
+	tape := make([]tapeEntry, 0, len(a.Layers))
+	for i, l := range a.Layers {
+		// A ReLU before a max-pooling commutes with it (the maximum of ReLUs is the ReLU of the
+		// maximum): it is applied after the pooling, on a quarter of the values, forward and
+		// backward. The gradients are the same, first maximum included.
+		if l.Activation == ActReLU && i+1 < len(a.Layers) && a.Layers[i+1].Kind == KindMaxPool {
+			l.Activation = ActLinear
+		}
+		if l.Kind == KindMaxPool && i > 0 && a.Layers[i-1].Activation == ActReLU {
+			l.Activation = ActReLU
+		}
+		e := tapeEntry{layer: l, in: x}
+		s := scope.At("%s", l.Name)
+		batch := x.Shape().Dimensions[0]
+		var z *Node
+		switch l.Kind {
+		case KindDense:
+			s = s.At("dense")
+			in := x.Shape().Dimensions[1]
+			e.kernel, e.kernelPath = layerWeight(s, x.Graph(), "weights", shapes.Make(x.DType(), in, l.Units)), weightPath(s, "weights")
+			e.bias, e.biasPath = layerWeight(s, x.Graph(), "biases", shapes.Make(x.DType(), l.Units)), weightPath(s, "biases")
+			z = Add(Dot(x, e.kernel).Product(), Reshape(e.bias, 1, l.Units))
+		case KindConv:
+			s = s.At("conv")
+			in := x.Shape().Dimensions[3]
+			e.kernel, e.kernelPath = layerWeight(s, x.Graph(), "weights", shapes.Make(x.DType(), 3, 3, in, l.Units)), weightPath(s, "weights")
+			e.bias, e.biasPath = layerWeight(s, x.Graph(), "biases", shapes.Make(x.DType(), l.Units)), weightPath(s, "biases")
+			z, e.patches = conv3x3Matmul(x, e.kernel, e.bias)
+		case KindMaxPool:
+			z = maxPool2Reshape(x)
+		case KindUpSample:
+			z = upSample2(x)
+		case KindReshape:
+			z = Reshape(x, append([]int{batch}, l.Shape...)...)
+		default:
+			exceptions.Panicf("aelib: no hand-written gradient for layer kind %s", l.Kind)
+		}
+		switch {
+		case l.Activation == ActReLU:
+			z = Max(z, ScalarZero(z.Graph(), z.DType()))
+		case l.Activation == ActSigmoid && l.Encoder:
+			exceptions.Panicf("aelib: no hand-written gradient for a sigmoid code (layer %s)", l.Name)
+		}
+		e.out = z
+		tape = append(tape, e)
+		x = z
+	}
+	return tape
+}
+
+// backward turns d, the gradient of the loss by the layer's output, into the gradient by its
+// input (when needInput), adding the layer's weight gradients to grads.
+func (e tapeEntry) backward(ops graphOps, d *Node, grads map[string]*Node, needInput bool) *Node {
+	if e.layer.Activation == ActReLU {
+		zero := ScalarZero(d.Graph(), d.DType())
+		d = Where(GreaterThan(e.out, zero), d, zero)
+	}
+	switch e.layer.Kind {
+	case KindDense:
+		grads[e.kernelPath] = Dot(Transpose(e.in, 0, 1), d).Product()
+		grads[e.biasPath] = ReduceSum(d, 0)
+		if needInput {
+			return Dot(d, Transpose(e.kernel, 0, 1)).Product()
+		}
+		return nil
+	case KindConv:
+		var dx *Node
+		grads[e.kernelPath], dx = conv3x3MatmulGrads(ops, e.in, e.kernel, e.patches, d, needInput)
+		grads[e.biasPath] = ReduceSum(d, 0, 1, 2)
+		return dx
+	case KindMaxPool:
+		// With a ReLU after the pooling, out is ReLU(pooled): equal to pooled wherever d is not
+		// zero, which is all maxPool2Grad needs.
+		return maxPool2Grad(e.in, e.out, d)
+	case KindUpSample:
+		dims := d.Shape().Dimensions
+		b, h, w, c := dims[0], dims[1], dims[2], dims[3]
+		return ReduceSum(Reshape(d, b, h/2, 2, w/2, 2, c), 2, 4)
+	case KindReshape:
+		return Reshape(d, e.in.Shape().Dimensions...)
+	}
+	exceptions.Panicf("aelib: no hand-written gradient for layer kind %s", e.layer.Kind)
+	return nil
+}
+
+// shiftedViews returns, for t [B,H,W,C], the nine views of t moved by sign·(dy−1, dx−1) for the
+// kernel offsets (dy, dx) in row-major order, zeros shifted in, concatenated on the channel
+// axis: [B,H,W,9·C]. With sign +1, view k at pixel p is t[p + o_k]: the patches (im2col) of a
+// 3×3 'same' convolution in the kernel's own (dy, dx, channel) order. With sign −1 it is
+// t[p − o_k], the source of a convolution's input gradient.
+func shiftedViews(t *Node, sign int) *Node {
+	d := t.Shape().Dimensions
+	h, w := d[1], d[2]
+	padded := padHW1(t)
+	views := make([]*Node, 0, 9)
+	for dy := range 3 {
+		for dx := range 3 {
+			y0, x0 := dy, dx // t[p + (dy−1, dx−1)] is padded[p + (dy, dx)]
+			if sign < 0 {
+				y0, x0 = 2-dy, 2-dx
+			}
+			views = append(views, Slice(padded, AxisRange(), AxisRange(y0, y0+h), AxisRange(x0, x0+w), AxisRange()))
+		}
+	}
+	return Concatenate(views, 3)
+}
+
+// padHW1 zero-pads [B,H,W,C] by one pixel on each side of H and W, by concatenation (GoMLX's
+// ONNX backend has no Pad).
+func padHW1(t *Node) *Node {
+	d := t.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	zRow := Zeros(t.Graph(), shapes.Make(t.DType(), b, 1, w, c))
+	t = Concatenate([]*Node{zRow, t, zRow}, 1)
+	zCol := Zeros(t.Graph(), shapes.Make(t.DType(), b, h+2, 1, c))
+	return Concatenate([]*Node{zCol, t, zCol}, 2)
+}
+
+// conv3x3Matmul is a 3×3 'same' convolution of x [B,H,W,Cin] by kernel [3,3,Cin,Cout] plus
+// bias [Cout] as one matrix product, in the cheaper of two forms. With Cin ≤ Cout, the patches of x [B·H·W, 9·Cin]
+// times the kernel [9·Cin, Cout] (im2col); it returns the patches too, which the kernel gradient
+// reuses. With Cin > Cout (the output layer, 32 → 1), x [B·H·W, Cin] times the kernel as
+// [Cin, 9·Cout], then each of the nine [B,H,W,Cout] blocks shifted into place and summed: the
+// product and its shifts are 9·Cout wide instead of 9·Cin; patches is nil then.
+func conv3x3Matmul(x, kernel, bias *Node) (y, patches *Node) {
+	d := x.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	if cin <= cout {
+		// The bias is added to the 2-D product, where ONNX Runtime folds it into the Gemm.
+		patches = Reshape(shiftedViews(x, 1), b*h*w, 9*cin)
+		y = Add(Dot(patches, Reshape(kernel, 9*cin, cout)).Product(), Reshape(bias, 1, cout))
+		return Reshape(y, b, h, w, cout), patches
+	}
+	// t[q, (k, co)] = Σ_ci x[q, ci]·K[k, ci, co]; y[p] = Σ_k t[p + o_k, (k, ·)].
+	kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 1, 0, 2), cin, 9*cout)
+	t := Reshape(Dot(Reshape(x, b*h*w, cin), kt).Product(), b, h, w, 9*cout)
+	padded := padHW1(t)
+	for k := range 9 {
+		dy, dx := k/3, k%3
+		block := Slice(padded, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w), AxisRange(k*cout, (k+1)*cout))
+		if y == nil {
+			y = block
+		} else {
+			y = Add(y, block)
+		}
+	}
+	return Add(y, Reshape(bias, 1, 1, 1, cout)), nil
+}
+
+// conv3x3MatmulGrads returns the gradients of conv3x3Matmul(x, kernel) by the kernel and, when
+// needInput, by x, given dy [B,H,W,Cout] and the patches conv3x3Matmul returned (nil: the
+// product form). The kernel gradient is dK[k, ci, co] = Σ_p patches[p, (k, ci)]·dy[p, co],
+// computed as dyᵀ·patches ([Cout, 9·Cin]: the long axis is the product's inner one, which MLAS
+// runs faster than the other orientation) and transposed; without patches, with D the views of
+// dy shifted back ([B·H·W, 9·Cout]), dK[k, ci, co] = Σ_q x[q, ci]·D[q, (k, co)].
+//
+// The input gradient is the convolution of dy by the kernel turned 180° with its channel axes
+// swapped, by the backend's own convolution (ops.conv3x3: native on ONNX Runtime, faster than
+// another matrix product over shifted views); with Cout = 1 it is D·Kᵀ, a product 9 wide.
+func conv3x3MatmulGrads(ops graphOps, x, kernel, patches, dy *Node, needInput bool) (dKernel, dx *Node) {
+	d := x.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	dyFlat := Reshape(dy, b*h*w, cout)
+	var views *Node // D
+	if patches == nil {
+		views = Reshape(shiftedViews(dy, -1), b*h*w, 9*cout)
+		dk := Dot(Transpose(Reshape(x, b*h*w, cin), 0, 1), views).Product() // [Cin, 9·Cout]
+		dKernel = Reshape(TransposeAllAxes(Reshape(dk, cin, 9, cout), 1, 0, 2), 3, 3, cin, cout)
+	} else {
+		dKernel = Reshape(Transpose(Dot(Transpose(dyFlat, 0, 1), patches).Product(), 0, 1), 3, 3, cin, cout)
+	}
+	if !needInput {
+		return dKernel, nil
+	}
+	if views != nil {
+		kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin) // [(k, co), ci]
+		return dKernel, Reshape(Dot(views, kt).Product(), b, h, w, cin)
+	}
+	return dKernel, ops.conv3x3(dy, Transpose(Reverse(kernel, 0, 1), 2, 3))
+}
+
+// maxPool2Grad routes dy [B,H/2,W/2,C], the gradient by maxPool2Reshape(x) = pooled, to the
+// maximum of each 2×2 window of x — the first one in row-major order where several tie, as
+// XLA's and PyTorch's max-pool gradients do — and zeros elsewhere: [B,H,W,C].
+func maxPool2Grad(x, pooled, dy *Node) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	blocks := Reshape(x, b, h/2, 2, w/2, 2, c)
+	isMax := Equal(blocks, Reshape(pooled, b, h/2, 1, w/2, 1, c))
+	at := func(i, j int) *Node { return Slice(isMax, AxisRange(), AxisRange(), AxisRange(i, i+1), AxisRange(), AxisRange(j, j+1)) }
+	var firsts [4]*Node
+	var taken *Node
+	for k := range 4 {
+		m := at(k/2, k%2)
+		if taken == nil {
+			firsts[k], taken = m, m
+			continue
+		}
+		firsts[k] = LogicalAnd(m, LogicalNot(taken))
+		taken = LogicalOr(taken, m)
+	}
+	mask := Concatenate([]*Node{Concatenate(firsts[:2], 4), Concatenate(firsts[2:], 4)}, 2)
+	spread := BroadcastToDims(Reshape(dy, b, h/2, 1, w/2, 1, c), b, h/2, 2, w/2, 2, c)
+	return Reshape(Where(mask, spread, ScalarZero(dy.Graph(), dy.DType())), b, h, w, c)
+}

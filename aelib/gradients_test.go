@@ -1,0 +1,251 @@
+package aelib
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// testBackends are the backends the formulation tests run on: the pure-Go one always, ONNX
+// Runtime where aelab was built with it and its library is installed.
+func testBackends(t *testing.T) map[string]compute.Backend {
+	t.Helper()
+	out := map[string]compute.Backend{}
+	configs := []BackendChoice{{Config: "go", Name: "go"}}
+	if env := hostBackendEnv(); env.onnxBuilt && findONNXRuntime(env) != "" {
+		configs = append(configs, BackendChoice{Config: "onnx:cpu", Name: "onnx"})
+	}
+	for _, c := range configs {
+		b, err := NewBackendFor(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[c.Name] = b
+	}
+	return out
+}
+
+func randomTensor(rng *rand.Rand, scale float64, dims ...int) *tensors.Tensor {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(scale * rng.NormFloat64())
+	}
+	return tensors.FromFlatDataAndDimensions(v, dims...)
+}
+
+// compareTensors fails when a and b differ by more than tol relative to b's largest value.
+func compareTensors(t *testing.T, what string, a, b *tensors.Tensor, tol float64) {
+	t.Helper()
+	if !a.Shape().Equal(b.Shape()) {
+		t.Errorf("%s: shapes %s and %s", what, a.Shape(), b.Shape())
+		return
+	}
+	av, bv := tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b)
+	var worst, scale float64
+	for i := range av {
+		worst = max(worst, math.Abs(float64(av[i]-bv[i])))
+		scale = max(scale, math.Abs(float64(bv[i])))
+	}
+	if worst > tol*max(scale, 1e-6) {
+		t.Errorf("%s: differs by up to %g (largest value %g)", what, worst, scale)
+	}
+}
+
+// The hand-written gradients of every course model equal graph.Gradient's, loss included, on
+// a small batch with a padded (masked) row, on each backend.
+func TestHandGradientsMatchAutodiff(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for name, backend := range testBackends(t) {
+		for _, m := range []string{ModelVanilla, ModelDeep, ModelDenoise} {
+			t.Run(name+"/"+m, func(t *testing.T) {
+				cfg, _ := DefaultConfig(m)
+				ae := newOnBackend(cfg, mustArch(t, cfg), backend, BackendChoice{Name: name})
+				if err := ae.Initialize(); err != nil {
+					t.Fatal(err)
+				}
+				ts, err := newTrainState(ae, 8)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const batch = 5
+				x := randomTensor(rng, 1, batch, 784)
+				tensors.MustMutableFlatData(x, func(v []float32) {
+					for i := range v {
+						v[i] = float32(1 / (1 + math.Exp(-float64(v[i])))) // images in (0,1)
+					}
+				})
+				target := randomTensor(rng, 1, batch, 784)
+				tensors.MustMutableFlatData(target, func(v []float32) {
+					for i := range v {
+						v[i] = float32(math.Round(1 / (1 + math.Exp(-float64(v[i])))))
+					}
+				})
+				mask := tensors.FromValue([]float32{1, 1, 1, 1, 0})
+				P := len(ts.weights)
+				fn := func(in []*Node) []*Node {
+					weights := in[3:]
+					plain := map[string]*Node{}
+					for i, p := range ts.paths {
+						plain[p] = weights[i]
+					}
+					var out []*Node
+					withPlainWeights(in[0].Graph(), plain, func() {
+						hLoss, byPath := ae.Arch.lossAndGradients(ae.scope(), in[0], in[1], in[2])
+						logits := ae.Arch.Logits(ae.scope(), in[0])
+						aLoss := maskedBCE([]*Node{in[1], in[2]}, []*Node{logits})
+						aGrads := Gradient(aLoss, weights...)
+						out = append(out, hLoss, aLoss)
+						for i, p := range ts.paths {
+							out = append(out, byPath[p], aGrads[i])
+						}
+					})
+					return out
+				}
+				exec, err := NewExec(backend, fn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				args := []any{x, target, mask}
+				for _, w := range ts.weights {
+					args = append(args, w)
+				}
+				out, err := exec.Call(args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareTensors(t, "loss", out[0], out[1], 1e-5)
+				for i := range P {
+					compareTensors(t, "gradient of "+ts.paths[i], out[2+2*i], out[3+2*i], 1e-4)
+				}
+			})
+		}
+	}
+}
+
+// Max-pooling's gradient goes to the first maximum of each window where values tie, as XLA's
+// does: checked against graph.Gradient of the Go backend's pooling on a tensor full of ties.
+func TestMaxPoolGradTies(t *testing.T) {
+	backend := testBackends(t)["go"]
+	x := tensors.FromFlatDataAndDimensions([]float32{
+		1, 1, 2, 0,
+		1, 1, 2, 2,
+		0, 3, 5, 5,
+		3, 3, 5, 4,
+	}, 1, 4, 4, 1)
+	dy := tensors.FromFlatDataAndDimensions([]float32{10, 20, 30, 40}, 1, 2, 2, 1)
+	exec, err := NewExec(backend, func(x, dy *Node) (*Node, *Node) {
+		pooled := maxPool2Reshape(x)
+		auto := Gradient(ReduceAllSum(Mul(pooled, dy)), x)[0]
+		return maxPool2Grad(x, pooled, dy), auto
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Call(x, dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{
+		10, 0, 20, 0,
+		0, 0, 0, 0,
+		0, 30, 40, 0,
+		0, 0, 0, 0,
+	}
+	if got := tensors.MustCopyFlatData[float32](out[0]); !slices.Equal(got, want) {
+		t.Errorf("maxPool2Grad = %v, want %v (graph.Gradient: %v)", got, want, tensors.MustCopyFlatData[float32](out[1]))
+	}
+}
+
+// The two matrix-product forms of the convolution compute what GoMLX's own convolution does,
+// forward and backward, for a narrowing (32 → 1) and a widening (1 → 8) layer.
+func TestConvMatmulFormsMatchConvolve(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	backend := testBackends(t)["go"]
+	for _, c := range [][2]int{{1, 8}, {8, 8}, {32, 1}} {
+		cin, cout := c[0], c[1]
+		x, k, bias := randomTensor(rng, 1, 2, 6, 4, cin), randomTensor(rng, 0.3, 3, 3, cin, cout), randomTensor(rng, 1, cout)
+		dy := randomTensor(rng, 1, 2, 6, 4, cout)
+		exec, err := NewExec(backend, func(x, k, bias, dy *Node) []*Node {
+			y, patches := conv3x3Matmul(x, k, bias)
+			dk, dx := conv3x3MatmulGrads(opsFor(backend.Name()), x, k, patches, dy, true)
+			ref := Add(Convolve(x, k).PadSame().Done(), Reshape(bias, 1, 1, 1, cout))
+			grads := Gradient(ReduceAllSum(Mul(ref, dy)), k, x)
+			return []*Node{y, ref, dk, grads[0], dx, grads[1]}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Call(x, k, bias, dy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareTensors(t, "forward", out[0], out[1], 1e-5)
+		compareTensors(t, "kernel gradient", out[2], out[3], 1e-5)
+		compareTensors(t, "input gradient", out[4], out[5], 1e-5)
+	}
+}
+
+// On ONNX Runtime the course's models train with the step trainer, and it follows train.Trainer
+// (graph.Gradient, optimizer.Adam) step for step: same losses, same final weights and Adam state.
+func TestStepTrainerMatchesHostLoop(t *testing.T) {
+	if _, ok := testBackends(t)["onnx"]; !ok {
+		t.Skip("needs aelab built with -tags onnx and ONNX Runtime installed (make setup)")
+	}
+	for _, tc := range []struct {
+		model        string
+		train, batch int
+		tol          float64
+	}{
+		{ModelDeep, 600, 256, 1e-4}, // last batch 88 of 256
+		// A conv bias's gradient sums 16·784 terms that largely cancel, in another order than
+		// graph.Gradient's; Adam's normalisation then magnifies the rounding where the gradient
+		// is near zero: 2.4e-3 of the largest bias after 6 steps, seen.
+		{ModelDenoise, 40, 16, 5e-3}, // last batch 8 of 16
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			cfg, _ := DefaultConfig(tc.model)
+			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
+			s := smallSplits(t, cfg)
+			host, step := newTestAE(t, cfg, "onnx:cpu"), newTestAE(t, cfg, "onnx:cpu")
+			if !step.UsesStepTrainer() {
+				t.Fatal("the step trainer is not used on ONNX Runtime")
+			}
+			hh, err := host.Train(context.Background(), s, TrainOptions{HostLoop: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh, err := step.Train(context.Background(), s, TrainOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range hh.Epochs {
+				h, d := hh.Epochs[i], sh.Epochs[i]
+				if relDiff(h.TrainLoss, d.TrainLoss) > 1e-4 || relDiff(h.ValLoss, d.ValLoss) > 1e-4 || h.Step != d.Step {
+					t.Errorf("epoch %d: host loss %g val %g step %d, step trainer loss %g val %g step %d",
+						i+1, h.TrainLoss, h.ValLoss, h.Step, d.TrainLoss, d.ValLoss, d.Step)
+				}
+			}
+			compareStores(t, host, step, tc.tol)
+		})
+	}
+}
+
+func mustArch(t *testing.T, cfg Config) Architecture {
+	t.Helper()
+	a, err := cfg.Architecture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
