@@ -42,7 +42,7 @@ type tapeEntry struct {
 	kernel, bias *Node // Dense and Conv2D
 	kernelPath   string
 	biasPath     string
-	patches      *Node // Conv2D in im2col form: the shifted views of in, [B·H·W, 9·Cin]
+	patches      *Node // Conv2D in the convPatches form: the shifted views of in, [B·H·W, 9·Cin]
 }
 
 // lossAndGradients returns the masked BCE of a batch (maskedBCE's value) and the gradient of
@@ -50,6 +50,7 @@ type tapeEntry struct {
 // The layers read their weights through layerWeight, so the caller sets plain weights
 // (withPlainWeights) or lets them come from the store.
 func (a Architecture) lossAndGradients(scope *model.Scope, x, target, mask *Node) (loss *Node, grads map[string]*Node) {
+	ops := opsFor(x.Graph().Backend().Name())
 	tape := a.forwardTape(scope, x)
 	logits := tape[len(tape)-1].out
 	loss = maskedBCE([]*Node{target, mask}, []*Node{logits})
@@ -68,7 +69,6 @@ func (a Architecture) lossAndGradients(scope *model.Scope, x, target, mask *Node
 			break
 		}
 	}
-	ops := opsFor(g.Backend().Name())
 	for i := len(tape) - 1; i >= firstWeighted; i-- { // nothing before the first weights needs a gradient
 		d = tape[i].backward(ops, d, grads, i > firstWeighted)
 	}
@@ -104,7 +104,7 @@ func (a Architecture) forwardTape(scope *model.Scope, x *Node) []tapeEntry {
 			in := x.Shape().Dimensions[3]
 			e.kernel, e.kernelPath = layerWeight(s, x.Graph(), "weights", shapes.Make(x.DType(), 3, 3, in, l.Units)), weightPath(s, "weights")
 			e.bias, e.biasPath = layerWeight(s, x.Graph(), "biases", shapes.Make(x.DType(), l.Units)), weightPath(s, "biases")
-			z, e.patches = conv3x3Matmul(x, e.kernel, e.bias)
+			z, e.patches = conv3x3Train(x, e.kernel, e.bias)
 		case KindMaxPool:
 			z = maxPool2Reshape(x)
 		case KindUpSample:
@@ -144,7 +144,7 @@ func (e tapeEntry) backward(ops graphOps, d *Node, grads map[string]*Node, needI
 		return nil
 	case KindConv:
 		var dx *Node
-		grads[e.kernelPath], dx = conv3x3MatmulGrads(ops, e.in, e.kernel, e.patches, d, needInput)
+		grads[e.kernelPath], dx = conv3x3TrainGrads(ops, e.in, e.kernel, e.patches, d, needInput)
 		grads[e.biasPath] = ReduceSum(d, 0, 1, 2)
 		return dx
 	case KindMaxPool:
@@ -195,17 +195,37 @@ func padHW1(t *Node) *Node {
 	return Concatenate([]*Node{zCol, t, zCol}, 2)
 }
 
-// conv3x3Matmul is a 3×3 'same' convolution of x [B,H,W,Cin] by kernel [3,3,Cin,Cout] plus
-// bias [Cout] as one matrix product, in the cheaper of two forms. With Cin ≤ Cout, the patches of x [B·H·W, 9·Cin]
-// times the kernel [9·Cin, Cout] (im2col); it returns the patches too, which the kernel gradient
-// reuses. With Cin > Cout (the output layer, 32 → 1), x [B·H·W, Cin] times the kernel as
-// [Cin, 9·Cout], then each of the nine [B,H,W,Cout] blocks shifted into place and summed: the
-// product and its shifts are 9·Cout wide instead of 9·Cin; patches is nil then.
-func conv3x3Matmul(x, kernel, bias *Node) (y, patches *Node) {
+// convForm is how conv3x3Train computes a 3×3 'same' convolution layer and its gradients;
+// each keeps the large intermediate tensors to what its shape needs.
+type convForm int
+
+const (
+	// convPatches: the patches of x [B·H·W, 9·Cin] times the kernel [9·Cin, Cout]; the kernel
+	// gradient reuses the patches. (The backend's own convolution forward with the kernel
+	// gradient as nine products of shifted views measured no better on one thread and worse on
+	// two: docs/performance.md.)
+	convPatches convForm = iota
+	// convProduct: narrow outputs (Cout < Cin, the output layer 32 → 1): x [B·H·W, Cin] times
+	// the kernel as [Cin, 9·Cout], then the nine [B,H,W,Cout] blocks shifted into place and
+	// summed, 9·Cout wide instead of 9·Cin.
+	convProduct
+)
+
+func convFormFor(cin, cout int) convForm {
+	if cout < cin {
+		return convProduct
+	}
+	return convPatches
+}
+
+// conv3x3Train is a 3×3 'same' convolution of x [B,H,W,Cin] by kernel [3,3,Cin,Cout] plus bias
+// [Cout], in the form convFormFor picks. It returns the patches of x for convPatches (nil
+// otherwise), which conv3x3TrainGrads reuses.
+func conv3x3Train(x, kernel, bias *Node) (y, patches *Node) {
 	d := x.Shape().Dimensions
 	b, h, w, cin := d[0], d[1], d[2], d[3]
 	cout := kernel.Shape().Dimensions[3]
-	if cin <= cout {
+	if convFormFor(cin, cout) == convPatches {
 		// The bias is added to the 2-D product, where ONNX Runtime folds it into the Gemm.
 		patches = Reshape(shiftedViews(x, 1), b*h*w, 9*cin)
 		y = Add(Dot(patches, Reshape(kernel, 9*cin, cout)).Product(), Reshape(bias, 1, cout))
@@ -227,33 +247,35 @@ func conv3x3Matmul(x, kernel, bias *Node) (y, patches *Node) {
 	return Add(y, Reshape(bias, 1, 1, 1, cout)), nil
 }
 
-// conv3x3MatmulGrads returns the gradients of conv3x3Matmul(x, kernel) by the kernel and, when
-// needInput, by x, given dy [B,H,W,Cout] and the patches conv3x3Matmul returned (nil: the
-// product form). The kernel gradient is dK[k, ci, co] = Σ_p patches[p, (k, ci)]·dy[p, co],
-// computed as dyᵀ·patches ([Cout, 9·Cin]: the long axis is the product's inner one, which MLAS
-// runs faster than the other orientation) and transposed; without patches, with D the views of
-// dy shifted back ([B·H·W, 9·Cout]), dK[k, ci, co] = Σ_q x[q, ci]·D[q, (k, co)].
+// conv3x3TrainGrads returns the gradients of conv3x3Train(x, kernel, ·) by the kernel and, when
+// needInput, by x, given dy [B,H,W,Cout] and the patches conv3x3Train returned.
 //
-// The input gradient is the convolution of dy by the kernel turned 180° with its channel axes
-// swapped, by the backend's own convolution (ops.conv3x3: native on ONNX Runtime, faster than
-// another matrix product over shifted views); with Cout = 1 it is D·Kᵀ, a product 9 wide.
-func conv3x3MatmulGrads(ops graphOps, x, kernel, patches, dy *Node, needInput bool) (dKernel, dx *Node) {
+// Kernel: dK[k, ci, co] = Σ_p x[p + o_k, ci]·dy[p, co]. convPatches computes it as
+// dyᵀ·patches ([Cout, 9·Cin]: the long axis inside the product, the orientation MLAS runs
+// faster) transposed; convProduct, with D the views of dy shifted back ([B·H·W, 9·Cout]), as
+// xᵀ·D, since dK[k, ci, co] = Σ_q x[q, ci]·D[q, (k, co)].
+//
+// Input: the convolution of dy by the kernel turned 180° with its channel axes swapped, by the
+// backend's own convolution; for convProduct (Cout = 1), D·Kᵀ, a product 9 wide.
+func conv3x3TrainGrads(ops graphOps, x, kernel, patches, dy *Node, needInput bool) (dKernel, dx *Node) {
 	d := x.Shape().Dimensions
 	b, h, w, cin := d[0], d[1], d[2], d[3]
 	cout := kernel.Shape().Dimensions[3]
 	dyFlat := Reshape(dy, b*h*w, cout)
-	var views *Node // D
-	if patches == nil {
+	form := convFormFor(cin, cout)
+	var views *Node // D, for convProduct
+	switch form {
+	case convPatches:
+		dKernel = Reshape(Transpose(Dot(Transpose(dyFlat, 0, 1), patches).Product(), 0, 1), 3, 3, cin, cout)
+	case convProduct:
 		views = Reshape(shiftedViews(dy, -1), b*h*w, 9*cout)
 		dk := Dot(Transpose(Reshape(x, b*h*w, cin), 0, 1), views).Product() // [Cin, 9·Cout]
 		dKernel = Reshape(TransposeAllAxes(Reshape(dk, cin, 9, cout), 1, 0, 2), 3, 3, cin, cout)
-	} else {
-		dKernel = Reshape(Transpose(Dot(Transpose(dyFlat, 0, 1), patches).Product(), 0, 1), 3, 3, cin, cout)
 	}
 	if !needInput {
 		return dKernel, nil
 	}
-	if views != nil {
+	if form == convProduct {
 		kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin) // [(k, co), ci]
 		return dKernel, Reshape(Dot(views, kt).Product(), b, h, w, cin)
 	}
@@ -268,7 +290,9 @@ func maxPool2Grad(x, pooled, dy *Node) *Node {
 	b, h, w, c := d[0], d[1], d[2], d[3]
 	blocks := Reshape(x, b, h/2, 2, w/2, 2, c)
 	isMax := Equal(blocks, Reshape(pooled, b, h/2, 1, w/2, 1, c))
-	at := func(i, j int) *Node { return Slice(isMax, AxisRange(), AxisRange(), AxisRange(i, i+1), AxisRange(), AxisRange(j, j+1)) }
+	at := func(i, j int) *Node {
+		return Slice(isMax, AxisRange(), AxisRange(), AxisRange(i, i+1), AxisRange(), AxisRange(j, j+1))
+	}
 	var firsts [4]*Node
 	var taken *Node
 	for k := range 4 {

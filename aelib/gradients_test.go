@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -166,8 +168,8 @@ func TestMaxPoolGradTies(t *testing.T) {
 	}
 }
 
-// The two matrix-product forms of the convolution compute what GoMLX's own convolution does,
-// forward and backward, for a narrowing (32 → 1) and a widening (1 → 8) layer.
+// Both forms of the convolution (convFormFor: 1 → 8 and 8 → 8 patches, 32 → 1 product)
+// compute what GoMLX's own convolution does, forward and backward.
 func TestConvMatmulFormsMatchConvolve(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	backend := testBackends(t)["go"]
@@ -176,8 +178,9 @@ func TestConvMatmulFormsMatchConvolve(t *testing.T) {
 		x, k, bias := randomTensor(rng, 1, 2, 6, 4, cin), randomTensor(rng, 0.3, 3, 3, cin, cout), randomTensor(rng, 1, cout)
 		dy := randomTensor(rng, 1, 2, 6, 4, cout)
 		exec, err := NewExec(backend, func(x, k, bias, dy *Node) []*Node {
-			y, patches := conv3x3Matmul(x, k, bias)
-			dk, dx := conv3x3MatmulGrads(opsFor(backend.Name()), x, k, patches, dy, true)
+			ops := opsFor(backend.Name())
+			y, patches := conv3x3Train(x, k, bias)
+			dk, dx := conv3x3TrainGrads(ops, x, k, patches, dy, true)
 			ref := Add(Convolve(x, k).PadSame().Done(), Reshape(bias, 1, 1, 1, cout))
 			grads := Gradient(ReduceAllSum(Mul(ref, dy)), k, x)
 			return []*Node{y, ref, dk, grads[0], dx, grads[1]}
@@ -224,7 +227,8 @@ func TestStepTrainerMatchesHostLoop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sh, err := step.Train(context.Background(), s, TrainOptions{})
+			graph := filepath.Join(t.TempDir(), "step.onnx")
+			sh, err := step.Train(context.Background(), s, TrainOptions{StepGraph: graph})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,6 +240,11 @@ func TestStepTrainerMatchesHostLoop(t *testing.T) {
 				}
 			}
 			compareStores(t, host, step, tc.tol)
+			// The step's graph was written as an ONNX model (a protobuf that starts with
+			// ir_version, field 1: byte 0x08).
+			if raw, err := os.ReadFile(graph); err != nil || len(raw) < 1000 || raw[0] != 0x08 {
+				t.Errorf("step graph %s: %d bytes, %v", graph, len(raw), err)
+			}
 		})
 	}
 }
@@ -248,4 +257,3 @@ func mustArch(t *testing.T, cfg Config) Architecture {
 	}
 	return a
 }
-

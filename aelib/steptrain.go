@@ -37,6 +37,7 @@ type stepTrainer struct {
 	sizes            []int                    // values of each variable, in path order
 	flat             [3]*tensors.Tensor       // weights, first moments, second moments, end to end
 	owned            map[*tensors.Tensor]bool // vectors and step counts this trainer produced
+	graphPath        string                   // where to write the step's ONNX model; "" for nowhere
 }
 
 // UsesStepTrainer reports whether Train runs aelib's own step graph (the course's models on
@@ -59,14 +60,14 @@ func (ae *Autoencoder) Loop(opts TrainOptions) string {
 	return "host"
 }
 
-func newStepTrainer(ae *Autoencoder, s Splits) (*stepTrainer, error) {
+func newStepTrainer(ae *Autoencoder, s Splits, graphPath string) (*stepTrainer, error) {
 	ts, err := newTrainState(ae, s.NTrain)
 	if err != nil {
 		return nil, err
 	}
 	st := &stepTrainer{trainState: ts, inputs: s.TrainInputs, targets: s.TrainTargets,
 		targetsAreInputs: &s.TrainTargets[0] == &s.TrainInputs[0], owned: map[*tensors.Tensor]bool{},
-		handGradients: opsFor(ae.Backend.Name()).handGradients}
+		handGradients: opsFor(ae.Backend.Name()).handGradients, graphPath: graphPath}
 	st.x = tensors.FromShape(shapes.Make(dtypes.Float32, ts.batch, 784))
 	st.target = st.x
 	if !st.targetsAreInputs {
@@ -126,9 +127,17 @@ func (st *stepTrainer) graph(in []*Node) []*Node {
 }
 
 func (st *stepTrainer) compile() error {
-	_, err := st.exec.Compile(st.x.Shape(), st.target.Shape(), st.mask.Shape(), st.adamT.Shape(), st.lr.Shape(),
+	if st.graphPath != "" {
+		if err := keepONNXModels(st.ae.Backend); err != nil {
+			return err
+		}
+	}
+	g, err := st.exec.Compile(st.x.Shape(), st.target.Shape(), st.mask.Shape(), st.adamT.Shape(), st.lr.Shape(),
 		st.flat[0].Shape(), st.flat[1].Shape(), st.flat[2].Shape())
-	return err
+	if err != nil || st.graphPath == "" {
+		return err
+	}
+	return writeONNXModel(st.ae.Backend, g.Executable(), st.graphPath)
 }
 
 // epoch trains one epoch in the order of data.Permutation(n, seed, epoch), the host loop's, and

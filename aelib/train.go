@@ -81,6 +81,10 @@ type TrainOptions struct {
 	// otherwise runs aelib's own loop: each epoch as one call on the device on XLA
 	// (devicetrain.go), hand-written gradients on ONNX Runtime (steptrain.go). For comparisons.
 	HostLoop bool
+	// StepGraph, when set, is where the step trainer (ONNX Runtime) writes the ONNX model of its
+	// training step as it compiles it: the graph ONNX Runtime runs, for its own profiler (see
+	// docs/performance.md). Other loops ignore it.
+	StepGraph string
 }
 
 // Splits is the data a model trains and validates on: inputs and targets of both splits. For
@@ -115,7 +119,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	case ae.UsesDeviceLoop():
 		return ae.trainOnDevice(ctx, s, opts, true) // XLA: a whole epoch per call (devicetrain.go)
 	case ae.UsesStepTrainer(): // ONNX Runtime: hand-written gradients (steptrain.go)
-		return ae.trainEpochs(ctx, s, opts, ae.Config.BatchSize, func() (epochTrainer, error) { return newStepTrainer(ae, s) })
+		return ae.trainEpochs(ctx, s, opts, ae.Config.BatchSize, func() (epochTrainer, error) { return newStepTrainer(ae, s, opts.StepGraph) })
 	}
 	defer recoverGraphPanic(&err)
 	cfg := ae.Config

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -62,6 +63,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	python := fs.String("python", bench.DefaultPython, "with --peer pytorch: the Python that has PyTorch")
 	course := fs.Bool("course", false, "train each model for the course's epochs (vanilla 10, deep 50, denoise 10)")
 	db := storeFlag(fs)
+	graphs := fs.String("onnx-graph", "", "write each model's training step, as ONNX Runtime runs it, to `folder`/<model>-step.onnx (for bench/ort_profile.mjs)")
 	cf := experiments.NewConfigFlags()
 	cf.RegisterSettings(fs) // --epochs (default here 3; the first, which compiles, is not timed), --batch, --backend, …
 	if err := parseFlagsOnly(fs, args); err != nil {
@@ -132,7 +134,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	var results []benchResult
 	for _, cfg := range cfgs {
 		for _, host := range loopsFor(*loop) {
-			r, err := benchOne(ctx, cfg, ds, host, *loop == "both", *steps > 0, peer, stderr)
+			r, err := benchOne(ctx, cfg, ds, host, *loop == "both", *steps > 0, peer, *graphs, stderr)
 			if err != nil {
 				if peer != nil && !*asJSON && len(results) > 0 { // what was measured before the failure
 					printPeerTable(stdout, results, machine, loadBefore, bench.LoadAverage())
@@ -175,7 +177,8 @@ func loopsFor(loop string) []bool {
 // model that has no device loop would repeat the auto run: it returns nil then.
 // With a peer, the peer trains the same model on the same splits, one of its epochs after each
 // of aelab's, and its run is logged in the store.
-func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop, both, extrapolate bool, peer *peerSetup, log io.Writer) (r *benchResult, err error) {
+// With graphDir set, the step trainer writes its graph there.
+func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop, both, extrapolate bool, peer *peerSetup, graphDir string, log io.Writer) (r *benchResult, err error) {
 	ae, err := aelib.New(cfg)
 	if err != nil {
 		return nil, err
@@ -204,7 +207,14 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 		defer func() { err = errors.Join(err, side.close(ctx, err)) }()
 		observers = append(observers, side)
 	}
-	hist, err := ae.Train(ctx, s, aelib.TrainOptions{HostLoop: hostLoop, Log: log, Observers: observers})
+	opts := aelib.TrainOptions{HostLoop: hostLoop, Log: log, Observers: observers}
+	if graphDir != "" {
+		if err := os.MkdirAll(graphDir, 0o755); err != nil {
+			return nil, err
+		}
+		opts.StepGraph = filepath.Join(graphDir, cfg.Model+"-step.onnx")
+	}
+	hist, err := ae.Train(ctx, s, opts)
 	if err != nil {
 		return nil, err
 	}
