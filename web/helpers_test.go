@@ -15,6 +15,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -157,6 +158,7 @@ func trainedStore(t *testing.T) (path, vanilla, denoise string) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.StopShared()
 	if trained.dir != "" {
 		os.RemoveAll(trained.dir)
 	}

@@ -25,9 +25,6 @@ type Options struct {
 	// ReadOnly refuses every change (tags, delete): the pages show no forms. A store opened
 	// read-only (tracker.OpenReadOnly) makes the server read-only too.
 	ReadOnly bool
-	// ArtifactRoot is the folder the store's artifacts live under; files are served (and
-	// checkpoints loaded) only from inside it. Empty: the store's folder.
-	ArtifactRoot string
 	// Log receives one line per failed request and the server's notices; nil discards them.
 	Log *log.Logger
 	// PollInterval is how often live views check the store for changes (default 1 s).
@@ -66,11 +63,8 @@ func New(store *tracker.Store, opts Options) (*Server, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
-	root := opts.ArtifactRoot
-	if root == "" {
-		root = store.ArtifactRoot()
-	}
-	root, err := filepath.Abs(root)
+	// Files are served, and checkpoints loaded, only from inside the store's artifact root.
+	root, err := filepath.Abs(store.ArtifactRoot())
 	if err != nil {
 		return nil, fmt.Errorf("web: artifact root: %w", err)
 	}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -79,43 +77,7 @@ func TestUIInTheBrowser(t *testing.T) {
 	}
 	store.Close()
 
-	// The server: this test binary running `aelab ui` (see TestMain).
-	ui := exec.Command(os.Args[0])
-	ui.Env = append(os.Environ(), childEnv+"=ui --db "+db+" --addr 127.0.0.1:0")
-	ui.Stderr = os.Stderr
-	out, err := ui.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ui.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ui.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- ui.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			ui.Process.Kill()
-			t.Error("aelab ui did not stop on SIGINT within 10 s")
-		}
-	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "serving "); ok {
-				addr <- strings.TrimSuffix(strings.Fields(rest)[0], "/")
-			}
-		}
-	}()
-	var url string
-	select {
-	case url = <-addr:
-	case <-time.After(60 * time.Second):
-		t.Fatal("aelab ui did not say where it serves")
-	}
+	url, _ := startUI(t, "ui", "--db", db, "--addr", "127.0.0.1:0")
 
 	live := "train --model vanilla --epochs 6 --subset 3000 --test-subset 500 --name live-e2e --progress=false --db " + db
 	trainJSON, _ := json.Marshal(map[string]any{"cmd": os.Args[0], "args": []string{}, "env": map[string]string{childEnv: live}})
