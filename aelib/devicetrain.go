@@ -311,7 +311,7 @@ func (dt *deviceTrainer) compile() error {
 
 // epoch trains one epoch in the permutation of data.Permutation(n, seed, epoch) (the order the
 // host loop uses) and returns each batch's loss.
-func (dt *deviceTrainer) epoch(epoch int) ([]float32, error) {
+func (dt *deviceTrainer) epoch(ctx context.Context, epoch int) ([]float32, error) {
 	perm := make([]int32, dt.steps*dt.batch)
 	for i, p := range data.Permutation(dt.n, dt.ae.Config.Seed, epoch) {
 		perm[i] = int32(p)
@@ -323,6 +323,9 @@ func (dt *deviceTrainer) epoch(epoch int) ([]float32, error) {
 		calls = dt.steps
 	}
 	for range calls {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		args := append([]any{tensors.FromScalar(step), tensors.FromScalar(int32(dt.steps)), tensors.FromScalar(int32(dt.n)),
 			dt.inputs, dt.targets, permT, dt.adamT, dt.lr, losses}, dt.stateArgs()...)
 		out, err := dt.exec.Call(args...)
@@ -372,7 +375,7 @@ func adamMoments(store *model.Store, v *model.Variable) (m1, m2 *model.Variable)
 // trainer (steptrain.go).
 type epochTrainer interface {
 	compile() error
-	epoch(epoch int) ([]float32, error) // trains one epoch, returns each batch's loss
+	epoch(ctx context.Context, epoch int) ([]float32, error) // trains one epoch, returns each batch's loss; stops between calls when ctx is done
 	state() *trainState
 }
 
@@ -418,9 +421,12 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 			hist.Seconds = time.Since(trainStart).Seconds()
 			return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, err)
 		}
-		losses, err := tr.epoch(epoch)
+		losses, err := tr.epoch(ctx, epoch)
 		if err != nil {
 			hist.Seconds = time.Since(trainStart).Seconds()
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, ctxErr)
+			}
 			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, err)
 		}
 		trainSeconds := time.Since(start).Seconds()

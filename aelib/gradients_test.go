@@ -2,6 +2,7 @@ package aelib
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -256,4 +257,31 @@ func mustArch(t *testing.T, cfg Config) Architecture {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// An interrupt stops the step trainer between two steps, not at the end of the epoch (a conv
+// epoch takes minutes on a CPU): with ctx already done, no step runs.
+func TestStepTrainerStopsWithinAnEpoch(t *testing.T) {
+	if _, ok := testBackends(t)["onnx"]; !ok {
+		t.Skip("needs aelab built with -tags onnx and ONNX Runtime installed (make setup)")
+	}
+	cfg, _ := DefaultConfig(ModelDeep)
+	cfg.TrainSubset, cfg.TestSubset = 600, 100
+	ae := newTestAE(t, cfg, "onnx:cpu")
+	st, err := newStepTrainer(ae, smallSplits(t, cfg), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.compile(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := st.adamT
+	if _, err := st.epoch(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("epoch with a cancelled context: %v", err)
+	}
+	if st.adamT != before || st.globalStep != 0 {
+		t.Errorf("a step ran: Adam's step %v, global step %d", st.adamT, st.globalStep)
+	}
 }

@@ -1,6 +1,7 @@
 package aelib
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -142,10 +143,13 @@ func (st *stepTrainer) compile() error {
 
 // epoch trains one epoch in the order of data.Permutation(n, seed, epoch), the host loop's, and
 // returns each batch's loss.
-func (st *stepTrainer) epoch(epoch int) ([]float32, error) {
+func (st *stepTrainer) epoch(ctx context.Context, epoch int) ([]float32, error) {
 	perm := data.Permutation(st.n, st.ae.Config.Seed, epoch)
 	losses := make([]float32, 0, st.steps)
 	for start := 0; start < st.n; start += st.batch {
+		if err := ctx.Err(); err != nil { // an interrupt stops the run within a step, as the host loop does
+			return nil, err
+		}
 		st.fill(perm[start:min(start+st.batch, st.n)])
 		out, err := st.exec.Call(st.x, st.target, st.mask, st.adamT, st.lr, st.flat[0], st.flat[1], st.flat[2])
 		if err != nil {
