@@ -3,7 +3,10 @@ package experiments
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/tracker"
@@ -23,7 +26,7 @@ func Latest(store *tracker.Store, filter string) (*tracker.RunRecord, *aelib.Aut
 	}
 	for _, r := range runs {
 		if dir := Checkpoint(r); dir != "" {
-			ae, err := aelib.Load(dir)
+			ae, err := LoadCheckpoint(dir)
 			if err != nil {
 				return r, nil, fmt.Errorf("run %s: %w", r.ShortID(), err)
 			}
@@ -41,6 +44,17 @@ func Checkpoint(r *tracker.RunRecord) string {
 		}
 	}
 	return ""
+}
+
+// LoadCheckpoint loads the model saved in dir, saying plainly when the folder is not on this
+// machine (a run pushed or pulled without its files, a store whose artifact folder is mounted
+// elsewhere).
+func LoadCheckpoint(dir string) (*aelib.Autoencoder, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("its checkpoint %s is not on this machine (copy the store's artifact folder here, "+
+			"or point --artifacts or AELAB_ARTIFACTS at where it is)", dir)
+	}
+	return aelib.Load(dir)
 }
 
 // ConfigOf decodes the config a run stored.

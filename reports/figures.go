@@ -14,7 +14,6 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
@@ -231,7 +230,7 @@ func ReconstructionGrid(rec *tracker.RunRecord, dir string, n int, images TestIm
 	if dir == "" {
 		return nil, nil
 	}
-	ae, err := aelib.Load(dir)
+	ae, err := experiments.LoadCheckpoint(dir)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: no reconstructions: %w", rec.ShortID(), err)
 	}

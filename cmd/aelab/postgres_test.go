@@ -187,3 +187,64 @@ func waitForRun(t *testing.T, store *tracker.Store, ok func(*tracker.RunRecord) 
 	t.Fatal("timed out waiting for the run")
 	return nil
 }
+
+// Issue #11: runs push copies the local runs (and their checkpoints) to a shared
+// PostgreSQL store, once; runs pull brings them into another local store.
+func TestRunsPushPull(t *testing.T) {
+	local := filepath.Join(t.TempDir(), "laptop", "aelab.db")
+	shared := pgtest.Shared(t).NewDatabase(t)
+	sharedArtifacts := t.TempDir()
+	if code, _, stderr := runAelab(t, "train", "--db", local, "--epochs", "1", "--subset", "300", "--test-subset", "256", "--progress=false"); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	code, out, stderr := runAelab(t, "runs", "push", "--db", local, "--to", shared, "--to-artifacts", sharedArtifacts)
+	if code != 0 || !strings.Contains(out, "push: 1 runs copied, 0 updated, 0 already there;") {
+		t.Fatalf("push: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = runAelab(t, "runs", "push", "--db", local, "--to", shared, "--to-artifacts", sharedArtifacts)
+	if code != 0 || !strings.Contains(out, "push: 0 runs copied, 0 updated, 1 already there; 0 metric rows, 0 artifact files") {
+		t.Errorf("second push:\n%s", out)
+	}
+	store, err := tracker.OpenWith(shared, tracker.Options{ReadOnly: true, ArtifactRoot: sharedArtifacts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	runs, err := store.SearchRuns(tracker.Search{})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("shared store: %v, %v", runs, err)
+	}
+	if _, err := os.Stat(filepath.Join(runs[0].Artifacts[0].Path, "aelab-config.json")); err != nil || !strings.HasPrefix(runs[0].Artifacts[0].Path, sharedArtifacts) {
+		t.Errorf("checkpoint in the shared folder: %s, %v", runs[0].Artifacts[0].Path, err)
+	}
+
+	other := filepath.Join(t.TempDir(), "gpu-box", "aelab.db")
+	code, out, stderr = runAelab(t, "runs", "pull", "--db", other, "--from", shared, "--from-artifacts", sharedArtifacts)
+	if code != 0 || !strings.Contains(out, "pull: 1 runs copied") {
+		t.Fatalf("pull: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(other), "checkpoints", runs[0].ID, "aelab-config.json")); err != nil {
+		t.Errorf("pulled checkpoint: %v", err)
+	}
+	if code, out, _ := runAelab(t, "runs", "show", runs[0].ShortID(), "--db", other); code != 0 || !strings.Contains(out, runs[0].ID) {
+		t.Errorf("pulled run:\n%s", out)
+	}
+	// Pulled without its files (the other artifact folder is empty): recorded, and a report
+	// says where the checkpoint is missing instead of failing.
+	third := filepath.Join(t.TempDir(), "aelab.db")
+	if code, out, _ := runAelab(t, "runs", "pull", "--db", third, "--from", shared, "--from-artifacts", t.TempDir()); code != 0 || !strings.Contains(out, "is missing from the source store's folder") {
+		t.Errorf("pull without files:\n%s", out)
+	}
+	code, out, stderr = runAelab(t, "report", "--db", third, "--out", t.TempDir(), "--images", "2")
+	if code != 0 || !strings.Contains(out, "checkpoints/"+runs[0].ID+" is not on this machine (copy the store's artifact folder here") {
+		t.Errorf("report with a missing checkpoint: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, args := range [][]string{
+		{"runs", "push", "--db", local}, {"runs", "push", "--db", local, "--to", shared, "--where", "metrics.x <"},
+		{"runs", "pull", "--db", other, "--from", filepath.Join(t.TempDir(), "none.db")},
+	} {
+		if code, _, stderr := runAelab(t, args...); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") > 2 {
+			t.Errorf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+}
