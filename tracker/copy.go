@@ -300,9 +300,9 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 			{"tags", []string{"run_id", "key", "value"}, kvRows[1]},
 			{"metrics", metricColumns, metrics},
 			{"latest_metrics", metricColumns, latest},
-			{"artifacts", []string{"run_id", "kind", "path", "description", "created"}, artRows},
+			{"artifacts", artifactColumns, artRows},
 		} {
-			if err := insertRows(tx, ins.table, ins.cols, ins.rows); err != nil {
+			if err := insertRows(tx, ins.table, ins.cols, ins.rows, ""); err != nil {
 				return fmt.Errorf("%s: %w", ins.table, err)
 			}
 		}
@@ -311,7 +311,10 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 	})
 }
 
-var metricColumns = []string{"run_id", "key", "step", "epoch", "value", "timestamp"}
+var (
+	metricColumns   = []string{"run_id", "key", "step", "epoch", "value", "timestamp"}
+	artifactColumns = []string{"run_id", "kind", "path", "description", "created"}
+)
 
 // readMetrics reads the metric histories and latest values of runs, in logged order.
 func (s *Store) readMetrics(runs []*copiedRun) (history, latest [][]any, err error) {
@@ -325,7 +328,7 @@ func (s *Store) readMetrics(runs []*copiedRun) (history, latest [][]any, err err
 		dst *[][]any
 	}{
 		{`SELECT run_id, key, step, epoch, value, timestamp FROM metrics WHERE run_id IN ` + in +
-			` ORDER BY run_id, key, step, timestamp, ` + s.d.rowOrder, &history},
+			` ORDER BY run_id, key, step, ` + s.d.rowOrder, &history},
 		{`SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN ` + in, &latest},
 	} {
 		rows, err := s.reader().query(q.sql, args...)
@@ -375,8 +378,9 @@ func experimentIDs(tx sqlRunner, runs []*copiedRun) (map[string]int64, error) {
 // PostgreSQL 65,535).
 const maxInsertArgs = 8000
 
-// insertRows inserts rows (len(cols) values each) into table, many rows a statement.
-func insertRows(tx sqlRunner, table string, cols []string, rows [][]any) error {
+// insertRows inserts rows (len(cols) values each) into table, many rows a
+// statement, each statement ending with suffix (an ON CONFLICT clause, say).
+func insertRows(tx sqlRunner, table string, cols []string, rows [][]any, suffix string) error {
 	per := max(1, maxInsertArgs/len(cols))
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	for start := 0; start < len(rows); start += per {
@@ -391,6 +395,7 @@ func insertRows(tx sqlRunner, table string, cols []string, rows [][]any) error {
 			b.WriteString(one)
 			args = append(args, r...)
 		}
+		b.WriteString(suffix)
 		if _, err := tx.exec(b.String(), args...); err != nil {
 			return err
 		}

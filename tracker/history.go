@@ -26,35 +26,62 @@ func (s *Store) metricHistories(runID string, key *string) (map[string][]MetricP
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT key, step, epoch, value, timestamp FROM metrics WHERE run_id = ?`
-	args := []any{id}
+	where, args := `run_id = ?`, []any{id}
 	if key != nil {
-		q += ` AND key = ?`
-		args = append(args, *key)
+		where, args = where+` AND key = ?`, append(args, *key)
 	}
-	q += ` ORDER BY key, step, timestamp, ` + s.d.rowOrder
-	rows, err := s.reader().query(q, args...)
+	out := map[string][]MetricPoint{}
+	err = s.readHistories(where, args, func(_, k string, p MetricPoint) { out[k] = append(out[k], p) })
 	if err != nil {
 		return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
 	}
+	return out, nil
+}
+
+// historyBatch is how many runs' histories MetricHistoriesOf reads in one query.
+const historyBatch = 500
+
+// MetricHistoriesOf returns the history of every metric of each run (full ids),
+// by run id and key, reading them in one query per 500 runs rather than one
+// per run: what an export of thousands of runs needs.
+func (s *Store) MetricHistoriesOf(runIDs []string) (map[string]map[string][]MetricPoint, error) {
+	out := make(map[string]map[string][]MetricPoint, len(runIDs))
+	for _, id := range runIDs {
+		out[id] = map[string][]MetricPoint{}
+	}
+	for start := 0; start < len(runIDs); start += historyBatch {
+		part := runIDs[start:min(start+historyBatch, len(runIDs))]
+		err := s.readHistories(`run_id IN `+placeholders(len(part)), anys(part), func(id, k string, p MetricPoint) {
+			out[id][k] = append(out[id][k], p)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("tracker: metric histories: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// readHistories calls each for every metric value the condition where selects,
+// by run, key and step, values of one step in the order logged.
+func (s *Store) readHistories(where string, args []any, each func(runID, key string, p MetricPoint)) error {
+	rows, err := s.reader().query(`SELECT run_id, key, step, epoch, value, timestamp FROM metrics WHERE `+where+
+		` ORDER BY run_id, key, step, `+s.d.rowOrder, args...)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
-	out := map[string][]MetricPoint{}
 	for rows.Next() {
-		var k string
+		var id, k string
 		var p MetricPoint
 		var v sql.NullFloat64
 		var ts sql.NullInt64
-		if err := rows.Scan(&k, &p.Step, &p.Epoch, &v, &ts); err != nil {
-			return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
+		if err := rows.Scan(&id, &k, &p.Step, &p.Epoch, &v, &ts); err != nil {
+			return err
 		}
-		p.Value = nullNaN(v)
-		p.Time = msTime(ts)
-		out[k] = append(out[k], p)
+		p.Value, p.Time = nullNaN(v), msTime(ts)
+		each(id, k, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tracker: metric history of %s: %w", short(id), err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 func nullNaN(v sql.NullFloat64) float64 {

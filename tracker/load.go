@@ -3,11 +3,13 @@ package tracker
 import (
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
-// loadRuns loads full records for ids, in that order.
-func (s *Store) loadRuns(ids []string, lost map[string]string) ([]*RunRecord, error) {
+// loadRuns loads the records of ids, in that order: with every param, tag and
+// metric, or, when columns is not nil, only those columns names.
+func (s *Store) loadRuns(ids []string, lost map[string]string, columns []Field) ([]*RunRecord, error) {
 	byID := make(map[string]*RunRecord, len(ids))
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
@@ -17,7 +19,7 @@ func (s *Store) loadRuns(ids []string, lost map[string]string) ([]*RunRecord, er
 		for i, id := range part {
 			args[i] = id
 		}
-		if err := s.loadChunk(in, args, byID); err != nil {
+		if err := s.loadChunk(in, args, byID, columns); err != nil {
 			return nil, err
 		}
 	}
@@ -35,7 +37,21 @@ func (s *Store) loadRuns(ids []string, lost map[string]string) ([]*RunRecord, er
 	return out, nil
 }
 
-func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) error {
+func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, columns []Field) error {
+	// keyed limits a query on table (kind) to the columns' keys; ok is false
+	// when none of its keys is asked for.
+	keyed := func(kind FieldKind, query string) (string, []any, bool) {
+		if columns == nil {
+			return query, args, true
+		}
+		keys := []any{}
+		for _, f := range columns {
+			if f.Kind == kind {
+				keys = append(keys, f.Key)
+			}
+		}
+		return query + ` AND key IN ` + placeholders(len(keys)), append(slices.Clone(args), keys...), len(keys) > 0
+	}
 	rows, err := s.reader().query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time,
 		runs.source, runs.error, runs.config, runs.owner_pid, runs.owner_host, runs.heartbeat, runs.deleted
 		FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE runs.id IN `+in, args...)
@@ -65,7 +81,11 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 		return err
 	}
 	for _, table := range []string{"params", "tags"} {
-		rows, err := s.reader().query(`SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in, args...)
+		q, qargs, ok := keyed(FieldKind(table), `SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in)
+		if !ok {
+			continue
+		}
+		rows, err := s.reader().query(q, qargs...)
 		if err != nil {
 			return err
 		}
@@ -88,28 +108,10 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 			return err
 		}
 	}
-	rows, err = s.reader().query(`SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id, k string
-		var p MetricPoint
-		var v sql.NullFloat64
-		var ts sql.NullInt64
-		if err := rows.Scan(&id, &k, &p.Step, &p.Epoch, &v, &ts); err != nil {
-			rows.Close()
+	if q, qargs, ok := keyed(FieldMetric, `SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in); ok {
+		if err := s.loadLatest(q, qargs, byID); err != nil {
 			return err
 		}
-		p.Value, p.Time = nullNaN(v), msTime(ts)
-		if r := byID[id]; r != nil {
-			r.Metrics[k] = p.Value
-			r.LatestMetrics[k] = p
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	rows, err = s.reader().query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
 	if err != nil {
@@ -126,6 +128,31 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord) err
 		a.Created, a.Path = msTime(created), s.artifactPath(a.Path)
 		if r := byID[id]; r != nil {
 			r.Artifacts = append(r.Artifacts, a)
+		}
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// loadLatest reads latest_metrics rows (query) into the records.
+func (s *Store) loadLatest(query string, args []any, byID map[string]*RunRecord) error {
+	rows, err := s.reader().query(query, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, k string
+		var p MetricPoint
+		var v sql.NullFloat64
+		var ts sql.NullInt64
+		if err := rows.Scan(&id, &k, &p.Step, &p.Epoch, &v, &ts); err != nil {
+			rows.Close()
+			return err
+		}
+		p.Value, p.Time = nullNaN(v), msTime(ts)
+		if r := byID[id]; r != nil {
+			r.Metrics[k] = p.Value
+			r.LatestMetrics[k] = p
 		}
 	}
 	rows.Close()

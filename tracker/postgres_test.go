@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -221,4 +222,28 @@ func TestRebind(t *testing.T) {
 	if q := `a = ?`; sqliteDialect.rebind(q) != q {
 		t.Error("SQLite rebound")
 	}
+}
+
+// parseNumber's hand-written scanner accepts exactly what numberPattern does.
+func TestNumberScannerMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(numberPattern)
+	alphabet := []string{"0", "7", ".", "e", "E", "+", "-", " ", "\t", "x", "_"}
+	var texts []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		texts = append(texts, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(prefix+c, n-1)
+		}
+	}
+	grow("", 5)
+	for _, text := range texts {
+		if ok, want := isDecimal(strings.Trim(text, " \t\n\r\f\v")), re.MatchString(text); ok != want {
+			t.Errorf("%q: scanner %v, pattern %v", text, ok, want)
+		}
+	}
+	t.Logf("%d texts", len(texts))
 }

@@ -112,7 +112,7 @@ func existsKey(b *sqlBuilder, f Field, test func()) {
 			"too many lookups of metrics, params and tags: at most %d (tests of one key joined by one and/or chain count once)", MaxQueryLookups)}
 	}
 	table := map[FieldKind]string{FieldMetric: "latest_metrics", FieldParam: "params", FieldTag: "tags"}[f.Kind]
-	b.w("EXISTS (SELECT 1 FROM " + table + " kv WHERE kv.run_id = runs.id AND kv.key = ")
+	b.w("runs.id IN (SELECT kv.run_id FROM " + table + " kv WHERE kv.key = ")
 	b.arg(f.Key)
 	b.w(" AND ")
 	test()

@@ -229,3 +229,23 @@ func TestSQLHasNoUserText(t *testing.T) {
 		t.Errorf("%d args: %v", len(b.args), b.args)
 	}
 }
+
+// Search.Columns loads only the keys asked for; the filter and order still see every key.
+func TestSearchColumns(t *testing.T) {
+	onBackends(t, func(t *testing.T, b backend) {
+		s, _ := searchStore(t, b)
+		runs, err := s.SearchRuns(Search{Filter: `tags.note like '%note' and metrics.val_mse < 0.03`, OrderBy: "params.lr desc",
+			Columns: []Field{{Kind: FieldParam, Key: "model"}, {Kind: FieldMetric, Key: "val_mse"}}})
+		if err != nil || names(runs) != "a,d" {
+			t.Fatalf("%q, %v", names(runs), err)
+		}
+		a := runs[0]
+		if len(a.Params) != 1 || a.Params["model"] != "deep" || len(a.Tags) != 0 || len(a.Metrics) != 1 || a.Metrics["val_mse"] != 0.02 {
+			t.Errorf("record of a: params %v tags %v metrics %v", a.Params, a.Tags, a.Metrics)
+		}
+		full, _ := s.GetRun(a.ID)
+		if len(full.Params) != 3 || len(full.Tags) != 1 {
+			t.Errorf("full record: %v %v", full.Params, full.Tags)
+		}
+	})
+}

@@ -20,19 +20,44 @@ type MetricPoint struct {
 }
 
 // MarshalJSON writes NaN and ±Inf values as null (JSON has no such numbers).
+// It writes what encoding/json would write for the fields, without reflection:
+// an export of a million points spends its time here.
 func (p MetricPoint) MarshalJSON() ([]byte, error) {
-	type point struct {
-		Step  int64     `json:"step"`
-		Epoch int       `json:"epoch"`
-		Value *float64  `json:"value"`
-		Time  time.Time `json:"time"`
+	b := make([]byte, 0, 96)
+	b = append(b, `{"step":`...)
+	b = strconv.AppendInt(b, p.Step, 10)
+	b = append(b, `,"epoch":`...)
+	b = strconv.AppendInt(b, int64(p.Epoch), 10)
+	b = append(b, `,"value":`...)
+	if v := p.Value; math.IsNaN(v) || math.IsInf(v, 0) {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONFloat(b, v)
 	}
-	q := point{Step: p.Step, Epoch: p.Epoch, Time: p.Time}
-	if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
-		v := p.Value
-		q.Value = &v
+	t, err := p.Time.MarshalJSON()
+	if err != nil {
+		return nil, err
 	}
-	return json.Marshal(q)
+	b = append(b, `,"time":`...)
+	b = append(b, t...)
+	return append(b, '}'), nil
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64: plain decimals,
+// exponents only for very small or large magnitudes, "e-7" rather than "e-07".
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // Artifact is a file a run produced.
@@ -92,6 +117,10 @@ type Search struct {
 	Limit          int    // at most this many runs; 0 for no limit
 	IncludeDeleted bool   // include runs removed with DeleteRun
 	Experiment     string // only runs of this experiment; empty for all
+	// Columns, when not nil, limits the params, tags and metrics SearchRuns
+	// loads into each record to these (a table that shows a few needs no
+	// more); attributes and artifacts are always loaded.
+	Columns []Field
 }
 
 // SearchRuns returns the runs q selects, in its order. A malformed filter or
@@ -128,7 +157,7 @@ func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("tracker: search runs: %w", err)
 	}
-	recs, err := s.loadRuns(ids, lost)
+	recs, err := s.loadRuns(ids, lost, q.Columns)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: search runs: %w", err)
 	}
@@ -187,7 +216,7 @@ func (s *Store) GetRun(idOrPrefix string) (*RunRecord, error) {
 		return nil, err
 	}
 	lost := s.reapLost()
-	recs, err := s.loadRuns([]string{id}, lost)
+	recs, err := s.loadRuns([]string{id}, lost, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: get run %s: %w", idOrPrefix, err)
 	}

@@ -100,4 +100,13 @@ ALTER TABLE artifacts ADD COLUMN description TEXT COLLATE "C" NOT NULL DEFAULT '
 	`
 ALTER TABLE runs ADD COLUMN logged_seq BIGINT NOT NULL DEFAULT 0;
 `,
+	// 3 → 4: indexes for filters on params and tags; the metrics index ends with
+	// the id, so histories come in logged order without a sort (SQLite's rowid
+	// ends its index already).
+	`
+CREATE INDEX params_key ON params(key, value);
+CREATE INDEX tags_key ON tags(key, value);
+DROP INDEX metrics_run_key;
+CREATE INDEX metrics_run_key ON metrics(run_id, key, step, id);
+`,
 }

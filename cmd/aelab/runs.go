@@ -245,7 +245,11 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	runs, err := searchRunStore(s, tracker.Search{Filter: *where, OrderBy: *orderBy, Limit: *limit, IncludeDeleted: *all, Experiment: *experiment}, stderr)
+	q := tracker.Search{Filter: *where, OrderBy: *orderBy, Limit: *limit, IncludeDeleted: *all, Experiment: *experiment}
+	if !*asJSON && !*asCSV {
+		q.Columns = runsTableColumns() // all the table shows: a few keys, not a run's hundred
+	}
+	runs, err := searchRunStore(s, q, stderr)
 	if err != nil {
 		return err
 	}
@@ -263,9 +267,21 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// runsTableMetrics are the metrics writeRunsTable shows (those the runs have).
+var runsTableMetrics = []experiments.Metric{experiments.ValBCE, experiments.ValMSE}
+
+// runsTableColumns are the params and metrics writeRunsTable reads.
+func runsTableColumns() []tracker.Field {
+	cols := []tracker.Field{{Kind: tracker.FieldParam, Key: "model"}, {Kind: tracker.FieldParam, Key: "epochs"}}
+	for _, m := range runsTableMetrics {
+		cols = append(cols, tracker.Field{Kind: tracker.FieldMetric, Key: m.Name})
+	}
+	return cols
+}
+
 func writeRunsTable(runs []*tracker.RunRecord, w io.Writer) {
 	var metricCols []string
-	for _, m := range []experiments.Metric{experiments.ValBCE, experiments.ValMSE} {
+	for _, m := range runsTableMetrics {
 		for _, r := range runs {
 			if _, ok := r.Metrics[m.Name]; ok {
 				metricCols = append(metricCols, m.Name)
@@ -297,26 +313,6 @@ func writeRunsTable(runs []*tracker.RunRecord, w io.Writer) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
-}
-
-// runWithHistory is a run record with the full history of each metric.
-type runWithHistory struct {
-	*tracker.RunRecord
-	History map[string][]tracker.MetricPoint `json:"history"`
-}
-
-func writeRunsJSON(s *tracker.Store, runs []*tracker.RunRecord, w io.Writer) error {
-	out := make([]runWithHistory, 0, len(runs))
-	for _, r := range runs {
-		h, err := s.MetricHistories(r.ID)
-		if err != nil {
-			return err
-		}
-		out = append(out, runWithHistory{r, h})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 func writeRunsCSV(runs []*tracker.RunRecord, w io.Writer) error {
@@ -399,9 +395,12 @@ func runsShow(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(runWithHistory{r, h})
+		b, err := appendRunJSON(nil, r, h, "")
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(append(b, '\n'))
+		return err
 	}
 	hist, err := s.MetricHistories(r.ID)
 	if err != nil {
