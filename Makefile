@@ -38,7 +38,7 @@ export AELAB_CACHE
 .DEFAULT_GOAL := help
 # setup must finish before build/test start, even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup check-setup build run test vet notebooks lab ui ui-assets report bench bench-peer docker-cpu docker-cuda clean
+.PHONY: help setup check-setup build run test vet notebooks lab ui ui-assets report pg bench bench-peer docker-cpu docker-cuda clean
 
 help: ## list the targets
 	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
@@ -93,6 +93,9 @@ ui-assets: ## fetch the web UI's front-end assets again from npm (npm pack; dige
 report: build ## write the comparison report of the stored runs into build/report/
 	$(BIN) report --out $(REPORT_DIR)
 	@echo "report: $(REPORT_DIR)/"
+
+pg: build ## start a PostgreSQL store server of your own (aelab db start) and print the AELAB_DB to use
+	$(BIN) db start
 
 bench: build ## benchmark every model on the available backends
 	$(BIN) bench --model all

@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// dataDir is aelab's folder for user data: $XDG_DATA_HOME/aelab, else ~/.local/share/aelab.
-func dataDir() string {
+// DataDir is aelab's folder for user data: $XDG_DATA_HOME/aelab, else ~/.local/share/aelab.
+func DataDir() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "aelab")
 	}
@@ -32,7 +32,7 @@ func artifactRootFor(location, root string) string {
 	}
 	if root == "" {
 		if IsPostgresURL(location) {
-			root = filepath.Join(dataDir(), "artifacts")
+			root = filepath.Join(DataDir(), "artifacts")
 		} else {
 			root = filepath.Dir(location)
 		}

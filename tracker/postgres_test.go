@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -246,4 +247,28 @@ func TestNumberScannerMatchesPattern(t *testing.T) {
 		}
 	}
 	t.Logf("%d texts", len(texts))
+}
+
+// libpq's environment works as psql users expect: PGHOST, PGPORT, PGUSER and PGPASSWORD fill
+// what the URL leaves out, and sslmode=require is honoured (this server has no TLS).
+func TestPostgresEnvironment(t *testing.T) {
+	srv := pgtest.Shared(t)
+	full := srv.NewDatabase(t)
+	u, _ := url.Parse(full)
+	t.Setenv("PGHOST", "127.0.0.1")
+	t.Setenv("PGPORT", u.Port())
+	t.Setenv("PGUSER", u.User.Username())
+	t.Setenv("PGPASSWORD", srv.Password())
+	s, err := Open("postgres://" + u.Path + "?sslmode=disable")
+	if err != nil {
+		t.Fatalf("URL completed from PG* variables: %v", err)
+	}
+	if strings.Contains(s.Path(), srv.Password()) {
+		t.Errorf("path %s", s.Path())
+	}
+	s.Close()
+	_, err = Open("postgres://" + u.Path + "?sslmode=require")
+	if err == nil || !strings.Contains(err.Error(), "server refused TLS connection") || strings.Contains(err.Error(), srv.Password()) {
+		t.Errorf("sslmode=require against a server without TLS: %v", err)
+	}
 }

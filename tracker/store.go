@@ -70,7 +70,7 @@ func DefaultPath() string {
 	if p := os.Getenv("AELAB_DB"); p != "" {
 		return p
 	}
-	return filepath.Join(dataDir(), "aelab.db")
+	return filepath.Join(DataDir(), "aelab.db")
 }
 
 // Open opens the store at path for reading and writing, creating it (and its

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/aelab/aelab/internal/pglocal"
 	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/tracker"
 )
@@ -246,5 +247,72 @@ func TestRunsPushPull(t *testing.T) {
 		if code, _, stderr := runAelab(t, args...); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") > 2 {
 			t.Errorf("%v: exit %d\n%s", args, code, stderr)
 		}
+	}
+}
+
+// Issue #11: `aelab db start` makes and starts a PostgreSQL server of the user's own and
+// prints the AELAB_DB to use, the password kept in libpq's password file (PGPASSFILE
+// honoured), never printed; the store there works with that URL alone; stop and status say
+// what they do.
+func TestDBStartStop(t *testing.T) {
+	if _, err := pglocal.Binaries(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	parent, err := os.MkdirTemp("", "aelab-dbtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(parent, 0o755) // the server's user (postgres, under root) must get through
+	dir := filepath.Join(parent, "pg")
+	t.Cleanup(func() {
+		if c, err := pglocal.Load(dir); err == nil {
+			c.Remove()
+		}
+		os.RemoveAll(parent)
+	})
+	pgpass := filepath.Join(t.TempDir(), "pgpass")
+	t.Setenv("PGPASSFILE", pgpass)
+
+	code, out, stderr := runAelab(t, "db", "start", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("db start: exit %d\n%s%s", code, out, stderr)
+	}
+	c, err := pglocal.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := c.URL("", false)
+	if !strings.Contains(out, "export AELAB_DB="+dbURL+"\n") || strings.Contains(out, c.Password()) {
+		t.Errorf("db start said:\n%s", out)
+	}
+	if b, err := os.ReadFile(pgpass); err != nil || !strings.Contains(string(b), ":aelab:"+c.Password()+"\n") {
+		t.Errorf("password file: %q, %v", b, err)
+	}
+	if code, out, stderr = runAelab(t, "db", "migrate", "--db", dbURL); code != 0 || !strings.Contains(out, "is at schema version") {
+		t.Errorf("db migrate with the printed URL: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ = runAelab(t, "runs", "list", "--db", dbURL); code != 0 || !strings.Contains(out, "no runs match") {
+		t.Errorf("runs list: exit %d\n%s", code, out)
+	}
+	if _, out, _ = runAelab(t, "db", "start", "--dir", dir); !strings.Contains(out, "already running") {
+		t.Errorf("second start:\n%s", out)
+	}
+	if b, _ := os.ReadFile(pgpass); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("the password was written twice:\n%s", b)
+	}
+	if _, out, _ = runAelab(t, "db", "status", "--dir", dir); !strings.Contains(out, "running, port") {
+		t.Errorf("status:\n%s", out)
+	}
+	if code, out, _ = runAelab(t, "db", "stop", "--dir", dir); code != 0 || !strings.Contains(out, "stopped the server") {
+		t.Errorf("stop: exit %d\n%s", code, out)
+	}
+	if _, out, _ = runAelab(t, "db", "status", "--dir", dir); !strings.Contains(out, "stopped (aelab db start starts it)") {
+		t.Errorf("status after stop:\n%s", out)
+	}
+	if code, _, _ = runAelab(t, "db", "status", "--dir", filepath.Join(parent, "none")); code != 2 {
+		t.Errorf("status of no server: exit %d", code)
 	}
 }

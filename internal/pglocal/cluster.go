@@ -60,6 +60,9 @@ type Config struct {
 	User     string            // the superuser; "aelab" when empty
 	Database string            // a database created for the superuser; "aelab" when empty
 	Settings map[string]string // server settings (postgresql.conf), e.g. fsync=off for tests
+	// Listen is the address the server listens on: 127.0.0.1 when empty. Any
+	// other lets other machines connect, with the password (scram-sha-256).
+	Listen string
 }
 
 // Cluster is a PostgreSQL server in a folder.
@@ -69,6 +72,7 @@ type Cluster struct {
 	User     string            `json:"user"`
 	Database string            `json:"database"`
 	Settings map[string]string `json:"settings,omitempty"`
+	Listen   string            `json:"listen,omitempty"`
 	FreePort bool              `json:"free_port,omitempty"` // choose another port when Port is taken
 	password string
 	bin      string
@@ -87,7 +91,7 @@ func Init(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Dir: cfg.Dir, Port: cfg.Port, User: cfg.User, Database: cfg.Database, Settings: cfg.Settings,
-		FreePort: cfg.Port == 0, bin: bin}
+		Listen: cfg.Listen, FreePort: cfg.Port == 0, bin: bin}
 	if c.User == "" {
 		c.User = "aelab"
 	}
@@ -112,6 +116,17 @@ func Init(cfg Config) (*Cluster, error) {
 	if err := c.run("initdb", "-D", c.dataDir(), "-U", c.User, "--pwfile="+filepath.Join(c.Dir, passwordFile),
 		"-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-instructions"); err != nil {
 		return nil, err
+	}
+	if c.Listen != "" && c.Listen != "127.0.0.1" && c.Listen != "localhost" {
+		// initdb lets in loopback connections only; other hosts with the password too.
+		hba, err := os.OpenFile(filepath.Join(c.dataDir(), "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		_, err = hba.WriteString("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n")
+		if err = errors.Join(err, hba.Close()); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.save(); err != nil {
 		return nil, err
@@ -192,7 +207,11 @@ func (c *Cluster) Start() error {
 				return err
 			}
 		}
-		opts := fmt.Sprintf("-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s", c.Port, c.Dir)
+		listen := c.Listen
+		if listen == "" {
+			listen = "127.0.0.1"
+		}
+		opts := fmt.Sprintf("-c port=%d -c listen_addresses=%s -c unix_socket_directories=%s", c.Port, listen, c.Dir)
 		keys := make([]string, 0, len(c.Settings))
 		for k := range c.Settings {
 			keys = append(keys, k)
