@@ -184,7 +184,7 @@ func (sh storeShape) check(path string, o Options, target int) error {
 		return newerError(path, sh.version)
 	case o.ReadOnly && sh.version < target:
 		return fmt.Errorf("tracker: store %s has schema version %d and this aelab reads version %d; "+
-			"a command that writes (aelab train, aelab runs tag) upgrades it", path, sh.version, target)
+			"aelab db migrate (or any command that writes) upgrades it", path, sh.version, target)
 	}
 	return nil
 }

@@ -24,9 +24,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aelab/aelab/aelib"
-	"github.com/aelab/aelab/aelib/metrics"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/trackerbench"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -95,56 +94,12 @@ func writeBigStore(path string) error {
 	}
 	defer store.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
-	var models []*aelib.Autoencoder // the sizes come from each model's architecture
-	for _, name := range aelib.Models() {
-		cfg, err := aelib.DefaultConfig(name)
-		if err != nil {
-			return err
-		}
-		arch, err := cfg.Architecture()
-		if err != nil {
-			return err
-		}
-		cfg.Epochs = benchEpochs
-		models = append(models, &aelib.Autoencoder{Config: cfg, Arch: arch})
+	models, err := trackerbench.Models()
+	if err != nil {
+		return err
 	}
 	for i := range benchRuns - 1 {
-		ae := models[i%len(models)]
-		cfg := ae.Config
-		cfg.Seed = uint64(i)
-		cfg.LearningRate = []float64{0.001, 0.0005, 0.002}[i%3]
-		config, _ := json.Marshal(cfg)
-		run, err := store.StartRun(tracker.RunSpec{Experiment: "bench-" + cfg.Model, Name: fmt.Sprintf("%s-%05d", cfg.Model, i),
-			Source: "bench", Config: config, Params: experiments.Params(cfg),
-			Tags: map[string]string{"section": "bench", "env.backend": "onnx", "env.host": "bench-host", "env.cpus": "2",
-				"env.go_version": runtime.Version(), "env.gomlx": "v0.28.2", "env.os_arch": "linux/amd64", "env.device": "cpu"},
-		})
-		if err != nil {
-			return err
-		}
-		res := &experiments.Result{Model: ae, History: &aelib.History{StepsPerEpoch: 235, Seconds: 30, CompileSeconds: 0.5}}
-		loss := 0.3 + 0.3*rng.Float64()
-		for epoch := 1; epoch <= benchEpochs; epoch++ {
-			loss *= 0.9 + 0.05*rng.Float64()
-			m := aelib.EpochMetrics{Epoch: epoch, Step: int64(epoch * 235), TrainLoss: 1.1 * loss, ValLoss: loss,
-				ValMSE: loss / 10, ValMAE: loss / 4, Seconds: 2.5 + rng.Float64(), TrainSeconds: 2.4}
-			if err := experiments.LogEpoch(run, m); err != nil {
-				return err
-			}
-			res.History.Epochs = append(res.History.Epochs, m)
-		}
-		mse := loss / 10
-		res.Evaluation.Test = metrics.Summary{BCE: loss, MSE: mse, MAE: loss / 4, PSNR: -10 * math.Log10(mse), SSIM: 1 - loss, Pearson: 1 - loss/2, Similarity: 100 - 25*loss}
-		for d := range res.Evaluation.DigitMSE {
-			res.Evaluation.DigitMSE[d] = mse * (0.8 + 0.4*rng.Float64())
-		}
-		if cfg.Noise > 0 {
-			res.Evaluation.Denoising = &metrics.Denoising{NoisyMSE: 0.1, DenoisedMSE: mse, ImprovementPct: 100 * (0.1 - mse) / 0.1}
-		}
-		if err := experiments.LogResults(run, res); err != nil {
-			return err
-		}
-		if err := run.Finish(tracker.StatusFinished, ""); err != nil {
+		if err := trackerbench.LogRun(store, models[i%len(models)], i, benchEpochs, rng); err != nil {
 			return err
 		}
 	}
