@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
@@ -101,6 +102,7 @@ func logRuns(t testing.TB, store *tracker.Store, n int) []string {
 			t.Fatal(err)
 		}
 		ids[i] = run.ID()
+		time.Sleep(time.Millisecond) // distinct start times: lists are newest first, ties by random id
 	}
 	return ids
 }
