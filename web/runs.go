@@ -201,8 +201,7 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		v.Fixed[a] = mk(tracker.Field{Kind: tracker.FieldAttribute, Key: a}, a)
 	}
 	for _, f := range fields {
-		title := f.Key
-		v.Columns = append(v.Columns, mk(f, title))
+		v.Columns = append(v.Columns, mk(f, f.Key))
 	}
 	v.Total = page.Total
 	for _, row := range page.Rows {
