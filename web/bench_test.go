@@ -1,13 +1,16 @@
 package web
 
-// Benchmarks of the UI on a big store: 10,000 runs and 1,000,000 metric rows, one run holding
-// a 100,000-point curve. The store is written through the tracker API (the path real runs take)
-// once and kept in build/uibench/, so later benchmark runs start at once.
+// Benchmarks of the UI on a big store: 10,000 runs and 1,050,000 metric rows, one run holding
+// a 100,000-point curve, on SQLite and on PostgreSQL. The SQLite store is written through the
+// tracker API (the path real runs take) once and kept in build/uibench/, so later benchmark
+// runs start at once; the PostgreSQL one is a copy of it (tracker.Copy) on the test binary's
+// own server.
 //
 //	go test -tags onnx ./web -run '^$' -bench . -benchtime 20x
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,12 +22,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/internal/trackerbench"
 	"github.com/aelab/aelab/tracker"
 )
@@ -116,18 +121,68 @@ func writeBigStore(path string) error {
 	return run.Finish(tracker.StatusFinished, "")
 }
 
-// benchServer opens the big store and a server on it.
-func benchServer(b *testing.B) (*Server, *tracker.Store) {
-	store, err := tracker.OpenExisting(bigStore(b))
+var benchPostgres struct {
+	once sync.Once
+	url  string
+	err  error
+}
+
+// bigPostgres returns the URL of the big store copied into a database of the test binary's
+// PostgreSQL server (tracker.Copy, at the first call).
+func bigPostgres(b *testing.B) string {
+	src := bigStore(b)
+	srv := pgtest.Shared(b)
+	benchPostgres.once.Do(func() {
+		benchPostgres.url = srv.NewDatabase(b)
+		from, err := tracker.OpenReadOnly(src)
+		if err != nil {
+			benchPostgres.err = err
+			return
+		}
+		defer from.Close()
+		to, err := tracker.OpenWith(benchPostgres.url, tracker.Options{ArtifactRoot: filepath.Dir(src)})
+		if err != nil {
+			benchPostgres.err = err
+			return
+		}
+		defer to.Close()
+		b.Logf("copying the benchmark store into PostgreSQL")
+		_, benchPostgres.err = tracker.Copy(context.Background(), to, from, tracker.CopyOptions{BatchSize: 500})
+	})
+	if benchPostgres.err != nil {
+		b.Fatal(benchPostgres.err)
+	}
+	return benchPostgres.url
+}
+
+// onBothStores runs bench on a server over the big store on SQLite, then on PostgreSQL.
+func onBothStores(b *testing.B, bench func(b *testing.B, srv *Server, store *tracker.Store)) {
+	for _, backend := range []struct {
+		name     string
+		location func(*testing.B) string
+	}{{"sqlite", bigStore}, {"postgres", bigPostgres}} {
+		b.Run(backend.name, func(b *testing.B) {
+			store, err := tracker.OpenWith(backend.location(b), tracker.Options{MustExist: true, ArtifactRoot: filepath.Dir(bigStore(b))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			srv, err := New(store, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			bench(b, srv, store)
+		})
+	}
+}
+
+// longRun is the id of the run with the 100,000-point curve.
+func longRun(b *testing.B, store *tracker.Store) string {
+	rec, err := store.LatestRun(tracker.Search{Filter: `attributes.name = "` + benchLongName + `"`})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { store.Close() })
-	srv, err := New(store, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return srv, store
+	return rec.ID
 }
 
 // benchGet times GET target on the server, failing on anything but 200.
@@ -147,52 +202,47 @@ func benchGet(b *testing.B, srv *Server, target string) {
 // BenchmarkRunsPage is the first page a browser gets: the runs page's HTML with its first 50
 // runs, the default columns and the column chooser of every key.
 func BenchmarkRunsPage(b *testing.B) {
-	srv, _ := benchServer(b)
-	benchGet(b, srv, "/")
+	onBothStores(b, func(b *testing.B, srv *Server, _ *tracker.Store) { benchGet(b, srv, "/") })
 }
 
 // BenchmarkRunsJSON is one page of runs as JSON, newest first (the API and the table's refresh).
 func BenchmarkRunsJSON(b *testing.B) {
-	srv, _ := benchServer(b)
-	benchGet(b, srv, "/api/runs?limit=50")
+	onBothStores(b, func(b *testing.B, srv *Server, _ *tracker.Store) { benchGet(b, srv, "/api/runs?limit=50") })
 }
 
 // BenchmarkRunsJSONFilteredSorted filters on a param and orders by a metric over 10,000 runs.
 func BenchmarkRunsJSONFilteredSorted(b *testing.B) {
-	srv, _ := benchServer(b)
 	q := url.Values{"q": {`params.model = "deep" or params.learning_rate = "0.002"`}, "order": {"metrics." + chartMetric + " asc"}, "limit": {"50"}}
-	benchGet(b, srv, "/api/runs?"+q.Encode())
+	onBothStores(b, func(b *testing.B, srv *Server, _ *tracker.Store) { benchGet(b, srv, "/api/runs?"+q.Encode()) })
 }
 
 // BenchmarkRunsJSONLastPage is the last page (OFFSET 9,950).
 func BenchmarkRunsJSONLastPage(b *testing.B) {
-	srv, _ := benchServer(b)
-	benchGet(b, srv, fmt.Sprintf("/api/runs?limit=50&offset=%d", benchRuns-50))
+	onBothStores(b, func(b *testing.B, srv *Server, _ *tracker.Store) {
+		benchGet(b, srv, fmt.Sprintf("/api/runs?limit=50&offset=%d", benchRuns-50))
+	})
 }
 
 // BenchmarkChartJSON100k is one chart of the run with a 100,000-point curve: read, LTTB to
 // 2,000 points, JSON.
 func BenchmarkChartJSON100k(b *testing.B) {
-	srv, store := benchServer(b)
-	rec, err := store.LatestRun(tracker.Search{Filter: `attributes.name = "` + benchLongName + `"`})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchGet(b, srv, "/api/series?key="+benchLongMetric+"&run="+rec.ID)
+	onBothStores(b, func(b *testing.B, srv *Server, store *tracker.Store) {
+		benchGet(b, srv, "/api/series?key="+benchLongMetric+"&run="+longRun(b, store))
+	})
 }
 
 // BenchmarkServerMemory serves the runs page, a sorted page and the 100,000-point chart and
 // reports the server's memory: Go heap in use after a collection, and the process's peak RSS
 // (VmHWM; it includes the test binary and, on a first run, writing the store).
 func BenchmarkServerMemory(b *testing.B) {
-	srv, store := benchServer(b)
-	rec, err := store.LatestRun(tracker.Search{Filter: `attributes.name = "` + benchLongName + `"`})
-	if err != nil {
-		b.Fatal(err)
-	}
+	onBothStores(b, benchMemory)
+}
+
+func benchMemory(b *testing.B, srv *Server, store *tracker.Store) {
+	long := longRun(b, store)
 	h := srv.Handler()
 	for b.Loop() {
-		for _, target := range []string{"/", "/api/runs?order=metrics.val_bce+asc", "/api/series?key=" + benchLongMetric + "&run=" + rec.ID} {
+		for _, target := range []string{"/", "/api/runs?order=metrics.val_bce+asc", "/api/series?key=" + benchLongMetric + "&run=" + long} {
 			if res := do(b, h, "GET", target, nil); res.StatusCode != http.StatusOK {
 				b.Fatalf("%s: %d", target, res.StatusCode)
 			}
@@ -232,7 +282,10 @@ func BenchmarkRunsPageFirstPaint(b *testing.B) {
 	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core")); err != nil {
 		b.Skip("playwright-core not installed (make setup)")
 	}
-	srv, _ := benchServer(b)
+	onBothStores(b, func(b *testing.B, srv *Server, _ *tracker.Store) { benchFirstPaint(b, srv, node, root) })
+}
+
+func benchFirstPaint(b *testing.B, srv *Server, node, root string) {
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	cmd := exec.Command(node, filepath.Join(root, "scripts", "browser", "paint.mjs"))
@@ -272,11 +325,6 @@ func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	s := append([]float64(nil), v...)
-	for i := range s { // insertion sort: a handful of values
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	s := slices.Sorted(slices.Values(v))
 	return s[len(s)/2]
 }
