@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"net/url"
 	"os"
@@ -270,5 +271,31 @@ func TestPostgresEnvironment(t *testing.T) {
 	_, err = Open("postgres://" + u.Path + "?sslmode=require")
 	if err == nil || !strings.Contains(err.Error(), "server refused TLS connection") || strings.Contains(err.Error(), srv.Password()) {
 		t.Errorf("sslmode=require against a server without TLS: %v", err)
+	}
+}
+
+// A PostgreSQL store written by a newer aelab is refused by every open with the same message
+// as on SQLite, and left as it was.
+func TestNewerPostgresStoreRefused(t *testing.T) {
+	loc := postgresBackend.newLocation(t)
+	s := openAt(t, loc, CurrentSchemaVersion)
+	if _, err := s.exec(`INSERT INTO schema_version(version, applied) VALUES (?, 0)`, CurrentSchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	want := fmt.Sprintf("tracker: store %s has schema version %d, this aelab knows up to %d; upgrade aelab", RedactURL(loc), CurrentSchemaVersion+1, CurrentSchemaVersion)
+	for _, o := range openers {
+		if _, err := o.open(loc); err == nil || err.Error() != want {
+			t.Errorf("%s: %v\nwant %s", o.name, err, want)
+		}
+	}
+	raw, err := pgx.Connect(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close(context.Background())
+	var versions int
+	if err := raw.QueryRow(context.Background(), `SELECT count(*) FROM schema_version`).Scan(&versions); err != nil || versions != CurrentSchemaVersion+1 {
+		t.Errorf("schema_version rows %d, %v", versions, err)
 	}
 }
