@@ -46,7 +46,11 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, col
 		}
 		keys := []any{}
 		for _, f := range columns {
-			if f.Kind == kind {
+			switch {
+			case f.Kind != kind:
+			case f.Key == "": // all of its kind
+				return query, args, true
+			default:
 				keys = append(keys, f.Key)
 			}
 		}

@@ -247,5 +247,10 @@ func TestSearchColumns(t *testing.T) {
 		if len(full.Params) != 3 || len(full.Tags) != 1 {
 			t.Errorf("full record: %v %v", full.Params, full.Tags)
 		}
+		// A field without a key stands for all of its kind.
+		runs, err = s.SearchRuns(Search{Filter: `name = "a"`, Columns: []Field{{Kind: FieldParam}, {Kind: FieldTag}}})
+		if err != nil || len(runs) != 1 || len(runs[0].Params) != 3 || len(runs[0].Tags) != 1 || len(runs[0].Metrics) != 0 {
+			t.Errorf("all params and tags, no metrics: %+v, %v", runs, err)
+		}
 	})
 }

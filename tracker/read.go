@@ -119,7 +119,8 @@ type Search struct {
 	Experiment     string // only runs of this experiment; empty for all
 	// Columns, when not nil, limits the params, tags and metrics SearchRuns
 	// loads into each record to these (a table that shows a few needs no
-	// more); attributes and artifacts are always loaded.
+	// more); a Field with an empty Key stands for every key of its kind.
+	// Attributes and artifacts are always loaded.
 	Columns []Field
 }
 

@@ -246,7 +246,10 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 	}
 	defer s.Close()
 	q := tracker.Search{Filter: *where, OrderBy: *orderBy, Limit: *limit, IncludeDeleted: *all, Experiment: *experiment}
-	if !*asJSON && !*asCSV {
+	switch {
+	case *asJSON:
+		q.Columns = jsonColumns
+	case !*asCSV:
 		q.Columns = runsTableColumns() // all the table shows: a few keys, not a run's hundred
 	}
 	runs, err := searchRunStore(s, q, stderr)
@@ -743,7 +746,11 @@ func runsExport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	runs, err := searchRunStore(s, tracker.Search{Filter: *where, OrderBy: *orderBy, IncludeDeleted: *all}, stderr)
+	q := tracker.Search{Filter: *where, OrderBy: *orderBy, IncludeDeleted: *all}
+	if *asJSON {
+		q.Columns = jsonColumns
+	}
+	runs, err := searchRunStore(s, q, stderr)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,21 @@ func appendRunJSON(b []byte, r *tracker.RunRecord, hist map[string][]tracker.Met
 	return append(b, rec[end:]...), nil
 }
 
+// jsonColumns are what a search for writeRunsJSON loads: every param and tag, no metric (their
+// latest values come with the histories: 400,000 rows fewer to read for 10,000 runs).
+var jsonColumns = []tracker.Field{{Kind: tracker.FieldParam}, {Kind: tracker.FieldTag}}
+
+// latestFromHistory sets the run's latest metrics from its histories: each key's point of the
+// highest step, the last logged of equals, as the store keeps it.
+func latestFromHistory(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint) {
+	r.Metrics, r.LatestMetrics = map[string]float64{}, map[string]tracker.MetricPoint{}
+	for k, points := range hist {
+		if n := len(points); n > 0 {
+			r.Metrics[k], r.LatestMetrics[k] = points[n-1].Value, points[n-1]
+		}
+	}
+}
+
 // writeRunsJSON writes the runs with their histories as one JSON array. It reads the histories
 // 500 runs at a time (tracker.MetricHistoriesOf), the next batch while it writes one, so 10,000
 // runs cost 20 queries, the memory of 1,000, and on two cores about the time of the reading.
@@ -98,6 +113,7 @@ func writeRunsJSON(s *tracker.Store, runs []*tracker.RunRecord, w io.Writer) err
 			return bt.err
 		}
 		for _, r := range bt.runs {
+			latestFromHistory(r, bt.hist[r.ID])
 			if !first {
 				bw.WriteString(",")
 			}
