@@ -447,7 +447,8 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 		m := EpochMetrics{Epoch: epoch, Step: dt.globalStep, TrainLoss: lossSum / float64(dt.n),
 			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(),
 			TrainSeconds: trainSeconds}
-		if err := ae.endEpoch(hist, m, opts); err != nil {
+		if stop, err := ae.endEpoch(hist, m, opts); err != nil || stop {
+			hist.Seconds = time.Since(trainStart).Seconds()
 			return hist, err
 		}
 	}
@@ -455,20 +456,23 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 	return hist, nil
 }
 
-// endEpoch records an epoch, logs it and tells the observers.
-func (ae *Autoencoder) endEpoch(hist *History, m EpochMetrics, opts TrainOptions) error {
+// endEpoch records an epoch, logs it and tells the observers; stop is true when one of them
+// returned ErrStopTraining.
+func (ae *Autoencoder) endEpoch(hist *History, m EpochMetrics, opts TrainOptions) (stop bool, err error) {
 	hist.Epochs = append(hist.Epochs, m)
 	if opts.Log != nil {
 		fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.2fs (train %.3fs)  loss %.4f  val_loss %.4f  val_mse %.5f  val_mae %.4f\n",
 			m.Epoch, ae.Config.Epochs, hist.StepsPerEpoch, m.Seconds, m.TrainSeconds, m.TrainLoss, m.ValLoss, m.ValMSE, m.ValMAE)
 	}
 	for _, o := range opts.Observers {
-		if err := o.EpochEnd(m); err != nil {
-			return fmt.Errorf("aelib: observer at epoch %d: %w", m.Epoch, err)
+		if err := o.EpochEnd(m); errors.Is(err, ErrStopTraining) {
+			stop = true // the other observers still see the epoch
+		} else if err != nil {
+			return false, fmt.Errorf("aelib: observer at epoch %d: %w", m.Epoch, err)
 		}
 	}
 	if math.IsNaN(m.ValLoss) || math.IsInf(m.ValLoss, 0) {
-		return fmt.Errorf("%w: validation loss %g at epoch %d", ErrNonFinite, m.ValLoss, m.Epoch)
+		return false, fmt.Errorf("%w: validation loss %g at epoch %d", ErrNonFinite, m.ValLoss, m.Epoch)
 	}
-	return nil
+	return stop, nil
 }

@@ -34,7 +34,8 @@ type EpochMetrics struct {
 	TrainSeconds float64 `json:"epoch_train_seconds"`
 }
 
-// Observer receives training progress. An error it returns stops training with that error.
+// Observer receives training progress. An error it returns stops training with that error;
+// ErrStopTraining (or an error wrapping it) ends training after this epoch as a success.
 type Observer interface {
 	EpochEnd(m EpochMetrics) error
 }
@@ -44,6 +45,10 @@ type ObserverFunc func(EpochMetrics) error
 
 // EpochEnd calls f.
 func (f ObserverFunc) EpochEnd(m EpochMetrics) error { return f(m) }
+
+// ErrStopTraining, returned by an Observer, ends training after the epoch it observed without
+// an error: early stopping.
+var ErrStopTraining = errors.New("stop training")
 
 // ErrNonFinite is returned (wrapped) when the training loss becomes NaN or infinite.
 var ErrNonFinite = errors.New("loss is not finite")
@@ -180,7 +185,8 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		}
 		m := EpochMetrics{Epoch: epoch, Step: trainer.GlobalStep(), TrainLoss: lossSum / weightSum,
 			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(), TrainSeconds: trainSeconds}
-		if err := ae.endEpoch(hist, m, opts); err != nil {
+		if stop, err := ae.endEpoch(hist, m, opts); err != nil || stop {
+			hist.Seconds = time.Since(trainStart).Seconds()
 			return hist, err
 		}
 	}

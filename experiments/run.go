@@ -35,7 +35,18 @@ type Options struct {
 	ProgressBar bool          // GoMLX's progress bar
 	Log         io.Writer     // one line per epoch and the final evaluation; nil for none
 	Data        *data.Dataset // the data set already loaded; nil loads Config.Dataset
+	// Observers see every epoch after it is logged; one returning aelib.ErrStopTraining ends
+	// training early, and the run still evaluates, saves and ends FINISHED.
+	Observers []aelib.Observer
+	// Started, when set, is told the run's id once the run is recorded, before training.
+	Started func(runID string)
 }
+
+// KillReason, as the cause of a cancelled context (context.WithCancelCause), is the reason a
+// run ends KILLED with, in place of "interrupted: …".
+type KillReason string
+
+func (k KillReason) Error() string { return string(k) }
 
 // Result is a finished run: its model, training history, evaluation and where it was saved.
 type Result struct {
@@ -95,6 +106,9 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 			return nil, err
 		}
 		res.RunID = run.ID()
+		if opts.Started != nil {
+			opts.Started(res.RunID)
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic: %v", r)
@@ -107,6 +121,7 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	if run != nil {
 		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error { return LogEpoch(run, m) }))
 	}
+	observers = append(observers, opts.Observers...)
 	splits := aelib.PrepareSplits(cfg, ds)
 	res.History, err = ae.Train(ctx, splits, aelib.TrainOptions{Observers: observers, ProgressBar: opts.ProgressBar, Log: opts.Log})
 	if err != nil {
@@ -247,16 +262,20 @@ func EvaluateReconstructions(recon []float32, s aelib.Splits, labels []uint8, no
 	return ev
 }
 
-// finishRun ends a run by the outcome of Run: FINISHED, KILLED when ctx was cancelled,
-// FAILED otherwise. When the store cannot record the end (the tracker keeps a disk
-// reserve for it, so even a full disk rarely stops it), the error says so: the CLI
-// prints it on stderr beside the run's own error.
+// finishRun ends a run by the outcome of Run: FINISHED, KILLED when ctx was cancelled (with
+// the KillReason ctx was cancelled with, if any), FAILED otherwise. When the store cannot
+// record the end (the tracker keeps a disk reserve for it, so even a full disk rarely stops
+// it), the error says so: the CLI prints it on stderr beside the run's own error.
 func finishRun(ctx context.Context, run *tracker.Run, err error) error {
 	status, reason := tracker.StatusFinished, ""
 	switch {
 	case err == nil:
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		status, reason = tracker.StatusKilled, "interrupted: "+err.Error()
+		var kr KillReason
+		if errors.As(context.Cause(ctx), &kr) {
+			reason = string(kr)
+		}
 	default:
 		status, reason = tracker.StatusFailed, err.Error()
 	}

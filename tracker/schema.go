@@ -10,7 +10,7 @@ import (
 )
 
 // CurrentSchemaVersion is the newest store schema this code knows.
-const CurrentSchemaVersion = 4
+const CurrentSchemaVersion = 5
 
 // sqliteMigrations[i] takes a SQLite store from version i to version i+1
 // (postgresMigrations are the same steps in PostgreSQL's words). Append only:
@@ -97,6 +97,8 @@ ALTER TABLE runs ADD COLUMN logged_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX params_key ON params(key, value);
 CREATE INDEX tags_key ON tags(key, value);
 `,
+	// 4 → 5: hyperparameter sweeps (sweeps.go).
+	sweepsMigration,
 }
 
 // schemaVersionDDL makes the version table, before the first migration.

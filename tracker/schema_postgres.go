@@ -109,4 +109,6 @@ CREATE INDEX tags_key ON tags(key, value);
 DROP INDEX metrics_run_key;
 CREATE INDEX metrics_run_key ON metrics(run_id, key, step, id);
 `,
+	// 4 → 5: hyperparameter sweeps.
+	postgresSweepsMigration,
 }

@@ -1,0 +1,299 @@
+package sweeps
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/tracker"
+)
+
+// River queues: workers take trials from one of them.
+const (
+	QueueCPU = "cpu"
+	QueueGPU = "gpu"
+)
+
+// Defaults of a spec.
+const (
+	DefaultExperiment   = "sweeps"
+	DefaultMaxAttempts  = 3
+	DefaultTrialTimeout = time.Hour
+)
+
+// rescueGrace is how long after its own deadline a trial may take to wind down before River
+// takes it for stuck: River cancels the job and may rescue it Timeout+rescueGrace after it
+// started, never while the trial still trains.
+const rescueGrace = 10 * time.Second
+
+// trialKind is the River job kind of a trial.
+const trialKind = "aelab_trial"
+
+// TrialArgs is a trial as a River job: everything a worker needs, so it trains without
+// reading the spec again. River keeps one job per (sweep, trial) at a time: the unique key
+// is SweepID and Index only.
+type TrialArgs struct {
+	SweepID string            `json:"sweep_id" river:"unique"`
+	Index   int               `json:"trial" river:"unique"`
+	Config  aelib.Config      `json:"config"`
+	Params  map[string]string `json:"params"`
+	Sweep   SweepSettings     `json:"sweep"`
+}
+
+// Kind is the job kind River files trials under.
+func (TrialArgs) Kind() string { return trialKind }
+
+// SweepSettings are the sweep-wide settings a worker applies to each trial.
+type SweepSettings struct {
+	Name        string    `json:"name"`
+	Experiment  string    `json:"experiment"`
+	Metric      Metric    `json:"metric"`
+	Stopping    *Stopping `json:"stopping,omitempty"`
+	MaxParallel int       `json:"max_parallel,omitempty"`
+	TimeoutMS   int64     `json:"timeout_ms"`
+}
+
+// Timeout is how long a trial may train.
+func (s SweepSettings) Timeout() time.Duration { return time.Duration(s.TimeoutMS) * time.Millisecond }
+
+// sweepTag is the River job tag of a sweep's trials, so its jobs can be listed and cancelled.
+func sweepTag(sweepID string) string { return "sweep-" + sweepID }
+
+// newDriver picks River's driver for the store's database: both take the store's
+// database/sql pool, so the same job code runs on SQLite and PostgreSQL.
+func newDriver(store *tracker.Store) (riverdriver.Driver[*sql.Tx], error) {
+	switch d := store.Dialect(); d {
+	case "sqlite":
+		return riversqlite.New(store.DB()), nil
+	case "postgres":
+		return riverdatabasesql.New(store.DB()), nil
+	default:
+		return nil, fmt.Errorf("sweeps: no River driver for a %s store", d)
+	}
+}
+
+// migrateQueue installs or upgrades River's tables in the store's database, with River's own
+// migrator, inside one write transaction of the store so that processes starting at once
+// migrate it once (SQLite's write lock; on PostgreSQL the tracker's transaction holds an
+// advisory lock).
+func migrateQueue(ctx context.Context, store *tracker.Store, driver riverdriver.Driver[*sql.Tx]) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quietLogger()})
+	if err != nil {
+		return fmt.Errorf("sweeps: River migrator: %w", err)
+	}
+	applied := func(ctx context.Context, list func(context.Context) ([]rivermigrate.Migration, error)) (bool, error) {
+		have, err := list(ctx)
+		if err != nil {
+			return false, err
+		}
+		return len(have) >= len(m.AllVersions()), nil
+	}
+	if ok, err := applied(ctx, m.ExistingVersions); err == nil && ok {
+		return nil // up to date: no write lock taken
+	}
+	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := store.LockTx(tx, "river-migrate"); err != nil {
+			return err
+		}
+		ok, err := applied(ctx, func(ctx context.Context) ([]rivermigrate.Migration, error) { return m.ExistingVersionsTx(ctx, tx) })
+		if err != nil || ok {
+			return err
+		}
+		_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil) //nolint:staticcheck // one transaction, so racing processes migrate once
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sweeps: installing River's tables in %s: %w", store.Path(), err)
+	}
+	return nil
+}
+
+// quietLogger is River's logger when nobody reads it: warnings and errors only, dropped.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// clientConfig is what a River client of the sweeps needs beyond the store.
+type clientConfig struct {
+	queue       string // empty: an insert-only client
+	concurrency int
+	workers     *river.Workers
+	logger      *slog.Logger
+}
+
+// pollInterval is how often an idle worker looks for trials (the drivers over database/sql
+// have no LISTEN; a trial lasts minutes, so this is the overhead per trial at worst).
+const pollInterval = 250 * time.Millisecond
+
+// newClient makes a River client on the store's database, migrating River's tables first.
+func newClient(ctx context.Context, store *tracker.Store, cc clientConfig) (*river.Client[*sql.Tx], error) {
+	driver, err := newDriver(store)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateQueue(ctx, store, driver); err != nil {
+		return nil, err
+	}
+	logger := cc.logger
+	if logger == nil {
+		logger = quietLogger()
+	}
+	cfg := &river.Config{
+		Logger:            logger,
+		PollOnly:          true, // SQLite's notifier polls its outbox every 50 ms on the store's one connection; polling for jobs is enough
+		FetchCooldown:     pollInterval / 2,
+		FetchPollInterval: pollInterval,
+		// Each trial's Timeout (its spec's trial_timeout plus rescueGrace) is what River
+		// cancels and rescues it by; the client-wide values only have to allow it.
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: time.Second,
+		Workers:              cc.workers,
+		SkipUnknownJobCheck:  cc.workers == nil,
+	}
+	if cc.queue != "" {
+		cfg.Queues = map[string]river.QueueConfig{cc.queue: {MaxWorkers: max(cc.concurrency, 1)}}
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sweeps: River client: %w", err)
+	}
+	return client, nil
+}
+
+// Options are the knobs of Create.
+type Options struct {
+	// AllowLarge lets a spec make more than MaxGridTrials trials.
+	AllowLarge bool
+}
+
+// Create records the sweep in the store and enqueues its trials as River jobs, in one
+// transaction of the store: either the sweep and all its trials exist, or nothing does. It
+// returns the sweep's record.
+func Create(ctx context.Context, store *tracker.Store, spec *Spec, opts Options) (*tracker.Sweep, error) {
+	client, err := newClient(ctx, store, clientConfig{})
+	if err != nil {
+		return nil, err
+	}
+	return create(ctx, store, client, spec, opts)
+}
+
+func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql.Tx], spec *Spec, opts Options) (*tracker.Sweep, error) {
+	trials, err := spec.ExpandTrials(opts.AllowLarge)
+	if err != nil {
+		return nil, err
+	}
+	sw := &tracker.Sweep{ID: tracker.NewID(), Name: spec.Name, Experiment: spec.Experiment, Model: spec.Model,
+		Spec: string(spec.Source), Metric: spec.Metric.Name, LowerIsBetter: spec.Metric.LowerIsBetter}
+	for _, p := range spec.Parameters {
+		sw.Parameters = append(sw.Parameters, p.Name)
+	}
+	if spec.Stopping != nil {
+		sw.Stopping = spec.Stopping.Rule
+	}
+	settings := SweepSettings{Name: spec.Name, Experiment: spec.Experiment, Metric: spec.Metric, Stopping: spec.Stopping,
+		MaxParallel: spec.MaxParallel, TimeoutMS: spec.Timeout.Milliseconds()}
+	jobs := make([]river.InsertManyParams, len(trials))
+	for i, t := range trials {
+		cfg, err := spec.TrialConfig(t)
+		if err != nil {
+			return nil, err
+		}
+		sw.Trials = append(sw.Trials, tracker.SweepTrial{Index: t.Index, Params: t.Params, Seed: t.Seed})
+		jobs[i] = river.InsertManyParams{
+			Args: TrialArgs{SweepID: sw.ID, Index: t.Index, Config: cfg, Params: t.Params, Sweep: settings},
+			InsertOpts: &river.InsertOpts{Queue: spec.Queue, MaxAttempts: spec.MaxAttempts, Tags: []string{sweepTag(sw.ID)},
+				UniqueOpts: river.UniqueOpts{ByArgs: true}},
+		}
+	}
+	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := store.CreateSweepTx(tx, sw); err != nil {
+			return err
+		}
+		res, err := client.InsertManyTx(ctx, tx, jobs)
+		if err != nil {
+			return fmt.Errorf("sweeps: enqueueing %d trials: %w", len(jobs), err)
+		}
+		if i := slices.IndexFunc(res, func(r *rivertype.JobInsertResult) bool { return r.UniqueSkippedAsDuplicate }); i >= 0 {
+			return fmt.Errorf("sweeps: trial %d of sweep %s is already queued", i, sw.ShortID()) // cannot happen with a new sweep id
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sw, nil
+}
+
+// sweepJobs lists the River jobs of a sweep that River still keeps (it deletes finished jobs
+// after a day; the runs in the store stay), in states when given, else all.
+func sweepJobs(ctx context.Context, client *river.Client[*sql.Tx], sweepID string, states ...rivertype.JobState) ([]*rivertype.JobRow, error) {
+	params := river.NewJobListParams().Kinds(trialKind).TagsAll(sweepTag(sweepID)).First(10_000).OrderBy(river.JobListOrderByID, river.SortOrderAsc)
+	if len(states) > 0 {
+		params = params.States(states...)
+	}
+	var out []*rivertype.JobRow
+	for {
+		res, err := client.JobList(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("sweeps: listing the jobs of sweep %s: %w", sweepID[:min(8, len(sweepID))], err)
+		}
+		out = append(out, res.Jobs...)
+		if len(res.Jobs) < 10_000 {
+			return out, nil
+		}
+		params = params.After(res.LastCursor)
+	}
+}
+
+// unfinishedStates are the states of a job still to be worked (or being worked).
+var unfinishedStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// ErrSweepCancelled is the reason a trial running when its sweep was cancelled ends KILLED.
+var ErrSweepCancelled = errors.New("sweep cancelled")
+
+// Cancel cancels a sweep: its queued trials will not run, and running ones are told through
+// their context (a worker notices within seconds) and end KILLED "sweep cancelled". The sweep
+// is marked cancelled in the store. It returns how many trials were queued or running.
+func Cancel(ctx context.Context, store *tracker.Store, sweepID string) (int, error) {
+	sw, err := store.GetSweep(sweepID)
+	if err != nil {
+		return 0, err
+	}
+	client, err := newClient(ctx, store, clientConfig{})
+	if err != nil {
+		return 0, err
+	}
+	jobs, err := sweepJobs(ctx, client, sw.ID, unfinishedStates...)
+	if err != nil {
+		return 0, err
+	}
+	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := store.CancelSweepTx(tx, sw.ID); err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if _, err := client.JobCancelTx(ctx, tx, j.ID); err != nil && !errors.Is(err, river.ErrNotFound) {
+				return fmt.Errorf("sweeps: cancelling trial job %d: %w", j.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(jobs), nil
+}

@@ -1,0 +1,664 @@
+package sweeps
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/aelab/aelab/aelib"
+)
+
+// Search methods.
+const (
+	MethodGrid   = "grid"   // every combination of the parameters' values
+	MethodRandom = "random" // Spec.Trials draws from the parameters' distributions
+)
+
+// Parameter kinds: a list of values, or a distribution (random search only).
+const (
+	KindChoice     = "choice"      // one of a list of values (a grid axis in grid search)
+	KindUniform    = "uniform"     // a float drawn uniformly from [min, max]
+	KindLogUniform = "log_uniform" // a float whose logarithm is uniform in [log min, log max]
+	KindIntRange   = "int_range"   // an integer drawn uniformly from min..max, both included
+)
+
+// Early-stopping rules.
+const (
+	RuleMedian = "median" // stop a trial worse than the median of the completed trials at the same epoch
+	RuleASHA   = "asha"   // asynchronous successive halving: at each rung, keep the best 1/η
+)
+
+// MaxGridTrials is the largest sweep created without Options.AllowLarge: a bigger grid is
+// more often a typo than a plan.
+const MaxGridTrials = 1000
+
+// Spec is a sweep as its author wrote it: the base configuration, the parameters to vary and
+// how, the metric to optimise, early stopping, and how the trials are run. ParseSpec reads one
+// from YAML; every field has a default except Model and Parameters.
+type Spec struct {
+	Name       string      // the sweep's name; the file name without extension when empty
+	Experiment string      // the store experiment the trials land in; "sweeps" when empty
+	Model      string      // the base model (vanilla, deep, denoise, …) whose defaults start every trial
+	Base       []Setting   // settings shared by every trial, by config flag name (epochs, subset, …)
+	Parameters []Parameter // what varies, in the spec's order
+	Method     string      // MethodGrid (default) or MethodRandom
+	Trials     int         // random search: how many configurations to draw
+	Seeds      []uint64    // each configuration runs once per seed; the model's default seed when empty
+	RandomSeed uint64      // seeds the random search's draws (default 1), so a spec always means the same trials
+	Metric     Metric      // what the sweep optimises (default val_bce, minimised)
+	Stopping   *Stopping   // early stopping; nil for none
+	// MaxParallel caps how many trials of this sweep run at once across all workers (0: no cap).
+	MaxParallel int
+	Queue       string        // River queue of the trials: "cpu" (default) or "gpu"
+	MaxAttempts int           // attempts per trial before River gives up (default 3; a rescued trial is a new attempt)
+	Timeout     time.Duration // a trial still running after this is stopped (default 1 h); also bounds when a dead worker's trial is rescued
+
+	File   string // where the spec was read from (for messages)
+	Source []byte // the spec's text, kept with the sweep
+}
+
+// Setting is one config flag and its value as written ("epochs: 2").
+type Setting struct {
+	Name, Value string
+	Line        int
+}
+
+// Parameter is one varied setting: a config flag name and its values or distribution.
+type Parameter struct {
+	Name   string
+	Kind   string   // KindChoice, KindUniform, KindLogUniform or KindIntRange
+	Values []string // KindChoice: the values as written
+	Min    float64  // distributions: the range, both ends included
+	Max    float64
+	Line   int // where the spec names it
+}
+
+// Metric is what a sweep optimises: a metric name and whether lower is better.
+type Metric struct {
+	Name          string
+	LowerIsBetter bool
+	PerEpoch      bool // logged every epoch (early stopping needs one) rather than once at the end
+}
+
+// Goal is "minimize" or "maximize".
+func (m Metric) Goal() string {
+	if m.LowerIsBetter {
+		return "minimize"
+	}
+	return "maximize"
+}
+
+// Better reports whether metric value a is better than b (NaN is never better).
+func (m Metric) Better(a, b float64) bool {
+	switch {
+	case math.IsNaN(a):
+		return false
+	case math.IsNaN(b):
+		return true
+	case m.LowerIsBetter:
+		return a < b
+	}
+	return a > b
+}
+
+// Stopping is an early-stopping rule.
+type Stopping struct {
+	Rule string // RuleMedian or RuleASHA
+	// WarmupEpochs: no trial is stopped before this epoch (median default 1; ASHA's first
+	// rung, its grace period, default 1).
+	WarmupEpochs int
+	// MinTrials (median): the rule acts once this many trials have finished (default 3).
+	MinTrials int
+	// ReductionFactor (ASHA, η): rungs at epochs w, w·η, w·η², …; a trial reaching a rung
+	// goes on only if it is among the best 1/η of the trials that reached it (default 3).
+	ReductionFactor int
+}
+
+// SpecError is a spec that cannot be used: where (file, line) and which field, and why.
+type SpecError struct {
+	File  string
+	Line  int // 1-based; 0 when the problem has no single line
+	Field string
+	Msg   string
+}
+
+func (e *SpecError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ReadSpec reads and checks a spec file (see ParseSpec).
+func ReadSpec(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sweep spec: %w", err)
+	}
+	return ParseSpec(path, b)
+}
+
+// specKeys are the top-level keys of a spec, in the order the documentation gives them.
+var specKeys = []string{"name", "experiment", "model", "base", "parameters", "method", "trials", "seeds", "random_seed",
+	"metric", "early_stopping", "max_parallel", "queue", "max_attempts", "trial_timeout"}
+
+// ParseSpec reads a sweep spec from YAML; file names it in errors (and, without a name key,
+// names the sweep). Every problem it finds is a *SpecError naming the line and field: YAML
+// syntax, unknown keys, an unknown config parameter (the error lists the valid ones), values
+// of the wrong type, a distribution in a grid, a metric the schema does not know, and any
+// trial whose configuration would not train.
+func ParseSpec(file string, src []byte) (*Spec, error) {
+	p := specParser{file: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, p.yamlError(err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, &SpecError{File: file, Msg: "empty spec (it needs at least model and parameters)"}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, p.errf(root, "", "a spec is a mapping of keys (model, parameters, …), got %s", kindName(root))
+	}
+	s := &Spec{File: file, Source: append([]byte(nil), src...)}
+	var modelNode, metricNode *yaml.Node
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if prev := seen[k.Value]; prev != nil {
+			return nil, p.errf(k, k.Value, "given twice (first at line %d)", prev.Line)
+		}
+		seen[k.Value] = k
+		var err error
+		switch k.Value {
+		case "name":
+			s.Name, err = p.str(v, "name")
+		case "experiment":
+			s.Experiment, err = p.str(v, "experiment")
+		case "model":
+			modelNode = v
+			s.Model, err = p.str(v, "model")
+		case "base":
+			s.Base, err = p.settings(v)
+		case "parameters":
+			s.Parameters, err = p.parameters(v)
+		case "method":
+			s.Method, err = p.oneOf(v, "method", MethodGrid, MethodRandom)
+		case "trials":
+			s.Trials, err = p.positiveInt(v, "trials")
+		case "seeds":
+			s.Seeds, err = p.seeds(v)
+		case "random_seed":
+			s.RandomSeed, err = p.uint(v, "random_seed")
+		case "metric":
+			metricNode = v
+			s.Metric.Name, err = p.str(v, "metric")
+		case "early_stopping":
+			s.Stopping, err = p.stopping(v)
+		case "max_parallel":
+			s.MaxParallel, err = p.positiveInt(v, "max_parallel")
+		case "queue":
+			s.Queue, err = p.oneOf(v, "queue", QueueCPU, QueueGPU)
+		case "max_attempts":
+			s.MaxAttempts, err = p.positiveInt(v, "max_attempts")
+		case "trial_timeout":
+			s.Timeout, err = p.duration(v, "trial_timeout")
+		default:
+			err = p.errf(k, k.Value, "unknown key (valid: %s)", strings.Join(specKeys, ", "))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := p.defaults(s, root, modelNode, metricNode); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// defaults fills in what the spec left out and checks what needs the whole spec.
+func (p *specParser) defaults(s *Spec, root, modelNode, metricNode *yaml.Node) error {
+	if modelNode == nil {
+		return p.errf(root, "model", "missing: the base model (%s)", strings.Join(modelNames(), ", "))
+	}
+	if !slices.Contains(modelNames(), s.Model) {
+		return p.errf(modelNode, "model", "unknown model %q (known: %s)", s.Model, strings.Join(modelNames(), ", "))
+	}
+	if len(s.Parameters) == 0 {
+		return p.errf(root, "parameters", "missing: a sweep needs at least one parameter to vary")
+	}
+	if s.Name == "" {
+		s.Name = specName(p.file)
+	}
+	if s.Experiment == "" {
+		s.Experiment = DefaultExperiment
+	}
+	if s.Method == "" {
+		s.Method = MethodGrid
+	}
+	switch {
+	case s.Method == MethodRandom && s.Trials == 0:
+		return p.errf(root, "trials", "missing: random search needs the number of trials to draw")
+	case s.Method == MethodGrid && s.Trials != 0:
+		return p.errf(root, "trials", "only for method: random (a grid runs every combination)")
+	}
+	if s.Method == MethodGrid {
+		for _, prm := range s.Parameters {
+			if prm.Kind != KindChoice {
+				return &SpecError{File: p.file, Line: prm.Line, Field: "parameters." + prm.Name,
+					Msg: fmt.Sprintf("%s is a distribution: a grid needs a list of values (or method: random)", prm.Kind)}
+			}
+		}
+	}
+	if s.RandomSeed == 0 {
+		s.RandomSeed = 1
+	}
+	if s.Metric.Name == "" {
+		s.Metric.Name = DefaultMetric
+	}
+	m, err := LookupMetric(s.Metric.Name)
+	if err != nil {
+		n := metricNode
+		if n == nil {
+			n = root
+		}
+		return p.errf(n, "metric", "%v", err)
+	}
+	s.Metric = m
+	if s.Stopping != nil && !s.Metric.PerEpoch {
+		return &SpecError{File: p.file, Line: lineOf(metricNode, root), Field: "early_stopping",
+			Msg: fmt.Sprintf("needs a metric logged every epoch; %s is logged once at the end (per-epoch: %s)", s.Metric.Name, strings.Join(perEpochMetrics(), ", "))}
+	}
+	if s.Queue == "" {
+		s.Queue = QueueCPU
+	}
+	if s.MaxAttempts == 0 {
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTrialTimeout
+	}
+	return p.checkValues(s)
+}
+
+// checkValues tries every base setting and every parameter value (a distribution's ends) on
+// the base config, so a value that cannot train is reported with its line now, not by a
+// worker later.
+func (p *specParser) checkValues(s *Spec) error {
+	base, err := aelib.DefaultConfig(s.Model)
+	if err != nil {
+		return err
+	}
+	for _, b := range s.Base {
+		if b.Name == "seed" && len(s.Seeds) > 0 {
+			return &SpecError{File: p.file, Line: b.Line, Field: "base.seed", Msg: "give either base.seed or seeds, not both"}
+		}
+		if err := setParam(&base, b.Name, b.Value); err != nil {
+			return &SpecError{File: p.file, Line: b.Line, Field: "base." + b.Name, Msg: err.Error()}
+		}
+	}
+	if err := base.Validate(); err != nil {
+		return &SpecError{File: p.file, Field: "base", Msg: err.Error()}
+	}
+	for _, prm := range s.Parameters {
+		values := prm.Values
+		if prm.Kind != KindChoice {
+			values = []string{strconv.FormatFloat(prm.Min, 'g', -1, 64), strconv.FormatFloat(prm.Max, 'g', -1, 64)}
+		}
+		for _, v := range values {
+			cfg := base
+			err := setParam(&cfg, prm.Name, v)
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err != nil {
+				return &SpecError{File: p.file, Line: prm.Line, Field: "parameters." + prm.Name, Msg: fmt.Sprintf("%s=%s: %v", prm.Name, v, err)}
+			}
+		}
+	}
+	return nil
+}
+
+func lineOf(n, fallback *yaml.Node) int {
+	if n != nil {
+		return n.Line
+	}
+	return fallback.Line
+}
+
+// specName is a file name without folder and extension ("filters.yaml" → "filters").
+func specName(file string) string {
+	base := file[strings.LastIndexAny(file, `/\`)+1:]
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	if base == "" {
+		return "sweep"
+	}
+	return base
+}
+
+// specParser turns YAML nodes into spec fields, with errors that name the line.
+type specParser struct{ file string }
+
+func (p *specParser) errf(n *yaml.Node, field, format string, args ...any) error {
+	return &SpecError{File: p.file, Line: n.Line, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// yamlError turns a YAML syntax error into a SpecError with its line.
+func (p *specParser) yamlError(err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	e := &SpecError{File: p.file, Msg: msg}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = "YAML: " + m[2]
+	}
+	return e
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "a document"
+}
+
+// scalar checks that n is a single value (not a list, mapping or null).
+func (p *specParser) scalar(n *yaml.Node, field string) (string, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", p.errf(n, field, "expected a single value, got %s", kindName(n))
+	}
+	return n.Value, nil
+}
+
+func (p *specParser) str(n *yaml.Node, field string) (string, error) {
+	v, err := p.scalar(n, field)
+	if err == nil && strings.TrimSpace(v) == "" {
+		err = p.errf(n, field, "empty")
+	}
+	return v, err
+}
+
+func (p *specParser) oneOf(n *yaml.Node, field string, valid ...string) (string, error) {
+	v, err := p.scalar(n, field)
+	if err == nil && !slices.Contains(valid, v) {
+		err = p.errf(n, field, "unknown value %q (valid: %s)", v, strings.Join(valid, ", "))
+	}
+	return v, err
+}
+
+func (p *specParser) positiveInt(n *yaml.Node, field string) (int, error) {
+	v, err := p.scalar(n, field)
+	if err != nil {
+		return 0, err
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i <= 0 {
+		return 0, p.errf(n, field, "expected a whole number > 0, got %q", v)
+	}
+	return i, nil
+}
+
+func (p *specParser) uint(n *yaml.Node, field string) (uint64, error) {
+	v, err := p.scalar(n, field)
+	if err != nil {
+		return 0, err
+	}
+	u, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, p.errf(n, field, "expected a whole number >= 0, got %q", v)
+	}
+	return u, nil
+}
+
+func (p *specParser) number(n *yaml.Node, field string) (float64, error) {
+	v, err := p.scalar(n, field)
+	if err != nil {
+		return 0, err
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, p.errf(n, field, "expected a finite number, got %q", v)
+	}
+	return f, nil
+}
+
+func (p *specParser) duration(n *yaml.Node, field string) (time.Duration, error) {
+	v, err := p.scalar(n, field)
+	if err != nil {
+		return 0, err
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, p.errf(n, field, "expected a duration > 0 such as 30m or 2h, got %q", v)
+	}
+	return d, nil
+}
+
+func (p *specParser) mapping(n *yaml.Node, field string) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, field, "expected a mapping, got %s", kindName(n))
+	}
+	return nil
+}
+
+// settings reads base: a mapping of config flag names to single values.
+func (p *specParser) settings(n *yaml.Node) ([]Setting, error) {
+	if err := p.mapping(n, "base"); err != nil {
+		return nil, err
+	}
+	var out []Setting
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := "base." + k.Value
+		if err := checkParamName(k.Value); err != nil {
+			return nil, p.errf(k, field, "%v", err)
+		}
+		if k.Value == "model" {
+			return nil, p.errf(k, field, "the model is the top-level key model")
+		}
+		val, err := p.scalar(v, field)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Setting{Name: k.Value, Value: val, Line: v.Line})
+	}
+	return out, nil
+}
+
+// parameters reads parameters: each name maps to a list (choice) or a one-key mapping naming
+// a distribution and its [min, max].
+func (p *specParser) parameters(n *yaml.Node) ([]Parameter, error) {
+	if err := p.mapping(n, "parameters"); err != nil {
+		return nil, err
+	}
+	var out []Parameter
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := "parameters." + k.Value
+		if err := checkParamName(k.Value); err != nil {
+			return nil, p.errf(k, field, "%v", err)
+		}
+		switch k.Value {
+		case "model":
+			return nil, p.errf(k, field, "a sweep varies one model's settings; run one sweep per model")
+		case "seed":
+			return nil, p.errf(k, field, "seeds are the top-level key seeds (every configuration runs once per seed)")
+		}
+		prm := Parameter{Name: k.Value, Line: k.Line}
+		body := v
+		if v.Kind == yaml.MappingNode {
+			if len(v.Content) != 2 {
+				return nil, p.errf(v, field, "expected one of %s, %s, %s or %s", KindChoice, KindUniform, KindLogUniform, KindIntRange)
+			}
+			prm.Kind, body = v.Content[0].Value, v.Content[1]
+			field += "." + prm.Kind
+		} else {
+			prm.Kind = KindChoice // a bare list
+		}
+		list, err := p.list(body, field)
+		if err != nil {
+			return nil, err
+		}
+		switch prm.Kind {
+		case KindChoice:
+			if len(list) == 0 {
+				return nil, p.errf(body, field, "no values")
+			}
+			for _, item := range list {
+				val, err := p.scalar(item, field)
+				if err != nil {
+					return nil, err
+				}
+				if slices.Contains(prm.Values, val) {
+					return nil, p.errf(item, field, "value %s given twice", val)
+				}
+				prm.Values = append(prm.Values, val)
+			}
+		case KindUniform, KindLogUniform, KindIntRange:
+			if len(list) != 2 {
+				return nil, p.errf(body, field, "expected [min, max], got %d values", len(list))
+			}
+			if prm.Min, err = p.number(list[0], field); err != nil {
+				return nil, err
+			}
+			if prm.Max, err = p.number(list[1], field); err != nil {
+				return nil, err
+			}
+			if err := p.checkRange(prm, body, field); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, p.errf(v.Content[0], "parameters."+k.Value, "unknown kind %q (valid: %s, %s, %s, %s)",
+				prm.Kind, KindChoice, KindUniform, KindLogUniform, KindIntRange)
+		}
+		out = append(out, prm)
+	}
+	return out, nil
+}
+
+func (p *specParser) checkRange(prm Parameter, n *yaml.Node, field string) error {
+	switch {
+	case prm.Min > prm.Max:
+		return p.errf(n, field, "min %g is above max %g", prm.Min, prm.Max)
+	case prm.Kind == KindLogUniform && prm.Min <= 0:
+		return p.errf(n, field, "a log-uniform range needs min > 0, got %g", prm.Min)
+	case prm.Kind == KindIntRange && (prm.Min != math.Trunc(prm.Min) || prm.Max != math.Trunc(prm.Max)):
+		return p.errf(n, field, "an int range needs whole numbers, got [%g, %g]", prm.Min, prm.Max)
+	}
+	return nil
+}
+
+func (p *specParser) list(n *yaml.Node, field string) ([]*yaml.Node, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, p.errf(n, field, "expected a list such as [8, 16, 32], got %s", kindName(n))
+	}
+	return n.Content, nil
+}
+
+func (p *specParser) seeds(n *yaml.Node) ([]uint64, error) {
+	list, err := p.list(n, "seeds")
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for _, item := range list {
+		s, err := p.uint(item, "seeds")
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, s) {
+			return nil, p.errf(item, "seeds", "seed %d given twice", s)
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, p.errf(n, "seeds", "no seeds")
+	}
+	return out, nil
+}
+
+// stopping reads early_stopping: {rule: median|asha, …}.
+func (p *specParser) stopping(n *yaml.Node) (*Stopping, error) {
+	if err := p.mapping(n, "early_stopping"); err != nil {
+		return nil, err
+	}
+	st := &Stopping{}
+	var ruleNode *yaml.Node
+	keys := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := "early_stopping." + k.Value
+		keys[k.Value] = k
+		var err error
+		switch k.Value {
+		case "rule":
+			ruleNode = v
+			st.Rule, err = p.oneOf(v, field, RuleMedian, RuleASHA)
+		case "warmup_epochs":
+			st.WarmupEpochs, err = p.positiveInt(v, field)
+		case "min_trials":
+			st.MinTrials, err = p.positiveInt(v, field)
+		case "reduction_factor":
+			st.ReductionFactor, err = p.positiveInt(v, field)
+			if err == nil && st.ReductionFactor < 2 {
+				err = p.errf(v, field, "must be at least 2, got %d", st.ReductionFactor)
+			}
+		default:
+			err = p.errf(k, field, "unknown key (valid: rule, warmup_epochs, min_trials (median), reduction_factor (asha))")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if ruleNode == nil {
+		return nil, p.errf(n, "early_stopping.rule", "missing: %s or %s", RuleMedian, RuleASHA)
+	}
+	if k := keys["min_trials"]; k != nil && st.Rule != RuleMedian {
+		return nil, p.errf(k, "early_stopping.min_trials", "only for rule: median")
+	}
+	if k := keys["reduction_factor"]; k != nil && st.Rule != RuleASHA {
+		return nil, p.errf(k, "early_stopping.reduction_factor", "only for rule: asha")
+	}
+	if st.WarmupEpochs == 0 {
+		st.WarmupEpochs = 1
+	}
+	if st.Rule == RuleMedian && st.MinTrials == 0 {
+		st.MinTrials = 3
+	}
+	if st.Rule == RuleASHA && st.ReductionFactor == 0 {
+		st.ReductionFactor = 3
+	}
+	return st, nil
+}
