@@ -28,9 +28,9 @@ import (
 // Tags a worker puts on a trial's run, beside tracker.TagSweepID, TagSweepTrial and TagSweepAttempt.
 const (
 	TagSweepName    = "sweep.name"
-	TagWorker       = "sweep.worker"       // host and pid of the worker that trained it
-	TagRetryOf      = "sweep.retry_of"     // the run of the attempt this one retries
-	TagRetriedBy    = "sweep.retried_by"   // on a dead or handed-back attempt: the run that retried it
+	TagWorker       = "sweep.worker"        // host and pid of the worker that trained it
+	TagRetryOf      = "sweep.retry_of"      // the run of the attempt this one retries
+	TagRetriedBy    = "sweep.retried_by"    // on a dead or handed-back attempt: the run that retried it
 	TagStoppedEarly = "sweep.stopped_early" // why the early-stopping rule stopped it
 	TagStoppedEpoch = "sweep.stopped_epoch" // the last epoch it trained
 	tagParamPrefix  = "sweep.param."        // sweep.param.NAME: the value of each varied parameter
