@@ -44,6 +44,11 @@ func ParseFormats(s string) ([]string, error) {
 // over its name (a link already there is replaced, not followed). No formats means both.
 // It returns the paths it wrote.
 func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
+	return writeDir(dir, r.Figures, r.Document, r.Markdown, formats)
+}
+
+// writeDir writes a report's figures and its HTML page (document) and/or Markdown to dir.
+func writeDir(dir string, figures []*Figure, document, markdown func() string, formats []string) ([]string, error) {
 	if len(formats) == 0 {
 		formats = []string{FormatHTML, FormatMarkdown}
 	}
@@ -64,7 +69,7 @@ func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
 		written = append(written, p)
 		return nil
 	}
-	for _, f := range r.Figures {
+	for _, f := range figures {
 		if err := write(f.Name+".png", f.PNG); err != nil {
 			return written, err
 		}
@@ -77,9 +82,9 @@ func (r *Report) WriteDir(dir string, formats ...string) ([]string, error) {
 	for _, f := range formats {
 		var err error
 		if f == FormatHTML {
-			err = write("index.html", []byte(r.Document()))
+			err = write("index.html", []byte(document()))
 		} else {
-			err = write("report.md", []byte(r.Markdown()))
+			err = write("report.md", []byte(markdown()))
 		}
 		if err != nil {
 			return written, err
@@ -437,33 +442,47 @@ func (r *Report) HTML() string {
 		t.html(&b)
 	}
 
-	b.WriteString("<h2>Figures</h2>\n<div class=\"figures\">\n")
-	for _, f := range r.Figures {
-		fmt.Fprintf(&b, `<figure class="%s"><img alt="%s" src="%s"><figcaption><b>%s.</b> %s</figcaption></figure>`+"\n",
-			esc(f.Kind), esc(f.Title), f.DataURI(), esc(f.Title), esc(f.Caption))
-	}
-	b.WriteString("</div>\n")
+	b.WriteString("<h2>Figures</h2>\n")
+	figuresHTML(&b, r.Figures)
 
 	b.WriteString("<h2>Course claims audit</h2>\n")
 	b.WriteString("<p>" + esc(r.auditIntro()) + "</p>\n")
 	r.claimsTable().html(&b)
 
-	if len(r.Notes) > 0 {
-		b.WriteString(`<h2>Notes</h2><ul class="notes">`)
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "<li>%s</li>", esc(n))
-		}
-		b.WriteString("</ul>\n")
-	}
+	notesHTML(&b, r.Notes)
 	b.WriteString("</div>\n")
 	return b.String()
 }
 
-// Document is the report as a complete, self-contained HTML page (no external assets).
-func (r *Report) Document() string {
-	return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
-		"<title>" + esc(r.Title) + "</title><style>body{margin:0;background:#fff}</style></head><body>\n" + r.HTML() + "</body></html>\n"
+// figuresHTML is a grid of figures with their captions, inlined as data: URIs.
+func figuresHTML(b *strings.Builder, figures []*Figure) {
+	b.WriteString("<div class=\"figures\">\n")
+	for _, f := range figures {
+		fmt.Fprintf(b, `<figure class="%s"><img alt="%s" src="%s"><figcaption><b>%s.</b> %s</figcaption></figure>`+"\n",
+			esc(f.Kind), esc(f.Title), f.DataURI(), esc(f.Title), esc(f.Caption))
+	}
+	b.WriteString("</div>\n")
 }
+
+func notesHTML(b *strings.Builder, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	b.WriteString(`<h2>Notes</h2><ul class="notes">`)
+	for _, n := range notes {
+		fmt.Fprintf(b, "<li>%s</li>", esc(n))
+	}
+	b.WriteString("</ul>\n")
+}
+
+// document wraps an HTML fragment into a complete, self-contained page.
+func document(title, fragment string) string {
+	return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
+		"<title>" + esc(title) + "</title><style>body{margin:0;background:#fff}</style></head><body>\n" + fragment + "</body></html>\n"
+}
+
+// Document is the report as a complete, self-contained HTML page (no external assets).
+func (r *Report) Document() string { return document(r.Title, r.HTML()) }
 
 // ---- Markdown
 
@@ -490,22 +509,32 @@ func (r *Report) Markdown() string {
 		t.markdown(&b)
 	}
 	b.WriteString("## Figures\n\n")
-	for _, f := range r.Figures {
-		fmt.Fprintf(&b, "![%s](%s.png)\n\n*%s.* %s", f.Title, f.Name, f.Title, f.Caption)
-		if f.SVG != nil {
-			fmt.Fprintf(&b, " ([SVG](%s.svg))", f.Name)
-		}
-		b.WriteString("\n\n")
-	}
+	figuresMarkdown(&b, r.Figures)
 	b.WriteString("## Course claims audit\n\n")
 	b.WriteString(r.auditIntro() + "\n\n")
 	r.claimsTable().markdown(&b)
-	if len(r.Notes) > 0 {
-		b.WriteString("## Notes\n\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "- %s\n", n)
-		}
-		b.WriteString("\n")
-	}
+	notesMarkdown(&b, r.Notes)
 	return b.String()
+}
+
+// figuresMarkdown links each figure as NAME.png (and its SVG) with its caption.
+func figuresMarkdown(b *strings.Builder, figures []*Figure) {
+	for _, f := range figures {
+		fmt.Fprintf(b, "![%s](%s.png)\n\n*%s.* %s", f.Title, f.Name, f.Title, f.Caption)
+		if f.SVG != nil {
+			fmt.Fprintf(b, " ([SVG](%s.svg))", f.Name)
+		}
+		b.WriteString("\n\n")
+	}
+}
+
+func notesMarkdown(b *strings.Builder, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	b.WriteString("## Notes\n\n")
+	for _, n := range notes {
+		fmt.Fprintf(b, "- %s\n", n)
+	}
+	b.WriteString("\n")
 }

@@ -147,6 +147,11 @@ func newClient(ctx context.Context, store *tracker.Store, cc clientConfig) (*riv
 	if err := migrateQueue(ctx, store, driver); err != nil {
 		return nil, err
 	}
+	return buildClient(driver, cc)
+}
+
+// buildClient makes a River client (Status reads through one without migrating anything).
+func buildClient(driver riverdriver.Driver[*sql.Tx], cc clientConfig) (*river.Client[*sql.Tx], error) {
 	logger := cc.logger
 	if logger == nil {
 		logger = quietLogger()
@@ -197,9 +202,7 @@ func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql
 	}
 	sw := &tracker.Sweep{ID: tracker.NewID(), Name: spec.Name, Experiment: spec.Experiment, Model: spec.Model,
 		Spec: string(spec.Source), Metric: spec.Metric.Name, LowerIsBetter: spec.Metric.LowerIsBetter}
-	for _, p := range spec.Parameters {
-		sw.Parameters = append(sw.Parameters, p.Name)
-	}
+	sw.Parameters, sw.Trials = spec.ParameterNames(), trials
 	if spec.Stopping != nil {
 		sw.Stopping = spec.Stopping.Rule
 	}
@@ -211,7 +214,6 @@ func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql
 		if err != nil {
 			return nil, err
 		}
-		sw.Trials = append(sw.Trials, tracker.SweepTrial{Index: t.Index, Params: t.Params, Seed: t.Seed})
 		jobs[i] = river.InsertManyParams{
 			Args: TrialArgs{SweepID: sw.ID, Index: t.Index, Config: cfg, Params: t.Params, Sweep: settings},
 			InsertOpts: &river.InsertOpts{Queue: spec.Queue, MaxAttempts: spec.MaxAttempts, Tags: []string{sweepTag(sw.ID)},

@@ -5,18 +5,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/tracker"
 )
 
 // Trial is one run a sweep asks for: its index in the sweep, the values its parameters take
-// (by name, as text, exactly as the worker applies them) and its seed.
-type Trial struct {
-	Index  int               `json:"index"`
-	Params map[string]string `json:"params"`
-	Seed   uint64            `json:"seed,omitempty"` // 0: the base config's seed
-}
+// (by name, as text, exactly as the worker applies them) and its seed (0: the base config's).
+// The store keeps the list with the sweep.
+type Trial = tracker.SweepTrial
 
 // Count is how many trials the spec makes: the grid's combinations (or the random search's
 // draws) times the seeds. It saturates at math.MaxInt.
@@ -156,19 +153,16 @@ func (s *Spec) TrialConfig(t Trial) (aelib.Config, error) {
 		cfg.Seed = t.Seed
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("trial %d (%s): %w", t.Index, t.Describe(s), err)
+		return cfg, fmt.Errorf("trial %d (%s): %w", t.Index, t.Describe(s.ParameterNames()), err)
 	}
 	return cfg, nil
 }
 
-// Describe is a trial's parameters in the spec's order: "filters=8 noise=0.3 seed=1".
-func (t Trial) Describe(s *Spec) string {
-	parts := make([]string, 0, len(s.Parameters)+1)
-	for _, p := range s.Parameters {
-		parts = append(parts, p.Name+"="+t.Params[p.Name])
+// ParameterNames are the varied parameters' names, in the spec's order.
+func (s *Spec) ParameterNames() []string {
+	names := make([]string, len(s.Parameters))
+	for i, p := range s.Parameters {
+		names[i] = p.Name
 	}
-	if t.Seed != 0 {
-		parts = append(parts, fmt.Sprintf("seed=%d", t.Seed))
-	}
-	return strings.Join(parts, " ")
+	return names
 }

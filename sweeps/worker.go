@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -196,7 +195,7 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 		}
 	}
 	stopper := newStopper(w.store, a)
-	w.logf("trial %d of sweep %s (%s): started on %s", a.Index, a.Sweep.Name, describeParams(a.Params), w.name)
+	w.logf("trial %d of sweep %s (%s): started on %s", a.Index, a.Sweep.Name, tracker.SweepTrial{Params: a.Params}.Describe(slices.Sorted(maps.Keys(a.Params))), w.name)
 	res, err := experiments.Run(trialCtx, w.store, experiments.Spec{
 		Config: a.Config, Name: fmt.Sprintf("%s-t%03d", a.Sweep.Name, a.Index), Experiment: a.Sweep.Experiment,
 		Source: "sweep", Tags: tags,
@@ -296,13 +295,4 @@ func (w *trialWorker) overParallelCap(ctx context.Context, job *river.Job[TrialA
 		}
 	}
 	return ahead >= limit, nil
-}
-
-// describeParams is "filters=8 noise=0.3", by name.
-func describeParams(p map[string]string) string {
-	parts := make([]string, 0, len(p))
-	for _, k := range slices.Sorted(maps.Keys(p)) {
-		parts = append(parts, k+"="+p[k])
-	}
-	return strings.Join(parts, " ")
 }

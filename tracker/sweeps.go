@@ -76,6 +76,19 @@ type SweepTrial struct {
 	Seed   uint64            `json:"seed,omitempty"`
 }
 
+// Describe is the trial's values of params, in that order, then its seed (unless 0):
+// "filters=8 noise=0.3 seed=1".
+func (t SweepTrial) Describe(params []string) string {
+	parts := make([]string, 0, len(params)+1)
+	for _, p := range params {
+		parts = append(parts, p+"="+t.Params[p])
+	}
+	if t.Seed != 0 {
+		parts = append(parts, "seed="+strconv.FormatUint(t.Seed, 10))
+	}
+	return strings.Join(parts, " ")
+}
+
 // Tags of a sweep's trial runs.
 const (
 	TagSweepID      = "sweep.id"

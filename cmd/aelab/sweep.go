@@ -1,0 +1,436 @@
+package main
+
+// `aelab sweep …`: hyperparameter sweeps (package sweeps), run here or queued for workers.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/aelab/aelab/reports"
+	"github.com/aelab/aelab/sweeps"
+	"github.com/aelab/aelab/tracker"
+)
+
+var sweepSubcommands = map[string]runsSubcommand{
+	"run":    {"run a sweep on this machine with local workers: aelab sweep run SPEC [--workers N]", sweepRun},
+	"create": {"record a sweep and queue its trials for `aelab worker`s: aelab sweep create SPEC", sweepCreate},
+	"list":   {"list the sweeps of the store", sweepList},
+	"status": {"where each trial of a sweep stands: aelab sweep status ID", sweepStatus},
+	"cancel": {"cancel a sweep's queued and running trials: aelab sweep cancel ID", sweepCancel},
+	"report": {"write a sweep's report (HTML, Markdown, figures): aelab sweep report ID [--out DIR]", sweepReport},
+}
+
+func init() {
+	register(command{name: "sweep", summary: "hyperparameter sweeps: run, create, list, status, cancel, report", run: runSweep})
+}
+
+func runSweep(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		printSweepHelp(stderr)
+		return usagef("missing subcommand (aelab sweep run|create|list|status|cancel|report)")
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printSweepHelp(stdout)
+		return nil
+	}
+	sub, ok := sweepSubcommands[args[0]]
+	if !ok {
+		return usagef("unknown subcommand %q (run `aelab sweep help`)", args[0])
+	}
+	if err := sub.run(args[1:], stdout, stderr); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return usageError{fmt.Errorf("%s: %w", args[0], ue.err)}
+		}
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	return nil
+}
+
+func printSweepHelp(w io.Writer) {
+	fmt.Fprintln(w, "Usage: aelab sweep <subcommand> [flags]   (aelab sweep <subcommand> -h for its flags)\n\nSubcommands:")
+	for _, n := range slices.Sorted(maps.Keys(sweepSubcommands)) {
+		fmt.Fprintf(w, "  %-8s %s\n", n, sweepSubcommands[n].summary)
+	}
+	fmt.Fprintln(w, "\nA spec is a YAML file:\n"+specExample)
+	fmt.Fprintln(w, "Workers on other machines: aelab worker --db postgres://… [--queue cpu|gpu] [--concurrency N]")
+}
+
+// specExample is the spec shown by `aelab sweep help`.
+const specExample = `  name: denoise-grid
+  model: denoise                      # the base model; its defaults start every trial
+  base: {epochs: 2, subset: 6000}     # settings of every trial (the names of aelab train's flags)
+  parameters:
+    filters: [8, 16, 32]              # a grid axis (random search: a choice)
+    noise: [0.3, 0.5, 0.7]
+    # lr: {log_uniform: [1e-4, 1e-2]} # random search: uniform, log_uniform, int_range
+  seeds: [1, 2]                       # every configuration once per seed
+  # method: random                    # with trials: N
+  metric: val_bce                     # minimised or maximised as the metric schema says
+  early_stopping: {rule: median}      # or {rule: asha, reduction_factor: 3}
+  # max_parallel: 4   queue: cpu   max_attempts: 3   trial_timeout: 1h`
+
+// readSpecArg reads the one SPEC argument.
+func readSpecArg(rest []string) (*sweeps.Spec, error) {
+	if len(rest) != 1 {
+		return nil, usagef("expected one SPEC file, got %d arguments", len(rest))
+	}
+	spec, err := sweeps.ReadSpec(rest[0])
+	if err != nil {
+		var se *sweeps.SpecError
+		if errors.As(err, &se) || errors.Is(err, os.ErrNotExist) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return spec, nil
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func sweepRun(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("sweep run", "sweep run SPEC [--workers N] [--allow-large] [--report DIR] [--db PATH]", stderr)
+	workers := fs.Int("workers", 1, "trials trained at once on this machine")
+	allowLarge := fs.Bool("allow-large", false, fmt.Sprintf("allow more than %d trials", sweeps.MaxGridTrials))
+	reportDir := fs.String("report", "", "write the sweep report to this folder when done")
+	progress := fs.Bool("progress", false, "show GoMLX's progress bar (best with --workers 1)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	if *workers < 1 || *workers > 64 {
+		return usagef("--workers must be 1 to 64, got %d", *workers)
+	}
+	if *reportDir != "" {
+		if err := checkWritableDir(*reportDir); err != nil {
+			return usagef("--report: %v", err)
+		}
+	}
+	spec, err := readSpecArg(rest)
+	if err != nil {
+		return err
+	}
+	if _, err := spec.ExpandTrials(*allowLarge); err != nil {
+		return usageError{err}
+	}
+	store, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ctx, stop := signalContext()
+	defer stop()
+	sw, err := sweeps.RunLocal(ctx, store, spec, sweeps.LocalOptions{Workers: *workers, AllowLarge: *allowLarge, Log: stdout, Progress: *progress})
+	if err != nil {
+		return err
+	}
+	if err := printSweepOutcome(store, sw.ID, stdout); err != nil {
+		return err
+	}
+	if *reportDir != "" {
+		return writeSweepReport(store, sw.ID, *reportDir, nil, stdout)
+	}
+	fmt.Fprintf(stdout, "report: aelab sweep report %s\n", sw.ShortID())
+	return nil
+}
+
+// printSweepOutcome prints the trials by state and the best trial.
+func printSweepOutcome(store *tracker.Store, sweepID string, stdout io.Writer) error {
+	rep, err := reports.BuildSweep(store, sweepID, reports.SweepOptions{NoFigures: true})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep %s: %s\n", rep.Sweep.ShortID(), countsText(rep.Counts()))
+	if b := rep.Best; b != nil {
+		fmt.Fprintf(stdout, "best: trial %d (%s): %s %.5g, run %s\n", b.Index, b.Describe(rep.Sweep.Parameters), rep.Sweep.Metric, b.Value, b.Run.ID)
+	}
+	return nil
+}
+
+func countsText(counts map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], strings.ToLower(k)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sweepCreate(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("sweep create", "sweep create SPEC [--allow-large] [--db URL]", stderr)
+	allowLarge := fs.Bool("allow-large", false, fmt.Sprintf("allow more than %d trials", sweeps.MaxGridTrials))
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	spec, err := readSpecArg(rest)
+	if err != nil {
+		return err
+	}
+	if _, err := spec.ExpandTrials(*allowLarge); err != nil {
+		return usageError{err}
+	}
+	store, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sw, err := sweeps.Create(context.Background(), store, spec, sweeps.Options{AllowLarge: *allowLarge})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep %s (%s): %d trials queued on queue %s\n", sw.ID, sw.Name, len(sw.Trials), spec.Queue)
+	fmt.Fprintf(stdout, "start workers on any machine that reaches the store: aelab worker --queue %s --db %s\n", spec.Queue, store.Path())
+	return nil
+}
+
+// sweepRow is one sweep of `aelab sweep list --json`.
+type sweepRow struct {
+	*tracker.Sweep
+	Counts map[string]int `json:"counts"`
+	Best   *float64       `json:"best,omitempty"`
+}
+
+func sweepList(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("sweep list", "sweep list [--json] [--db PATH]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlagsOnly(fs, args); err != nil {
+		return helpOr(err)
+	}
+	store, err := tracker.OpenExisting(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	list, err := store.Sweeps()
+	if err != nil {
+		return err
+	}
+	var rows []sweepRow
+	for _, sw := range list {
+		rep, err := reports.BuildSweep(store, sw.ID, reports.SweepOptions{NoFigures: true})
+		if err != nil {
+			return err
+		}
+		row := sweepRow{Sweep: sw, Counts: rep.Counts()}
+		if rep.Best != nil {
+			row.Best = &rep.Best.Value
+		}
+		rows = append(rows, row)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(stdout, "no sweeps in %s\n", store.Path())
+		return nil
+	}
+	t := newRunsTable(stdout, 0)
+	fmt.Fprintln(t, "ID\tNAME\tMODEL\tTRIALS\tSTATES\tMETRIC\tBEST\tCREATED")
+	for _, r := range rows {
+		best := "-"
+		if r.Best != nil {
+			best = fmtRunMetric(*r.Best)
+		}
+		states := countsText(r.Counts)
+		if !r.Cancelled.IsZero() {
+			states += " (cancelled)"
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ShortID(), r.Name, r.Model, len(r.Trials), states, r.Metric, best,
+			r.Created.Local().Format("2006-01-02 15:04"))
+	}
+	return t.Flush()
+}
+
+// sweepIDArg opens the existing store of --db and reads the one sweep ID argument.
+func sweepIDArg(rest []string) (string, error) {
+	if len(rest) != 1 {
+		return "", usagef("expected one sweep ID, got %d arguments", len(rest))
+	}
+	return rest[0], nil
+}
+
+// noSweepUsage makes an unknown sweep id a usage error.
+func noSweepUsage(err error) error {
+	if errors.Is(err, tracker.ErrNoSweep) {
+		return usageError{err}
+	}
+	return err
+}
+
+func sweepStatus(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("sweep status", "sweep status ID [--json] [--db PATH]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	id, err := sweepIDArg(rest)
+	if err != nil {
+		return err
+	}
+	store, err := tracker.OpenExisting(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := sweeps.Status(context.Background(), store, id)
+	if err != nil {
+		return noSweepUsage(err)
+	}
+	if *asJSON {
+		return writeStatusJSON(stdout, st)
+	}
+	sw := st.Sweep
+	fmt.Fprintf(stdout, "sweep %s (%s): model %s, %d trials: %s\n", sw.ID, sw.Name, sw.Model, len(st.Trials), countsText(st.Counts))
+	if !sw.Cancelled.IsZero() {
+		fmt.Fprintf(stdout, "cancelled %s\n", sw.Cancelled.Local().Format("2006-01-02 15:04:05"))
+	}
+	t := newRunsTable(stdout, 0)
+	fmt.Fprintf(t, "TRIAL\tPARAMS\tSTATE\tATTEMPTS\tRUN\t%s\tWORKER\tNOTE\n", strings.ToUpper(sw.Metric))
+	for _, tr := range st.Trials {
+		runID, value, worker, note := "-", "-", "-", ""
+		if r := tr.Run(); r != nil {
+			runID, worker, note = r.ShortID(), r.Tags[sweeps.TagWorker], r.Error
+			if v, ok := r.Metrics[sw.Metric]; ok {
+				value = fmtRunMetric(v)
+			}
+			if s := r.Tags[sweeps.TagStoppedEarly]; s != "" {
+				note = s
+			}
+		}
+		if j := tr.Job; j != nil && len(j.Errors) > 0 && note == "" {
+			note = j.Errors[len(j.Errors)-1].Error
+		}
+		fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", tr.Trial.Index, tr.Trial.Describe(sw.Parameters), tr.State, len(tr.Runs), runID, value, worker, note)
+	}
+	return t.Flush()
+}
+
+// writeStatusJSON prints a sweep's status as JSON: the sweep and, per trial, its state, job
+// and run ids.
+func writeStatusJSON(w io.Writer, st *sweeps.SweepStatus) error {
+	type trial struct {
+		Index  int               `json:"index"`
+		Params map[string]string `json:"params"`
+		Seed   uint64            `json:"seed,omitempty"`
+		State  string            `json:"state"`
+		JobID  int64             `json:"job_id,omitempty"`
+		Runs   []string          `json:"runs"`
+		Value  *float64          `json:"value,omitempty"`
+	}
+	out := struct {
+		Sweep  *tracker.Sweep `json:"sweep"`
+		Counts map[string]int `json:"counts"`
+		Trials []trial        `json:"trials"`
+	}{Sweep: st.Sweep, Counts: st.Counts}
+	for _, tr := range st.Trials {
+		t := trial{Index: tr.Trial.Index, Params: tr.Trial.Params, Seed: tr.Trial.Seed, State: tr.State, Runs: []string{}}
+		if tr.Job != nil {
+			t.JobID = tr.Job.ID
+		}
+		for _, r := range tr.Runs {
+			t.Runs = append(t.Runs, r.ID)
+		}
+		if r := tr.Run(); r != nil {
+			if v, ok := r.Metrics[st.Sweep.Metric]; ok && !math.IsNaN(v) {
+				t.Value = &v
+			}
+		}
+		out.Trials = append(out.Trials, t)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func sweepCancel(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("sweep cancel", "sweep cancel ID [--db PATH]", stderr)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	id, err := sweepIDArg(rest)
+	if err != nil {
+		return err
+	}
+	store, err := tracker.OpenExisting(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := sweeps.Cancel(context.Background(), store, id)
+	if err != nil {
+		return noSweepUsage(err)
+	}
+	fmt.Fprintf(stdout, "sweep %s cancelled: %d trials were queued or running (running ones end KILLED \"sweep cancelled\" within seconds)\n", id, n)
+	return nil
+}
+
+func sweepReport(args []string, stdout, stderr io.Writer) error {
+	fs, db := newRunsFlags("sweep report", "sweep report ID [--out DIR] [--format html,md] [--db PATH]", stderr)
+	out := fs.String("out", "", "folder to write the report to (default build/sweeps/ID)")
+	format := fs.String("format", "html,md", "comma-separated formats: html (index.html), md (report.md)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	id, err := sweepIDArg(rest)
+	if err != nil {
+		return err
+	}
+	formats, err := reports.ParseFormats(*format)
+	if err != nil {
+		return usagef("--format: %v", err)
+	}
+	store, err := tracker.OpenExisting(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("build", "sweeps", id)
+	}
+	if err := checkWritableDir(dir); err != nil {
+		return usagef("--out: %v", err)
+	}
+	return writeSweepReport(store, id, dir, formats, stdout)
+}
+
+// writeSweepReport builds a sweep's report and writes it to dir, saying where.
+func writeSweepReport(store *tracker.Store, id, dir string, formats []string, stdout io.Writer) error {
+	rep, err := reports.BuildSweep(store, id, reports.SweepOptions{})
+	if err != nil {
+		return noSweepUsage(err)
+	}
+	written, err := rep.WriteDir(dir, formats...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep report: %d trials (%s), %d figures\n", len(rep.Trials), countsText(rep.Counts()), len(rep.Figures))
+	for _, p := range written {
+		if strings.HasSuffix(p, ".html") || strings.HasSuffix(p, ".md") {
+			fmt.Fprintf(stdout, "  %s\n", p)
+		}
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(stdout, "  note: %s\n", n)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package sweeps
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/aelab/aelab/tracker"
+)
+
+// Trial states, as Status reports them.
+const (
+	StateQueued       = "queued"   // waiting for a worker (or for its retry)
+	StateRunning      = "running"  // a worker trains it
+	StateFinished     = "finished" // its run ended FINISHED
+	StateStoppedEarly = "stopped early"
+	StateFailed       = "failed"
+	StateKilled       = "killed"
+	StateLost         = "lost" // its worker died and River gave up retrying it
+	StateCancelled    = "cancelled"
+)
+
+// TrialStatus is where one trial of a sweep stands.
+type TrialStatus struct {
+	Trial tracker.SweepTrial
+	State string
+	Job   *rivertype.JobRow    // its River job; nil once River has deleted it (a day after it ended)
+	Runs  []*tracker.RunRecord // every attempt, oldest first
+}
+
+// Run is the trial's latest run, or nil before any.
+func (t *TrialStatus) Run() *tracker.RunRecord {
+	if len(t.Runs) == 0 {
+		return nil
+	}
+	return t.Runs[len(t.Runs)-1]
+}
+
+// SweepStatus is a sweep with the state of each trial.
+type SweepStatus struct {
+	Sweep  *tracker.Sweep
+	Trials []TrialStatus
+	Counts map[string]int // trials per state
+}
+
+// Status reads where a sweep stands: its record and runs from the store, its queue from
+// River. It only reads.
+func Status(ctx context.Context, store *tracker.Store, sweepID string) (*SweepStatus, error) {
+	sw, err := store.GetSweep(sweepID)
+	if err != nil {
+		return nil, err
+	}
+	driver, err := newDriver(store)
+	if err != nil {
+		return nil, err
+	}
+	client, err := buildClient(driver, clientConfig{})
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := sweepJobs(ctx, client, sw.ID)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := store.SweepRuns(sw.ID, -1)
+	if err != nil {
+		return nil, err
+	}
+	st := &SweepStatus{Sweep: sw, Counts: map[string]int{}}
+	byTrial := map[int]*TrialStatus{}
+	for _, t := range sw.Trials {
+		st.Trials = append(st.Trials, TrialStatus{Trial: t})
+	}
+	for i := range st.Trials {
+		byTrial[st.Trials[i].Trial.Index] = &st.Trials[i]
+	}
+	for _, j := range jobs {
+		var a struct {
+			Index int `json:"trial"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err == nil && byTrial[a.Index] != nil {
+			byTrial[a.Index].Job = j
+		}
+	}
+	for _, r := range runs {
+		if n, err := strconv.Atoi(r.Tags[tracker.TagSweepTrial]); err == nil && byTrial[n] != nil {
+			byTrial[n].Runs = append(byTrial[n].Runs, r)
+		}
+	}
+	for i := range st.Trials {
+		t := &st.Trials[i]
+		t.State = trialState(t, !sw.Cancelled.IsZero())
+		st.Counts[t.State]++
+	}
+	return st, nil
+}
+
+// trialState combines the trial's job and its latest run into one state.
+func trialState(t *TrialStatus, sweepCancelled bool) string {
+	if t.Job != nil {
+		switch t.Job.State {
+		case rivertype.JobStateRunning:
+			return StateRunning
+		case rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled:
+			return StateQueued
+		}
+	}
+	run := t.Run()
+	if run == nil {
+		if sweepCancelled || t.Job != nil && t.Job.State == rivertype.JobStateCancelled {
+			return StateCancelled
+		}
+		return StateQueued
+	}
+	switch run.Status {
+	case tracker.StatusFinished:
+		if run.Tags[TagStoppedEarly] != "" {
+			return StateStoppedEarly
+		}
+		return StateFinished
+	case tracker.StatusFailed:
+		return StateFailed
+	case tracker.StatusKilled:
+		if run.Error == ErrSweepCancelled.Error() {
+			return StateCancelled
+		}
+		return StateKilled
+	case tracker.StatusLost:
+		return StateLost
+	}
+	return StateRunning
+}
