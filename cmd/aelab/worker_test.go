@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aelab/aelab/reports"
+	"github.com/aelab/aelab/sweeps"
+	"github.com/aelab/aelab/tracker"
+)
+
+// killSpec is a sweep of six small trials, each a few seconds long, with a trial timeout
+// short enough that River rescues a dead worker's trial within a minute.
+const killSpec = `name: kill-test
+model: vanilla
+base: {epochs: 4, subset: 3000, test-subset: 500, batch: 64}
+parameters:
+  lr: [0.001, 0.002, 0.003]
+  widths: ["64,16", "32,8"]
+trial_timeout: 15s
+`
+
+// syncBuffer is an io.Writer safe to read while a child process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// aelabProcess is this test binary run as `aelab ARGS` (see TestMain), optionally through a
+// prefix such as `ip netns exec w1`.
+type aelabProcess struct {
+	cmd *exec.Cmd
+	out *syncBuffer
+}
+
+func startAelab(t *testing.T, prefix []string, args ...string) *aelabProcess {
+	t.Helper()
+	argv := append(append([]string{}, prefix...), os.Args[0], "-test.run=^$")
+	p := &aelabProcess{cmd: exec.Command(argv[0], argv[1:]...), out: &syncBuffer{}}
+	p.cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, " "))
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	})
+	return p
+}
+
+// workerName is how a worker process tags its trials: host:pid.
+func (p *aelabProcess) workerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, p.cmd.Process.Pid)
+}
+
+// waitFor polls cond every 100 ms until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// runningTrial returns a RUNNING run of the sweep trained by worker that has logged an epoch.
+func runningTrial(store *tracker.Store, sweepID, worker string) *tracker.RunRecord {
+	runs, err := store.SweepRuns(sweepID, -1)
+	if err != nil {
+		return nil
+	}
+	for _, r := range runs {
+		if r.Status == tracker.StatusRunning && r.Tags[sweeps.TagWorker] == worker {
+			if h, _ := store.MetricHistory(r.ID, "val_bce"); len(h) >= 1 {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// sweepDone reports whether no trial of the sweep is queued or running.
+func sweepDone(t *testing.T, store *tracker.Store, sweepID string) bool {
+	st, err := sweeps.Status(context.Background(), store, sweepID)
+	if err != nil {
+		t.Logf("status: %v", err)
+		return false
+	}
+	return st.Counts[sweeps.StateQueued] == 0 && st.Counts[sweeps.StateRunning] == 0
+}
+
+// checkKilledSweep asserts what a sweep with one worker killed mid-trial must end as: every
+// trial FINISHED exactly once, the killed trial's first run LOST and linked to a FINISHED
+// retry on another worker, no trial's runs overlapping in time, and the report listing every
+// trial. It returns how many retries there were.
+func checkKilledSweep(t *testing.T, store *tracker.Store, sweepID string, killed *tracker.RunRecord, killedWorker string) int {
+	t.Helper()
+	sw, err := store.GetSweep(sweepID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := store.SweepRuns(sweepID, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTrial := map[string][]*tracker.RunRecord{}
+	for _, r := range runs {
+		byTrial[r.Tags[tracker.TagSweepTrial]] = append(byTrial[r.Tags[tracker.TagSweepTrial]], r)
+	}
+	retries := 0
+	for _, trial := range sw.Trials {
+		rs := byTrial[strconv.Itoa(trial.Index)]
+		finished := 0
+		for i, r := range rs {
+			if r.Status == tracker.StatusFinished {
+				finished++
+			}
+			for _, o := range rs[i+1:] { // runs of one trial never overlap: the later starts after the earlier ended
+				if r.EndTime.IsZero() || o.StartTime.Before(r.EndTime) {
+					t.Errorf("trial %d: runs %s [%s, %s] and %s [%s, …] overlap", trial.Index, r.ShortID(),
+						r.StartTime.Format(time.StampMilli), r.EndTime.Format(time.StampMilli), o.ShortID(), o.StartTime.Format(time.StampMilli))
+				}
+			}
+		}
+		if finished != 1 {
+			t.Errorf("trial %d: %d FINISHED runs, want exactly 1 (runs: %d)", trial.Index, finished, len(rs))
+		}
+		if len(rs) > 1 {
+			retries += len(rs) - 1
+		}
+	}
+	if retries != 1 {
+		t.Errorf("%d retries, want 1 (the killed trial)", retries)
+	}
+	dead, err := store.GetRun(killed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retryID := dead.Tags[sweeps.TagRetriedBy]
+	if dead.Status != tracker.StatusLost || retryID == "" {
+		t.Fatalf("killed trial's run %s: %s, retried_by %q; want LOST and linked to its retry", dead.ShortID(), dead.Status, retryID)
+	}
+	retry, err := store.GetRun(retryID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retry.Status != tracker.StatusFinished || retry.Tags[sweeps.TagRetryOf] != dead.ID || retry.Tags[sweeps.TagWorker] == killedWorker ||
+		retry.Tags[tracker.TagSweepTrial] != dead.Tags[tracker.TagSweepTrial] || retry.Tags[tracker.TagSweepAttempt] != "2" {
+		t.Errorf("retry %s: %s, tags %v; want FINISHED on another worker, retry_of %s, attempt 2", retry.ShortID(), retry.Status, retry.Tags, dead.ShortID())
+	}
+	rep, err := reports.BuildSweep(store, sweepID, reports.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := rep.Markdown()
+	for _, trial := range sw.Trials {
+		if !strings.Contains(md, "| "+strconv.Itoa(trial.Index)+" | "+trial.Params["lr"]+" | "+trial.Params["widths"]+" | FINISHED |") {
+			t.Errorf("report lacks trial %d as FINISHED:\n%s", trial.Index, md)
+		}
+	}
+	if rep.Best == nil || len(rep.Figures) < 3 {
+		t.Errorf("report: best %v, %d figures", rep.Best, len(rep.Figures))
+	}
+	return retries
+}
+
+// TestWorkerKilledMidTrialIsRescued runs a sweep on two `aelab worker` processes sharing a
+// SQLite store, kills one with SIGKILL in the middle of a trial, and checks that River rescues
+// the trial onto the other worker as a new run while the dead run reads LOST. The other
+// worker then stops on SIGTERM.
+func TestWorkerKilledMidTrialIsRescued(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains in child processes for about a minute")
+	}
+	dir := t.TempDir()
+	db, specPath := filepath.Join(dir, "aelab.db"), filepath.Join(dir, "kill.yaml")
+	if err := os.WriteFile(specPath, []byte(killSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runAelab(t, "sweep", "create", specPath, "--db", db)
+	if code != 0 {
+		t.Fatalf("sweep create: %d\n%s%s", code, out, errOut)
+	}
+	store, err := tracker.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	list, err := store.Sweeps()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sweeps: %v, %v", list, err)
+	}
+	sweepID := list[0].ID
+	start := time.Now()
+	victim := startAelab(t, nil, "worker", "--db", db, "--progress=false")
+	var killed *tracker.RunRecord
+	waitFor(t, 2*time.Minute, "the first worker to train a trial", func() bool {
+		killed = runningTrial(store, sweepID, victim.workerName())
+		return killed != nil
+	})
+	survivor := startAelab(t, nil, "worker", "--db", db, "--progress=false")
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	victim.cmd.Wait()
+	waitFor(t, 3*time.Minute, "every trial to end", func() bool { return sweepDone(t, store, sweepID) })
+	t.Logf("6 trials, one worker killed: done in %s", time.Since(start).Round(time.Second))
+	checkKilledSweep(t, store, sweepID, killed, victim.workerName())
+
+	survivor.cmd.Process.Signal(syscall.SIGTERM)
+	if err := survivor.cmd.Wait(); err != nil || !strings.Contains(survivor.out.String(), "stopped") {
+		t.Errorf("worker on SIGTERM: %v\n%s", err, survivor.out.String())
+	}
+	if t.Failed() {
+		t.Logf("killed worker:\n%s\nsurviving worker:\n%s", victim.out.String(), survivor.out.String())
+	}
+}
