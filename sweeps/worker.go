@@ -172,7 +172,8 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 	if err != nil {
 		return err // the store is unreachable: River retries later
 	}
-	trialCtx, cancel := context.WithCancelCause(ctx)
+	// The trial's context ends when River's does, but with the reason its run is KILLED for.
+	trialCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
 	stopWatch := context.AfterFunc(ctx, func() { cancel(w.killReason(ctx)) })
 	defer stopWatch()
