@@ -26,6 +26,7 @@ var expected = map[string]struct {
 	"03_deep":         {shows: []string{"222,384", "53% fewer", "Vanilla vs deep"}, runs: true},
 	"04_denoising":    {shows: []string{"28,353", "matches the course's final table", "denoised output"}, runs: true},
 	"05_comparison":   {shows: []string{"aelab-report", "Course claims audit"}},
+	"07_sweep":        {shows: []string{"4 trials of sweep denoise-filters-noise-quick", `unknown parameter "filter"`, "trials done", "Parallel coordinates", "Best trial"}},
 	"06_beyond":       {shows: []string{"Code statistics on", "the KL penalty moves the mean activation", "contractive vs vanilla: ‖J‖²_F", "new digits decoded from z ~ N(0, I)", "decoded grid of the latent plane", "Six models: the newest finished run of each"}, runs: true},
 }
 

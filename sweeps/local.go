@@ -18,8 +18,9 @@ type LocalOptions struct {
 	Workers    int  // trials trained at once in this process (default 1)
 	AllowLarge bool // allow more than MaxGridTrials trials
 	Log        io.Writer
-	Logger     *slog.Logger // River's warnings; nil drops them
-	Progress   bool         // GoMLX's progress bar
+	Logger     *slog.Logger      // River's warnings; nil drops them
+	Progress   bool              // GoMLX's progress bar
+	Tags       map[string]string // put on every trial's run
 }
 
 // RunLocal runs a sweep on one machine: it records and enqueues the sweep like Create, then
@@ -33,7 +34,7 @@ func RunLocal(ctx context.Context, store *tracker.Store, spec *Spec, opts LocalO
 	if err != nil {
 		return nil, err
 	}
-	sw, err := create(ctx, store, w.client, spec, Options{AllowLarge: opts.AllowLarge})
+	sw, err := create(ctx, store, w.client, spec, Options{AllowLarge: opts.AllowLarge, Tags: opts.Tags})
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,8 @@ type SweepSettings struct {
 	Stopping    *Stopping `json:"stopping,omitempty"`
 	MaxParallel int       `json:"max_parallel,omitempty"`
 	TimeoutMS   int64     `json:"timeout_ms"`
+	// Tags are put on every trial's run (Options.Tags), beside the sweep's own.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Timeout is how long a trial may train.
@@ -182,6 +184,8 @@ func buildClient(driver riverdriver.Driver[*sql.Tx], cc clientConfig) (*river.Cl
 type Options struct {
 	// AllowLarge lets a spec make more than MaxGridTrials trials.
 	AllowLarge bool
+	// Tags are put on every trial's run (e.g. the notebook that ran the sweep).
+	Tags map[string]string
 }
 
 // Create records the sweep in the store and enqueues its trials as River jobs, in one
@@ -207,7 +211,7 @@ func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql
 		sw.Stopping = spec.Stopping.Rule
 	}
 	settings := SweepSettings{Name: spec.Name, Experiment: spec.Experiment, Metric: spec.Metric, Stopping: spec.Stopping,
-		MaxParallel: spec.MaxParallel, TimeoutMS: spec.Timeout.Milliseconds()}
+		MaxParallel: spec.MaxParallel, TimeoutMS: spec.Timeout.Milliseconds(), Tags: opts.Tags}
 	jobs := make([]river.InsertManyParams, len(trials))
 	for i, t := range trials {
 		cfg, err := spec.TrialConfig(t)

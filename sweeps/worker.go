@@ -181,10 +181,14 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 		experiments.KillReason(fmt.Sprintf("%s after %s", reasonTimeout, a.Sweep.Timeout())))
 	defer cancelDeadline()
 
-	tags := map[string]string{
+	tags := maps.Clone(a.Sweep.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, map[string]string{
 		tracker.TagSweepID: a.SweepID, tracker.TagSweepTrial: strconv.Itoa(a.Index), TagSweepName: a.Sweep.Name,
 		tracker.TagSweepAttempt: strconv.Itoa(len(prev) + 1), TagWorker: w.name,
-	}
+	})
 	for k, v := range a.Params {
 		tags[tagParamPrefix+k] = v
 	}
