@@ -87,36 +87,38 @@ func newDriver(store *tracker.Store) (riverdriver.Driver[*sql.Tx], error) {
 	}
 }
 
-// migrateQueue installs or upgrades River's tables in the store's database, with River's own
-// migrator, inside one write transaction of the store so that processes starting at once
-// migrate it once (SQLite's write lock; on PostgreSQL the tracker's transaction holds an
-// advisory lock).
+// migrateQueue installs or upgrades River's tables in the store's database with River's own
+// migrator, so that processes starting at once migrate it once: on SQLite in one write
+// transaction of the store (the file's lock serialises them), elsewhere under the store's
+// Lock (River's PostgreSQL migrations need a transaction each).
 func migrateQueue(ctx context.Context, store *tracker.Store, driver riverdriver.Driver[*sql.Tx]) error {
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quietLogger()})
 	if err != nil {
 		return fmt.Errorf("sweeps: River migrator: %w", err)
 	}
-	applied := func(ctx context.Context, list func(context.Context) ([]rivermigrate.Migration, error)) (bool, error) {
-		have, err := list(ctx)
-		if err != nil {
-			return false, err
-		}
-		return len(have) >= len(m.AllVersions()), nil
+	upToDate := func(have []rivermigrate.Migration, err error) (bool, error) {
+		return err == nil && len(have) >= len(m.AllVersions()), err
 	}
-	if ok, err := applied(ctx, m.ExistingVersions); err == nil && ok {
-		return nil // up to date: no write lock taken
+	if ok, _ := upToDate(m.ExistingVersions(ctx)); ok {
+		return nil // no lock taken
 	}
-	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
-		if err := store.LockTx(tx, "river-migrate"); err != nil {
+	if store.Dialect() == "sqlite" {
+		err = store.WriteTx(ctx, func(tx *sql.Tx) error {
+			if ok, err := upToDate(m.ExistingVersionsTx(ctx, tx)); ok || err != nil {
+				return err
+			}
+			_, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil) //nolint:staticcheck // SQLite: one transaction serialises racing processes
 			return err
+		})
+	} else {
+		var unlock func()
+		if unlock, err = store.Lock(ctx, "aelab sweeps: River migrations"); err == nil {
+			if ok, _ := upToDate(m.ExistingVersions(ctx)); !ok {
+				_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			}
+			unlock()
 		}
-		ok, err := applied(ctx, func(ctx context.Context) ([]rivermigrate.Migration, error) { return m.ExistingVersionsTx(ctx, tx) })
-		if err != nil || ok {
-			return err
-		}
-		_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil) //nolint:staticcheck // one transaction, so racing processes migrate once
-		return err
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("sweeps: installing River's tables in %s: %w", store.Path(), err)
 	}

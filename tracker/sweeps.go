@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -107,10 +108,32 @@ var ErrNoSweep = errors.New("no such sweep")
 // writer in the process takes turns on it.
 func (s *Store) DB() *sql.DB { return s.w }
 
-// LockTx holds a lock named name until tx (from WriteTx) ends, so that processes doing the same
-// one-time work (installing tables) take turns. On SQLite the write transaction already
-// excludes every other writer.
-func (s *Store) LockTx(tx *sql.Tx, name string) error { return nil }
+// Lock takes a lock named name, which other processes of the same store wait for, until
+// unlock is called: one-time work such as installing tables then happens once. On PostgreSQL
+// it is a session advisory lock on a connection of its own. On SQLite it takes nothing and
+// unlock does nothing: the file's write lock already serialises writers, so do such work in
+// one WriteTx there.
+func (s *Store) Lock(ctx context.Context, name string) (unlock func(), err error) {
+	if s.d.name != Postgres {
+		return func() {}, nil
+	}
+	w, err := s.writer()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		return nil, scrub(err, s.secret)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtext($1))`, name); err != nil {
+		conn.Close()
+		return nil, scrub(err, s.secret)
+	}
+	return func() {
+		conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1))`, name)
+		conn.Close()
+	}, nil
+}
 
 // NewID returns a new random UUID, as the store uses for runs and sweeps.
 func NewID() string { return newUUID() }
