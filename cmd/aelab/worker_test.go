@@ -239,3 +239,85 @@ func TestWorkerKilledMidTrialIsRescued(t *testing.T) {
 		t.Logf("killed worker:\n%s\nsurviving worker:\n%s", victim.out.String(), survivor.out.String())
 	}
 }
+
+// TestWorkerStopsOnSIGTERM: on SIGTERM a worker takes no new trial and finishes the one it
+// trains; with --stop-timeout it hands the trial back instead (its run KILLED), and the next
+// worker trains it again as a new run linked to the handed-back one.
+func TestWorkerStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains in child processes")
+	}
+	dir := t.TempDir()
+	db, specPath := filepath.Join(dir, "aelab.db"), filepath.Join(dir, "term.yaml")
+	if err := os.WriteFile(specPath, []byte(`name: term-test
+model: vanilla
+base: {epochs: 6, subset: 3000, test-subset: 500, batch: 64}
+parameters:
+  lr: [0.001, 0.002]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runAelab(t, "sweep", "create", specPath, "--db", db); code != 0 {
+		t.Fatalf("sweep create: %d\n%s%s", code, out, errOut)
+	}
+	store, err := tracker.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	list, _ := store.Sweeps()
+	sweepID := list[0].ID
+
+	// SIGTERM: the running trial finishes, the other one is not taken.
+	w := startAelab(t, nil, "worker", "--db", db, "--progress=false")
+	var first *tracker.RunRecord
+	waitFor(t, 2*time.Minute, "a trial to train", func() bool { first = runningTrial(store, sweepID, w.workerName()); return first != nil })
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("worker after SIGTERM: %v\n%s", err, w.out.String())
+	}
+	if r, _ := store.GetRun(first.ID); r.Status != tracker.StatusFinished {
+		t.Errorf("the trial running at SIGTERM: %s %q, want FINISHED", r.Status, r.Error)
+	}
+	if runs, _ := store.SweepRuns(sweepID, -1); len(runs) != 1 {
+		t.Errorf("%d runs after SIGTERM, want 1: the stopping worker took another trial", len(runs))
+	}
+
+	// SIGTERM with --stop-timeout: the trial is handed back, and the next worker retrains it.
+	w = startAelab(t, nil, "worker", "--db", db, "--progress=false", "--stop-timeout", "500ms")
+	var second *tracker.RunRecord
+	waitFor(t, 2*time.Minute, "the second trial to train", func() bool { second = runningTrial(store, sweepID, w.workerName()); return second != nil })
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("worker after SIGTERM: %v\n%s", err, w.out.String())
+	}
+	handed, _ := store.GetRun(second.ID)
+	if handed.Status != tracker.StatusKilled || handed.Error != "worker stopped: trial handed back to the queue" {
+		t.Errorf("handed-back trial: %s %q", handed.Status, handed.Error)
+	}
+	st, err := sweeps.Status(context.Background(), store, sweepID)
+	if err != nil || st.Counts[sweeps.StateQueued] != 1 {
+		t.Fatalf("after the hand-back: %v, %v; want the trial queued again", st.Counts, err)
+	}
+	w = startAelab(t, nil, "worker", "--db", db, "--progress=false")
+	waitFor(t, 2*time.Minute, "the handed-back trial to finish", func() bool { return sweepDone(t, store, sweepID) })
+	retry, _ := store.GetRun(handed.ID)
+	again, err := store.GetRun(retry.Tags[sweeps.TagRetriedBy])
+	if err != nil || again.Status != tracker.StatusFinished || again.Tags[sweeps.TagRetryOf] != handed.ID {
+		t.Errorf("retry of the handed-back trial: %v, %v", again, err)
+	}
+}
+
+// A worker that cannot reach its store says so and retries with backoff instead of exiting.
+func TestWorkerRetriesAnUnreachableStore(t *testing.T) {
+	w := startAelab(t, nil, "worker", "--db", "/dev/null/aelab.db")
+	waitFor(t, time.Minute, "two attempts", func() bool { return strings.Count(w.out.String(), "cannot reach the store") >= 2 })
+	out := w.out.String()
+	if !strings.Contains(out, "retrying in 1s") || !strings.Contains(out, "retrying in 2s") {
+		t.Errorf("no backoff in:\n%s", out)
+	}
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if err := w.cmd.Wait(); err == nil || !strings.Contains(w.out.String(), "gave up reaching the store") {
+		t.Errorf("after SIGTERM: %v\n%s", err, w.out.String())
+	}
+}
