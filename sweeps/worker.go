@@ -177,6 +177,7 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 	defer cancel(nil)
 	stopWatch := context.AfterFunc(ctx, func() { cancel(w.killReason(ctx)) })
 	defer stopWatch()
+	defer w.watchJob(trialCtx, job, cancel)()
 	trialCtx, cancelDeadline := context.WithTimeoutCause(trialCtx, a.Sweep.Timeout(),
 		experiments.KillReason(fmt.Sprintf("%s after %s", reasonTimeout, a.Sweep.Timeout())))
 	defer cancelDeadline()
@@ -214,6 +215,41 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 		runID = res.RunID
 	}
 	return w.outcome(trialCtx, a, runID, stopper, err)
+}
+
+// jobWatchInterval is how often a running trial checks that its job is still its own.
+const jobWatchInterval = 2 * time.Second
+
+// watchJob stops the trial (cancel) once its River job is no longer running as this attempt:
+// River's rescuer finalizes a running job whose cancellation was requested, once it is older
+// than RescueStuckJobsAfter, without telling the job's executor, so River's own signal can
+// miss the trial. It returns the function that stops watching.
+func (w *trialWorker) watchJob(ctx context.Context, job *river.Job[TrialArgs], cancel context.CancelCauseFunc) func() {
+	ctx, stop := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(jobWatchInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			row, err := w.client.JobGet(ctx, job.ID)
+			switch {
+			case err != nil:
+				continue // the database is away: River's own signals still hold
+			case row.State == rivertype.JobStateCancelled:
+				cancel(experiments.KillReason(ErrSweepCancelled.Error()))
+			case row.State != rivertype.JobStateRunning || row.Attempt != job.Attempt:
+				cancel(experiments.KillReason(fmt.Sprintf("River took the trial from this worker (job %s, attempt %d)", row.State, row.Attempt)))
+			default:
+				continue
+			}
+			return
+		}
+	}()
+	return stop
 }
 
 // killReason says why River cancelled a trial's context.

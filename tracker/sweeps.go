@@ -103,10 +103,15 @@ func (s *Sweep) ShortID() string { return short(s.ID) }
 // ErrNoSweep is wrapped by the errors of lookups that find no sweep.
 var ErrNoSweep = errors.New("no such sweep")
 
-// DB is the store's write connection pool, for packages that keep their own tables in the
-// store's database (sweeps: River's job queue). On SQLite it holds one connection, so every
-// writer in the process takes turns on it.
-func (s *Store) DB() *sql.DB { return s.w }
+// DB is the store's write connection pool (its read pool when opened read-only), for packages
+// that keep their own tables in the store's database (sweeps: River's job queue). On SQLite
+// the write pool holds one connection, so every writer in the process takes turns on it.
+func (s *Store) DB() *sql.DB {
+	if s.readOnly {
+		return s.r
+	}
+	return s.w
+}
 
 // Lock takes a lock named name, which other processes of the same store wait for, until
 // unlock is called: one-time work such as installing tables then happens once. On PostgreSQL
@@ -325,7 +330,7 @@ func (s *Store) SweepEpochValues(sweepID, key string, epoch int) ([]SweepValue, 
 // run's job was rescued from a dead worker): the run becomes LOST with reason, ending at its
 // last heartbeat. A run that already ended keeps its status.
 func (s *Store) MarkLost(runID, reason string) error {
-	if _, err := s.w.Exec(`UPDATE runs SET status = 'LOST', error = ?, end_time = COALESCE(heartbeat, start_time)
+	if _, err := s.exec(`UPDATE runs SET status = 'LOST', error = ?, end_time = COALESCE(heartbeat, start_time)
 		WHERE id = ? AND status IN ('RUNNING', 'LOST')`, reason, runID); err != nil {
 		return fmt.Errorf("tracker: run %s: mark lost: %w", short(runID), err)
 	}

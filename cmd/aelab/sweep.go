@@ -210,7 +210,7 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return helpOr(err)
 	}
-	store, err := tracker.OpenExisting(*db)
+	store, err := tracker.OpenReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := tracker.OpenExisting(*db)
+	store, err := tracker.OpenReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -398,7 +398,7 @@ func sweepReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	store, err := tracker.OpenExisting(*db)
+	store, err := tracker.OpenReadOnly(*db)
 	if err != nil {
 		return err
 	}
