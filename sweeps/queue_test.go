@@ -223,4 +223,3 @@ func BenchmarkTrialOverhead(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-enqueue-to-start/trial")
 }
-
