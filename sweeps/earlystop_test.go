@@ -89,44 +89,49 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-// A trial much worse than the finished ones at epoch 1 stops there, and its run is FINISHED
-// with why and when it stopped.
-func TestMedianRuleStopsAPoorTrialAsFinished(t *testing.T) {
-	store := openTestStore(t)
-	spec := mustParse(t, `
+// A trial much worse than the others at epoch 1 stops there, by either rule, and its run is
+// FINISHED with why and when it stopped.
+func TestEarlyStoppingStopsAPoorTrialAsFinished(t *testing.T) {
+	for _, rule := range []string{"{rule: median, min_trials: 2}", "{rule: asha, reduction_factor: 3}"} {
+		t.Run(rule[7:11], func(t *testing.T) {
+			store := openTestStore(t)
+			spec := mustParse(t, `
 name: stopping
 model: vanilla
 base: {epochs: 3, subset: 512, test-subset: 256, batch: 128}
 parameters:
-  lr: [0.003, 0.002, 0.0000001]
-early_stopping: {rule: median, min_trials: 2}
+  lr: [0.002, 0.003, 0.0000001] # the second is better than the first at epoch 1, as ASHA needs
+early_stopping: `+rule+`
 `)
-	var log strings.Builder
-	sw, err := RunLocal(context.Background(), store, spec, LocalOptions{Workers: 1, Log: &log})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	runs, err := store.SweepRuns(sw.ID, -1)
-	if err != nil || len(runs) != 3 {
-		t.Fatalf("%d runs, %v", len(runs), err)
-	}
-	for i, r := range runs {
-		hist, err := store.MetricHistory(r.ID, "val_bce")
-		if err != nil {
-			t.Fatal(err)
-		}
-		stopped := i == 2
-		if r.Status != tracker.StatusFinished || (r.Tags[TagStoppedEarly] != "") != stopped {
-			t.Errorf("trial %d: %s, stopped %q", i, r.Status, r.Tags[TagStoppedEarly])
-		}
-		if want := map[bool]int{true: 1, false: 3}[stopped]; len(hist) != want {
-			t.Errorf("trial %d: %d epochs of val_bce, want %d", i, len(hist), want)
-		}
-		if stopped && (r.Tags[TagStoppedEpoch] != "1" || !strings.HasPrefix(r.Tags[TagStoppedEarly], "median rule at epoch 1: val_bce")) {
-			t.Errorf("stopped trial tags: %v", r.Tags)
-		}
-		if _, ok := r.Metrics["test_mse"]; !ok {
-			t.Errorf("trial %d: no final evaluation", i)
-		}
+			var log strings.Builder
+			sw, err := RunLocal(context.Background(), store, spec, LocalOptions{Workers: 1, Log: &log})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			runs, err := store.SweepRuns(sw.ID, -1)
+			if err != nil || len(runs) != 3 {
+				t.Fatalf("%d runs, %v", len(runs), err)
+			}
+			for i, r := range runs {
+				hist, err := store.MetricHistory(r.ID, "val_bce")
+				if err != nil {
+					t.Fatal(err)
+				}
+				stopped := i == 2
+				if r.Status != tracker.StatusFinished || (r.Tags[TagStoppedEarly] != "") != stopped {
+					t.Errorf("trial %d: %s, stopped %q", i, r.Status, r.Tags[TagStoppedEarly])
+				}
+				if want := map[bool]int{true: 1, false: 3}[stopped]; len(hist) != want {
+					t.Errorf("trial %d: %d epochs of val_bce, want %d", i, len(hist), want)
+				}
+				want := map[string]string{"medi": "median rule at epoch 1: val_bce", "asha": "ASHA rung at epoch 1: val_bce"}[rule[7:11]]
+				if stopped && (r.Tags[TagStoppedEpoch] != "1" || !strings.HasPrefix(r.Tags[TagStoppedEarly], want)) {
+					t.Errorf("stopped trial tags: %v", r.Tags)
+				}
+				if _, ok := r.Metrics["test_mse"]; !ok {
+					t.Errorf("trial %d: no final evaluation", i)
+				}
+			}
+		})
 	}
 }
