@@ -185,8 +185,10 @@ func (t table) html(b *strings.Builder) {
 	b.WriteString("</tbody></table>\n")
 }
 
+// mdCell is text for a Markdown table cell: pipes escaped, one line, and no raw HTML (user
+// text such as a run name must not become markup where the Markdown is rendered).
 func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func (t table) markdown(b *strings.Builder) {

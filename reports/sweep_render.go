@@ -147,14 +147,14 @@ func (r *SweepReport) Document() string { return document(r.Title, r.HTML()) }
 // writes them).
 func (r *SweepReport) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", r.Title)
+	fmt.Fprintf(&b, "# %s\n\n", mdCell(r.Title))
 	fmt.Fprintf(&b, "Generated %s on %s from the store `%s`.\n\n%s\n\n", r.Generated.Format("2006-01-02 15:04:05 MST"),
-		orDash(r.Host), r.StorePath, r.summary())
+		orDash(r.Host), r.StorePath, mdCell(r.summary()))
 	b.WriteString("## Best trial\n\n")
 	if r.Best == nil {
 		b.WriteString("No trial has finished with the metric yet.\n\n")
 	} else {
-		b.WriteString(r.bestIntro() + "\n\n")
+		b.WriteString(mdCell(r.bestIntro()) + "\n\n")
 		config, metrics := r.bestTables()
 		config.markdown(&b)
 		metrics.markdown(&b)

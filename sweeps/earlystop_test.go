@@ -92,8 +92,11 @@ func TestQuantile(t *testing.T) {
 // A trial much worse than the others at epoch 1 stops there, by either rule, and its run is
 // FINISHED with why and when it stopped.
 func TestEarlyStoppingStopsAPoorTrialAsFinished(t *testing.T) {
-	for _, rule := range []string{"{rule: median, min_trials: 2}", "{rule: asha, reduction_factor: 3}"} {
-		t.Run(rule[7:11], func(t *testing.T) {
+	for _, c := range []struct{ name, rule, reason string }{
+		{"median", "{rule: median, min_trials: 2}", "median rule at epoch 1: val_bce"},
+		{"asha", "{rule: asha, reduction_factor: 3}", "ASHA rung at epoch 1: val_bce"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			store := openTestStore(t)
 			spec := mustParse(t, `
 name: stopping
@@ -101,7 +104,7 @@ model: vanilla
 base: {epochs: 3, subset: 512, test-subset: 256, batch: 128}
 parameters:
   lr: [0.002, 0.003, 0.0000001] # the second is better than the first at epoch 1, as ASHA needs
-early_stopping: `+rule+`
+early_stopping: `+c.rule+`
 `)
 			var log strings.Builder
 			sw, err := RunLocal(context.Background(), store, spec, LocalOptions{Workers: 1, Log: &log})
@@ -124,8 +127,7 @@ early_stopping: `+rule+`
 				if want := map[bool]int{true: 1, false: 3}[stopped]; len(hist) != want {
 					t.Errorf("trial %d: %d epochs of val_bce, want %d", i, len(hist), want)
 				}
-				want := map[string]string{"medi": "median rule at epoch 1: val_bce", "asha": "ASHA rung at epoch 1: val_bce"}[rule[7:11]]
-				if stopped && (r.Tags[TagStoppedEpoch] != "1" || !strings.HasPrefix(r.Tags[TagStoppedEarly], want)) {
+				if stopped && (r.Tags[TagStoppedEpoch] != "1" || !strings.HasPrefix(r.Tags[TagStoppedEarly], c.reason)) {
 					t.Errorf("stopped trial tags: %v", r.Tags)
 				}
 				if _, ok := r.Metrics["test_mse"]; !ok {
