@@ -60,17 +60,23 @@ func init() {
 }
 
 func runRuns(args []string, stdout, stderr io.Writer) error {
+	return runSubcommand("runs", "list|show|compare|…", runsSubcommands, printRunsHelp, args, stdout, stderr)
+}
+
+// runSubcommand runs the subcommand args[0] of a command made of subcommands (aelab runs …,
+// aelab sweep …); help prints the group's usage. Errors name the subcommand.
+func runSubcommand(group, names string, subs map[string]runsSubcommand, help func(io.Writer), args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		printRunsHelp(stderr)
-		return usagef("missing subcommand (aelab runs list|show|compare|…)")
+		help(stderr)
+		return usagef("missing subcommand (aelab %s %s)", group, names)
 	}
 	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printRunsHelp(stdout)
+		help(stdout)
 		return nil
 	}
-	sub, ok := runsSubcommands[args[0]]
+	sub, ok := subs[args[0]]
 	if !ok {
-		return usagef("unknown subcommand %q (run `aelab runs help`)", args[0])
+		return usagef("unknown subcommand %q (run `aelab %s help`)", args[0], group)
 	}
 	if err := sub.run(args[1:], stdout, stderr); err != nil {
 		var ue usageError

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -36,26 +37,7 @@ func init() {
 }
 
 func runSweep(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		printSweepHelp(stderr)
-		return usagef("missing subcommand (aelab sweep run|create|list|status|cancel|report)")
-	}
-	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printSweepHelp(stdout)
-		return nil
-	}
-	sub, ok := sweepSubcommands[args[0]]
-	if !ok {
-		return usagef("unknown subcommand %q (run `aelab sweep help`)", args[0])
-	}
-	if err := sub.run(args[1:], stdout, stderr); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return usageError{fmt.Errorf("%s: %w", args[0], ue.err)}
-		}
-		return fmt.Errorf("%s: %w", args[0], err)
-	}
-	return nil
+	return runSubcommand("sweep", "run|create|list|status|cancel|report", sweepSubcommands, printSweepHelp, args, stdout, stderr)
 }
 
 func printSweepHelp(w io.Writer) {
@@ -81,8 +63,9 @@ const specExample = `  name: denoise-grid
   early_stopping: {rule: median}      # or {rule: asha, reduction_factor: 3}
   # max_parallel: 4   queue: cpu   max_attempts: 3   trial_timeout: 1h`
 
-// readSpecArg reads the one SPEC argument.
-func readSpecArg(rest []string) (*sweeps.Spec, error) {
+// readSpecArg reads the one SPEC argument and checks its trials (more than MaxGridTrials only
+// with allowLarge).
+func readSpecArg(rest []string, allowLarge bool) (*sweeps.Spec, error) {
 	if len(rest) != 1 {
 		return nil, usagef("expected one SPEC file, got %d arguments", len(rest))
 	}
@@ -93,6 +76,9 @@ func readSpecArg(rest []string) (*sweeps.Spec, error) {
 			return nil, usageError{err}
 		}
 		return nil, err
+	}
+	if _, err := spec.ExpandTrials(allowLarge); err != nil {
+		return nil, usageError{err}
 	}
 	return spec, nil
 }
@@ -120,12 +106,9 @@ func sweepRun(args []string, stdout, stderr io.Writer) error {
 			return usagef("--report: %v", err)
 		}
 	}
-	spec, err := readSpecArg(rest)
+	spec, err := readSpecArg(rest, *allowLarge)
 	if err != nil {
 		return err
-	}
-	if _, err := spec.ExpandTrials(*allowLarge); err != nil {
-		return usageError{err}
 	}
 	store, err := openStore(*db)
 	if err != nil {
@@ -176,12 +159,9 @@ func sweepCreate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return helpOr(err)
 	}
-	spec, err := readSpecArg(rest)
+	spec, err := readSpecArg(rest, *allowLarge)
 	if err != nil {
 		return err
-	}
-	if _, err := spec.ExpandTrials(*allowLarge); err != nil {
-		return usageError{err}
 	}
 	store, err := openStore(*db)
 	if err != nil {
@@ -210,7 +190,7 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return helpOr(err)
 	}
-	store, err := tracker.OpenReadOnly(*db)
+	store, err := openReadOnly(*db)
 	if err != nil {
 		return err
 	}
@@ -257,12 +237,25 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 	return t.Flush()
 }
 
-// sweepIDArg opens the existing store of --db and reads the one sweep ID argument.
-func sweepIDArg(rest []string) (string, error) {
-	if len(rest) != 1 {
-		return "", usagef("expected one sweep ID, got %d arguments", len(rest))
+// openSweepArg parses the flags of a subcommand that takes one sweep ID and opens the store of
+// --db: read-only unless write is set. Errors go through helpOr.
+func openSweepArg(fs *flag.FlagSet, db *string, args []string, write bool) (*tracker.Store, string, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, "", err
 	}
-	return rest[0], nil
+	if len(rest) != 1 {
+		return nil, "", usagef("expected one sweep ID, got %d arguments", len(rest))
+	}
+	if !write {
+		store, err := openReadOnly(*db)
+		return store, rest[0], err
+	}
+	store, err := tracker.OpenExisting(*db)
+	if errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
+		err = usageError{err}
+	}
+	return store, rest[0], err
 }
 
 // noSweepUsage makes an unknown sweep id a usage error.
@@ -276,17 +269,9 @@ func noSweepUsage(err error) error {
 func sweepStatus(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("sweep status", "sweep status ID [--json] [--db PATH]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	rest, err := parseFlags(fs, args)
+	store, id, err := openSweepArg(fs, db, args, false)
 	if err != nil {
 		return helpOr(err)
-	}
-	id, err := sweepIDArg(rest)
-	if err != nil {
-		return err
-	}
-	store, err := tracker.OpenReadOnly(*db)
-	if err != nil {
-		return err
 	}
 	defer store.Close()
 	st, err := sweeps.Status(context.Background(), store, id)
@@ -361,17 +346,9 @@ func writeStatusJSON(w io.Writer, st *sweeps.SweepStatus) error {
 
 func sweepCancel(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("sweep cancel", "sweep cancel ID [--db PATH]", stderr)
-	rest, err := parseFlags(fs, args)
+	store, id, err := openSweepArg(fs, db, args, true)
 	if err != nil {
 		return helpOr(err)
-	}
-	id, err := sweepIDArg(rest)
-	if err != nil {
-		return err
-	}
-	store, err := tracker.OpenExisting(*db)
-	if err != nil {
-		return err
 	}
 	defer store.Close()
 	n, err := sweeps.Cancel(context.Background(), store, id)
@@ -386,23 +363,15 @@ func sweepReport(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("sweep report", "sweep report ID [--out DIR] [--format html,md] [--db PATH]", stderr)
 	out := fs.String("out", "", "folder to write the report to (default build/sweeps/ID)")
 	format := fs.String("format", "html,md", "comma-separated formats: html (index.html), md (report.md)")
-	rest, err := parseFlags(fs, args)
+	store, id, err := openSweepArg(fs, db, args, false)
 	if err != nil {
 		return helpOr(err)
 	}
-	id, err := sweepIDArg(rest)
-	if err != nil {
-		return err
-	}
+	defer store.Close()
 	formats, err := reports.ParseFormats(*format)
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	store, err := tracker.OpenReadOnly(*db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("build", "sweeps", id)
