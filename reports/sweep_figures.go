@@ -39,6 +39,16 @@ func buildSweepFigures(rep *SweepReport) ([]*Figure, []string) {
 	return figs, notes
 }
 
+// ParallelCoordinates draws the report's parallel-coordinates figure alone (the UI shows it
+// without the rest); nil when no trial has the metric yet.
+func (r *SweepReport) ParallelCoordinates() (*Figure, error) {
+	shade := newMetricShade(r)
+	if shade == nil {
+		return nil, nil
+	}
+	return parallelCoordinates(r, sweepAxes(r), shade)
+}
+
 // metricShade colours a trial by its metric: dark for the best, light for the worst.
 type metricShade struct {
 	cmap          palette.ColorMap

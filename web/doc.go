@@ -20,7 +20,8 @@
 //   - /runs/ID — one run: config, environment, tags (add, remove), metrics per epoch, final
 //     metrics, artifacts, and the reconstruction grid drawn from its checkpoint (cached).
 //   - /report — the comparison report of package reports for the selection.
-//   - /sweeps — sweeps, once aelab records them.
+//   - /sweeps — sweeps with their trials' states and best value; /sweeps/{id} — one sweep: best
+//     trial, parallel coordinates, trials table; /sweeps/{id}/report — its full report.
 //
 // A RUNNING run's page, the runs table and the charts follow the store live (server-sent
 // events from /api/events, which polls the store's version every second), whichever process

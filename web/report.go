@@ -55,6 +55,11 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	writeReport(w, doc)
+}
+
+// writeReport serves a report document of package reports, under its own strict policy.
+func writeReport(w http.ResponseWriter, doc []byte) {
 	w.Header().Set("Content-Security-Policy", reportPolicy)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

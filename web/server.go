@@ -102,6 +102,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /compare", s.comparePage)
 	mux.HandleFunc("GET /report", s.reportPage)
 	mux.HandleFunc("GET /sweeps", s.sweepsPage)
+	mux.HandleFunc("GET /sweeps/{id}", s.sweepPage)
+	mux.HandleFunc("GET /sweeps/{id}/report", s.sweepReport)
 	mux.HandleFunc("GET /api/runs", s.apiRuns)
 	mux.HandleFunc("GET /api/runs/{id}", s.apiRun)
 	mux.HandleFunc("GET /api/series", s.apiSeries)

@@ -1,27 +1,146 @@
 package web
 
-import "net/http"
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
-// sweepsView is the sweeps page's data. Sweeps are recorded by the sweeps work (a sweep, its
-// search space and its trials, each trial an ordinary run); until aelab records them,
-// Available is false and the page says so. Filling it in is sweepsData's job alone: the page
-// already lays out a trials table, a parallel-coordinates view and the best trial.
+	"github.com/aelab/aelab/reports"
+	"github.com/aelab/aelab/tracker"
+)
+
+// sweepsView is the sweeps page's data: the list of sweeps, or one sweep (Sweep set).
 type sweepsView struct {
-	Available bool
-	Sweeps    []sweepSummary
+	Sweeps []sweepSummary
+	Sweep  *sweepDetail
 }
 
 // sweepSummary is one sweep in the list.
 type sweepSummary struct {
-	ID, Name, Status string
-	Trials, Done     int
-	BestRun          string
-	BestValue        string
+	ID, Name, Model, Metric, States string
+	Trials, Done                    int
+	BestRun, BestValue              string
+	Created                         time.Time
+	Cancelled                       bool
 }
 
-// sweepsData reads the store's sweeps. This aelab does not record sweeps yet.
+// sweepDetail is one sweep: its trials, the best one and the parallel-coordinates figure.
+type sweepDetail struct {
+	Sweep    *tracker.Sweep
+	Summary  string
+	Params   []string
+	Trials   []sweepTrialRow
+	Best     *sweepTrialRow
+	Config   [][2]string // the best trial's run params
+	Metrics  [][2]string // and its main metrics
+	Parallel template.URL
+	Caption  string
+}
+
+// sweepTrialRow is one trial of the table.
+type sweepTrialRow struct {
+	Index                int
+	Values               []string // the parameters' values, in the sweep's order
+	Status, StatusClass  string
+	Value, Epochs, RunID string
+	Stopped              string
+	Attempts             int
+	IsBest               bool
+}
+
+// bestMetricKeys are the best trial's metrics the page shows, when its run has them.
+var bestMetricKeys = []string{"val_bce", "val_mse", "test_bce", "test_mse", "test_psnr", "test_ssim", "denoised_mse",
+	"improvement_pct", "params", "seconds_per_epoch"}
+
+// sweepsData reads the store's sweeps, newest first, with their trials' states and best value.
 func (s *Server) sweepsData() (*sweepsView, error) {
-	return &sweepsView{}, nil
+	list, err := s.store.Sweeps()
+	if err != nil {
+		return nil, err
+	}
+	v := &sweepsView{Sweeps: []sweepSummary{}}
+	for _, sw := range list {
+		rep, err := reports.BuildSweep(s.store, sw.ID, reports.SweepOptions{NoFigures: true})
+		if err != nil {
+			return nil, err
+		}
+		counts := rep.Counts()
+		sum := sweepSummary{ID: sw.ID, Name: sw.Name, Model: sw.Model, Metric: sw.Metric, States: statesText(counts),
+			Trials: len(sw.Trials), Done: counts["FINISHED"] + counts["STOPPED EARLY"], Created: sw.Created, Cancelled: !sw.Cancelled.IsZero()}
+		if b := rep.Best; b != nil {
+			sum.BestRun, sum.BestValue = b.Run.ID, metricMeta(sw.Metric).Format(b.Value)
+		}
+		v.Sweeps = append(v.Sweeps, sum)
+	}
+	return v, nil
+}
+
+func statesText(counts map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], strings.ToLower(k)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sweepData reads one sweep for its page.
+func (s *Server) sweepData(id string) (*sweepsView, error) {
+	rep, err := reports.BuildSweep(s.store, id, reports.SweepOptions{NoFigures: true})
+	if err != nil {
+		return nil, err
+	}
+	sw := rep.Sweep
+	d := &sweepDetail{Sweep: sw, Params: sw.Parameters, Summary: fmt.Sprintf("%d trials of model %s: %s. Metric %s (%s).",
+		len(rep.Trials), sw.Model, statesText(rep.Counts()), sw.Metric, map[bool]string{true: "lower is better", false: "higher is better"}[sw.LowerIsBetter])}
+	cancelled := !sw.Cancelled.IsZero()
+	for _, t := range rep.Trials {
+		row := sweepTrialRow{Index: t.Index, Status: t.Status(cancelled), Attempts: t.Attempts, Value: "–", Epochs: "–"}
+		for _, p := range sw.Parameters {
+			row.Values = append(row.Values, t.Params[p])
+		}
+		row.StatusClass = "status-" + strings.ToLower(strings.Fields(row.Status)[0])
+		if !math.IsNaN(t.Value) {
+			row.Value = metricMeta(sw.Metric).Format(t.Value)
+		}
+		if t.Run != nil {
+			row.RunID, row.Epochs = t.Run.ID, strconv.Itoa(len(t.Curve))
+		}
+		if t.StoppedEpoch > 0 {
+			row.Stopped = fmt.Sprintf("after epoch %d: %s", t.StoppedEpoch, t.StoppedWhy)
+		}
+		row.IsBest = t == rep.Best
+		d.Trials = append(d.Trials, row)
+	}
+	for i := range d.Trials {
+		if d.Trials[i].IsBest {
+			d.Best = &d.Trials[i]
+		}
+	}
+	if b := rep.Best; b != nil {
+		for _, k := range slices.Sorted(maps.Keys(b.Run.Params)) {
+			d.Config = append(d.Config, [2]string{k, b.Run.Params[k]})
+		}
+		for _, k := range bestMetricKeys {
+			if v, ok := b.Run.Metrics[k]; ok {
+				d.Metrics = append(d.Metrics, [2]string{metricMeta(k).Title, metricMeta(k).Format(v)})
+			}
+		}
+	}
+	fig, err := rep.ParallelCoordinates()
+	if err != nil {
+		return nil, err
+	}
+	if fig != nil {
+		d.Parallel, d.Caption = template.URL(fig.DataURI()), fig.Caption // a PNG this server drew
+	}
+	return &sweepsView{Sweep: d}, nil
 }
 
 func (s *Server) sweepsPage(w http.ResponseWriter, r *http.Request) {
@@ -31,4 +150,56 @@ func (s *Server) sweepsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.page(w, r, "sweeps", "Sweeps", v)
+}
+
+func (s *Server) sweepPage(w http.ResponseWriter, r *http.Request) {
+	v, err := s.sweepData(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, sweepErrorCode(err), err)
+		return
+	}
+	s.page(w, r, "sweeps", "Sweep "+v.Sweep.Sweep.Name, v)
+}
+
+func sweepErrorCode(err error) int {
+	if errors.Is(err, tracker.ErrNoSweep) {
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// sweepReport serves a sweep's full report (package reports), the document `aelab sweep
+// report` writes, built once per state of its runs.
+func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
+	sw, err := s.store.GetSweep(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, sweepErrorCode(err), err)
+		return
+	}
+	runs, err := s.store.SweepRuns(sw.ID, -1)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	ids := make([]string, len(runs))
+	for i, run := range runs {
+		ids[i] = run.ID
+	}
+	version, err := s.store.Version(ids...)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	doc, err := s.reports.get("sweep "+sw.ID+"@"+version+fmt.Sprint(sw.Cancelled.UnixMilli()), func() ([]byte, error) {
+		rep, err := reports.BuildSweep(s.store, sw.ID, reports.SweepOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return []byte(rep.Document()), nil
+	})
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeReport(w, doc)
 }
