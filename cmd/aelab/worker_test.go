@@ -198,8 +198,15 @@ func TestWorkerKilledMidTrialIsRescued(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains in child processes for about a minute")
 	}
-	dir := t.TempDir()
-	db, specPath := filepath.Join(dir, "aelab.db"), filepath.Join(dir, "kill.yaml")
+	killScenario(t, filepath.Join(t.TempDir(), "aelab.db"), nil, nil)
+}
+
+// killScenario creates killSpec's sweep in the store db from this process, starts a worker on
+// host a (a command prefix such as `ip netns exec w1`; nil: here), waits until it trains a
+// trial, starts a second worker on host b, kills the first with SIGKILL, and checks the
+// outcome (checkKilledSweep) and that the second worker stops on SIGTERM.
+func killScenario(t *testing.T, db string, a, b []string) {
+	specPath := filepath.Join(t.TempDir(), "kill.yaml")
 	if err := os.WriteFile(specPath, []byte(killSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -218,17 +225,17 @@ func TestWorkerKilledMidTrialIsRescued(t *testing.T) {
 	}
 	sweepID := list[0].ID
 	start := time.Now()
-	victim := startAelab(t, nil, "worker", "--db", db, "--progress=false")
+	victim := startAelab(t, a, "worker", "--db", db, "--progress=false")
 	var killed *tracker.RunRecord
 	waitFor(t, 2*time.Minute, "the first worker to train a trial", func() bool {
 		killed = runningTrial(store, sweepID, victim.workerName())
 		return killed != nil
 	})
-	survivor := startAelab(t, nil, "worker", "--db", db, "--progress=false")
+	survivor := startAelab(t, b, "worker", "--db", db, "--progress=false")
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	victim.cmd.Wait()
 	waitFor(t, 3*time.Minute, "every trial to end", func() bool { return sweepDone(t, store, sweepID) })
-	t.Logf("6 trials, one worker killed: done in %s", time.Since(start).Round(time.Second))
+	t.Logf("6 trials, one worker killed mid-trial: done in %s", time.Since(start).Round(time.Second))
 	checkKilledSweep(t, store, sweepID, killed, victim.workerName())
 
 	survivor.cmd.Process.Signal(syscall.SIGTERM)
