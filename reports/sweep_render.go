@@ -42,7 +42,7 @@ func (r *SweepReport) trialsTable() table {
 	}
 	n := len(header)
 	header = append(header, "Status", r.Sweep.Metric, "Epochs", "Stopped early", "Attempts", "Run", "Worker")
-	t := table{class: "trials", header: header, right: cols(0, n+1, n+2, n+4)}
+	t := table{class: "trials", header: header, right: map[int]bool{0: true, n + 1: true, n + 2: true, n + 4: true}}
 	cancelled := !r.Sweep.Cancelled.IsZero()
 	for _, tr := range r.Trials {
 		row := []string{strconv.Itoa(tr.Index)}
@@ -85,7 +85,7 @@ func (r *SweepReport) hasSeeds() bool {
 // bestTables are the best trial's config (its run's params) and metrics.
 func (r *SweepReport) bestTables() (config, metrics table) {
 	config = table{class: "kv", header: []string{"Setting", "Value"}}
-	metrics = table{class: "kv", header: []string{"Metric", "Value"}, right: cols(1)}
+	metrics = table{class: "kv", header: []string{"Metric", "Value"}, right: numeric(1, 1)}
 	run := r.Best.Run
 	for _, k := range slices.Sorted(maps.Keys(run.Params)) {
 		config.rows = append(config.rows, []string{k, run.Params[k]})

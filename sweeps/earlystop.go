@@ -28,7 +28,7 @@ func (s *stopper) EpochEnd(m aelib.EpochMetrics) error {
 	if rule == nil || m.Epoch >= s.args.Config.Epochs {
 		return nil // no rule, or the last epoch: nothing left to save
 	}
-	own, ok := EpochValue(metric.Name, m)
+	own, ok := epochValue(metric.Name, m)
 	if !ok || math.IsNaN(own) {
 		return nil
 	}

@@ -121,38 +121,40 @@ func (p Parameter) draw(rng *rand.Rand) string {
 // BaseConfig is the configuration every trial starts from: the model's defaults with the
 // spec's base settings.
 func (s *Spec) BaseConfig() (aelib.Config, error) {
-	cfg, err := aelib.DefaultConfig(s.Model)
+	f, err := s.configFlags()
 	if err != nil {
-		return cfg, err
+		return aelib.Config{}, err
 	}
-	for _, b := range s.Base {
-		if err := setParam(&cfg, b.Name, b.Value); err != nil {
-			return cfg, fmt.Errorf("base.%s: %w", b.Name, err)
-		}
+	cfg, err := f.Config()
+	if err != nil {
+		return cfg, &SpecError{File: s.File, Field: "base", Msg: err.Error()}
 	}
 	return cfg, nil
 }
 
-// TrialConfig is the configuration trial t trains: the base config with its parameter values
-// and seed, checked.
+// TrialConfig is the configuration trial t trains: the base settings, then its parameter
+// values and seed, checked as `aelab train` checks its flags.
 func (s *Spec) TrialConfig(t Trial) (aelib.Config, error) {
-	cfg, err := s.BaseConfig()
+	f, err := s.configFlags()
 	if err != nil {
-		return cfg, err
+		return aelib.Config{}, err
 	}
 	for _, p := range s.Parameters {
 		v, ok := t.Params[p.Name]
 		if !ok {
-			return cfg, fmt.Errorf("trial %d: no value for parameter %s", t.Index, p.Name)
+			return aelib.Config{}, fmt.Errorf("trial %d: no value for parameter %s", t.Index, p.Name)
 		}
-		if err := setParam(&cfg, p.Name, v); err != nil {
-			return cfg, &SpecError{File: s.File, Line: p.Line, Field: "parameters." + p.Name, Msg: err.Error()}
+		if err := f.Set(p.Name, v); err != nil {
+			return aelib.Config{}, &SpecError{File: s.File, Line: p.Line, Field: "parameters." + p.Name, Msg: err.Error()}
 		}
 	}
 	if t.Seed != 0 {
-		cfg.Seed = t.Seed
+		if err := f.Set("seed", strconv.FormatUint(t.Seed, 10)); err != nil {
+			return aelib.Config{}, err
+		}
 	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := f.Config()
+	if err != nil {
 		return cfg, fmt.Errorf("trial %d (%s): %w", t.Index, t.Describe(s.ParameterNames()), err)
 	}
 	return cfg, nil

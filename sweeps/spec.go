@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/aelab/aelab/aelib"
 )
 
 // Search methods.
@@ -282,7 +280,7 @@ func (p *specParser) defaults(s *Spec, root, modelNode, metricNode *yaml.Node) e
 	s.Metric = m
 	if s.Stopping != nil && !s.Metric.PerEpoch {
 		return &SpecError{File: p.file, Line: lineOf(metricNode, root), Field: "early_stopping",
-			Msg: fmt.Sprintf("needs a metric logged every epoch; %s is logged once at the end (per-epoch: %s)", s.Metric.Name, strings.Join(perEpochMetrics(), ", "))}
+			Msg: fmt.Sprintf("needs a metric logged every epoch; %s is logged once at the end (per-epoch: %s)", s.Metric.Name, strings.Join(optimisable(true), ", "))}
 	}
 	if s.Queue == "" {
 		s.Queue = QueueCPU
@@ -296,24 +294,16 @@ func (p *specParser) defaults(s *Spec, root, modelNode, metricNode *yaml.Node) e
 	return p.checkValues(s)
 }
 
-// checkValues tries every base setting and every parameter value (a distribution's ends) on
-// the base config, so a value that cannot train is reported with its line now, not by a
-// worker later.
+// checkValues tries the base settings and every parameter value (a distribution's ends) on
+// the model, so a value that cannot train is reported with its line now, not by a worker later.
 func (p *specParser) checkValues(s *Spec) error {
-	base, err := aelib.DefaultConfig(s.Model)
-	if err != nil {
-		return err
-	}
 	for _, b := range s.Base {
 		if b.Name == "seed" && len(s.Seeds) > 0 {
 			return &SpecError{File: p.file, Line: b.Line, Field: "base.seed", Msg: "give either base.seed or seeds, not both"}
 		}
-		if err := setParam(&base, b.Name, b.Value); err != nil {
-			return &SpecError{File: p.file, Line: b.Line, Field: "base." + b.Name, Msg: err.Error()}
-		}
 	}
-	if err := base.Validate(); err != nil {
-		return &SpecError{File: p.file, Field: "base", Msg: err.Error()}
+	if _, err := s.BaseConfig(); err != nil {
+		return err
 	}
 	for _, prm := range s.Parameters {
 		values := prm.Values
@@ -321,13 +311,18 @@ func (p *specParser) checkValues(s *Spec) error {
 			values = []string{strconv.FormatFloat(prm.Min, 'g', -1, 64), strconv.FormatFloat(prm.Max, 'g', -1, 64)}
 		}
 		for _, v := range values {
-			cfg := base
-			err := setParam(&cfg, prm.Name, v)
-			if err == nil {
-				err = cfg.Validate()
-			}
+			f, err := s.configFlags()
 			if err != nil {
-				return &SpecError{File: p.file, Line: prm.Line, Field: "parameters." + prm.Name, Msg: fmt.Sprintf("%s=%s: %v", prm.Name, v, err)}
+				return err
+			}
+			msg := ""
+			if err := f.Set(prm.Name, v); err != nil {
+				msg = err.Error() // names the value and the parameter
+			} else if _, err := f.Config(); err != nil {
+				msg = fmt.Sprintf("%s=%s: %v", prm.Name, v, err)
+			}
+			if msg != "" {
+				return &SpecError{File: p.file, Line: prm.Line, Field: "parameters." + prm.Name, Msg: msg}
 			}
 		}
 	}

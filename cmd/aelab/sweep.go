@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/sweeps"
 	"github.com/aelab/aelab/tracker"
@@ -225,7 +226,7 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 	for _, r := range rows {
 		best := "-"
 		if r.Best != nil {
-			best = fmtRunMetric(*r.Best)
+			best = experiments.FormatMetric(r.Metric, *r.Best)
 		}
 		states := countsText(r.Counts)
 		if !r.Cancelled.IsZero() {
@@ -293,7 +294,7 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 		if r := tr.Run(); r != nil {
 			runID, worker, note = r.ShortID(), r.Tags[sweeps.TagWorker], r.Error
 			if v, ok := r.Metrics[sw.Metric]; ok {
-				value = fmtRunMetric(v)
+				value = experiments.FormatMetric(sw.Metric, v)
 			}
 			if s := r.Tags[sweeps.TagStoppedEarly]; s != "" {
 				note = s

@@ -29,7 +29,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"sweep", "fly"}, `unknown subcommand "fly"`},
-		{[]string{"sweep", "run", bad, "--db", db}, `sweep.yaml:4: parameters.learnin_rate: unknown parameter "learnin_rate" (valid: backend, batch,`},
+		{[]string{"sweep", "run", bad, "--db", db}, `sweep.yaml:4: parameters.learnin_rate: unknown parameter "learnin_rate" (valid: dataset, epochs, batch,`},
 		{[]string{"sweep", "create", bad, "--db", db}, "sweep.yaml:4: parameters.learnin_rate"},
 		{[]string{"sweep", "create", big, "--db", db}, "makes 5,000 trials, more than 1000: pass --allow-large"},
 		{[]string{"sweep", "run", "/no/such/spec.yaml", "--db", db}, "no such file"},
