@@ -27,7 +27,7 @@ base: {epochs: 4, subset: 3000, test-subset: 500, batch: 64}
 parameters:
   lr: [0.001, 0.002, 0.003]
   widths: ["64,16", "32,8"]
-trial_timeout: 15s
+trial_timeout: 25s # a genuine trial takes seconds; a loaded CI machine gets room
 `
 
 // syncBuffer is an io.Writer safe to read while a child process writes it.
