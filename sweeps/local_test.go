@@ -60,3 +60,24 @@ func TestRunLocalTrainsEveryTrialAsARun(t *testing.T) {
 		}
 	}
 }
+
+// max_parallel caps the trials of a sweep running at once, whatever the number of workers.
+func TestMaxParallel(t *testing.T) {
+	store := openTestStore(t)
+	spec := mustParse(t, tinySpec+"max_parallel: 1\n")
+	sw, err := RunLocal(context.Background(), store, spec, LocalOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := store.SweepRuns(sw.ID, -1)
+	if err != nil || len(runs) != 4 {
+		t.Fatalf("%d runs, %v", len(runs), err)
+	}
+	for i, a := range runs {
+		for _, b := range runs[i+1:] {
+			if a.StartTime.Before(b.EndTime) && b.StartTime.Before(a.EndTime) {
+				t.Errorf("runs %s and %s ran at once with max_parallel 1", a.ShortID(), b.ShortID())
+			}
+		}
+	}
+}
