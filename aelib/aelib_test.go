@@ -3,6 +3,7 @@ package aelib
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -302,6 +303,29 @@ func TestCancelStopsTraining(t *testing.T) {
 	cancel()
 	if _, err := ae.Train(ctx, PrepareSplits(cfg, ds), TrainOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
+	}
+}
+
+// An observer that returns ErrStopTraining ends training after that epoch, as a success, and
+// later observers still see the epoch.
+func TestObserverStopsTrainingEarly(t *testing.T) {
+	ds := loadMNIST(t)
+	cfg := smallConfig(t, ModelVanilla, 4)
+	ae, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int
+	stop := ObserverFunc(func(m EpochMetrics) error {
+		if m.Epoch == 2 {
+			return fmt.Errorf("early stopping rule: %w", ErrStopTraining)
+		}
+		return nil
+	})
+	after := ObserverFunc(func(m EpochMetrics) error { seen = append(seen, m.Epoch); return nil })
+	h, err := ae.Train(context.Background(), PrepareSplits(cfg, ds), TrainOptions{Observers: []Observer{stop, after}})
+	if err != nil || len(h.Epochs) != 2 || !slices.Equal(seen, []int{1, 2}) || h.Seconds <= 0 {
+		t.Fatalf("err %v, %d epochs, later observer saw %v, %.2f s", err, len(h.Epochs), seen, h.Seconds)
 	}
 }
 
