@@ -6,8 +6,8 @@
 //
 // The queue is River (github.com/riverqueue/river), in the store's own database: on the
 // embedded SQLite store through riversqlite, on a shared PostgreSQL store through
-// riverdatabasesql, both over the store's database/sql pool, so the same job code serves
-// both. Create records a sweep and enqueues its trials in one transaction of the store;
+// riverdatabasesql, both over a database/sql pool the store opens (tracker.Store.OpenDB), so
+// the same job code serves both. Create records a sweep and enqueues its trials in one transaction of the store;
 // workers (NewWorker, on any machine that reaches the database) take trials from a queue.
 // River does the queueing, the uniqueness of each (sweep, trial), retries, the rescue of a
 // trial whose worker died, and cancellation; this package never re-implements any of it.

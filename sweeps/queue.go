@@ -74,17 +74,43 @@ func (s SweepSettings) Timeout() time.Duration { return time.Duration(s.TimeoutM
 // sweepTag is the River job tag of a sweep's trials, so its jobs can be listed and cancelled.
 func sweepTag(sweepID string) string { return "sweep-" + sweepID }
 
-// newDriver picks River's driver for the store's database: both take the store's
-// database/sql pool, so the same job code runs on SQLite and PostgreSQL.
-func newDriver(store *tracker.Store) (riverdriver.Driver[*sql.Tx], error) {
-	switch d := store.Dialect(); d {
-	case "sqlite":
-		return riversqlite.New(store.DB()), nil
-	case "postgres":
-		return riverdatabasesql.New(store.DB()), nil
-	default:
-		return nil, fmt.Errorf("sweeps: no River driver for a %s store", d)
+// queue is a River client on the store's database, over a connection pool of its own that
+// closing it releases.
+type queue struct {
+	client *river.Client[*sql.Tx]
+	db     *sql.DB
+}
+
+func (q *queue) close() error { return q.db.Close() }
+
+// openQueue opens a River client on the store's database: River's SQLite driver on the
+// embedded store, its database/sql driver on PostgreSQL — the same job code on both. With
+// migrate, River's tables are installed or upgraded first.
+func openQueue(ctx context.Context, store *tracker.Store, cc clientConfig, migrate bool) (*queue, error) {
+	db, err := store.OpenDB()
+	if err != nil {
+		return nil, err
 	}
+	var driver riverdriver.Driver[*sql.Tx]
+	switch store.Dialect() {
+	case tracker.SQLite:
+		db.SetMaxOpenConns(1) // River's SQLite driver works best on one connection (its doc)
+		driver = riversqlite.New(db)
+	default:
+		driver = riverdatabasesql.New(db)
+	}
+	q := &queue{db: db}
+	if migrate {
+		err = migrateQueue(ctx, store, driver)
+	}
+	if err == nil {
+		q.client, err = buildClient(driver, cc)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return q, nil
 }
 
 // migrateQueue installs or upgrades River's tables in the store's database with River's own
@@ -102,7 +128,7 @@ func migrateQueue(ctx context.Context, store *tracker.Store, driver riverdriver.
 	if ok, _ := upToDate(m.ExistingVersions(ctx)); ok {
 		return nil // no lock taken
 	}
-	if store.Dialect() == "sqlite" {
+	if store.Dialect() == tracker.SQLite {
 		err = store.WriteTx(ctx, func(tx *sql.Tx) error {
 			if ok, err := upToDate(m.ExistingVersionsTx(ctx, tx)); ok || err != nil {
 				return err
@@ -141,18 +167,6 @@ type clientConfig struct {
 // pollInterval is how often an idle worker looks for trials (the drivers over database/sql
 // have no LISTEN; a trial lasts minutes, so this is the overhead per trial at worst).
 const pollInterval = 250 * time.Millisecond
-
-// newClient makes a River client on the store's database, migrating River's tables first.
-func newClient(ctx context.Context, store *tracker.Store, cc clientConfig) (*river.Client[*sql.Tx], error) {
-	driver, err := newDriver(store)
-	if err != nil {
-		return nil, err
-	}
-	if err := migrateQueue(ctx, store, driver); err != nil {
-		return nil, err
-	}
-	return buildClient(driver, cc)
-}
 
 // buildClient makes a River client (Status reads through one without migrating anything).
 func buildClient(driver riverdriver.Driver[*sql.Tx], cc clientConfig) (*river.Client[*sql.Tx], error) {
@@ -194,11 +208,12 @@ type Options struct {
 // transaction of the store: either the sweep and all its trials exist, or nothing does. It
 // returns the sweep's record.
 func Create(ctx context.Context, store *tracker.Store, spec *Spec, opts Options) (*tracker.Sweep, error) {
-	client, err := newClient(ctx, store, clientConfig{})
+	q, err := openQueue(ctx, store, clientConfig{}, true)
 	if err != nil {
 		return nil, err
 	}
-	return create(ctx, store, client, spec, opts)
+	defer q.close()
+	return create(ctx, store, q.client, spec, opts)
 }
 
 func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql.Tx], spec *Spec, opts Options) (*tracker.Sweep, error) {
@@ -281,10 +296,12 @@ func Cancel(ctx context.Context, store *tracker.Store, sweepID string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	client, err := newClient(ctx, store, clientConfig{})
+	q, err := openQueue(ctx, store, clientConfig{}, true)
 	if err != nil {
 		return 0, err
 	}
+	defer q.close()
+	client := q.client
 	jobs, err := sweepJobs(ctx, client, sw.ID, unfinishedStates...)
 	if err != nil {
 		return 0, err

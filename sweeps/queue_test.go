@@ -22,10 +22,12 @@ func TestTrialsAreUniqueJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := newClient(ctx, store, clientConfig{})
+	q, err := openQueue(ctx, store, clientConfig{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer q.close()
+	client := q.client
 	jobs, err := sweepJobs(ctx, client, sw.ID)
 	if err != nil || len(jobs) != 4 {
 		t.Fatalf("%d jobs, %v", len(jobs), err)
@@ -58,13 +60,15 @@ func TestTrialsAreUniqueJobs(t *testing.T) {
 func TestCreateIsOneTransaction(t *testing.T) {
 	store := openTestStore(t)
 	ctx := context.Background()
-	if _, err := newClient(ctx, store, clientConfig{}); err != nil { // install River's tables
+	q, err := openQueue(ctx, store, clientConfig{}, true) // install River's tables
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.DB().Exec(`DROP TABLE river_job`); err != nil { // a damaged queue
+	defer q.close()
+	if _, err := q.db.Exec(`DROP TABLE river_job`); err != nil { // a damaged queue
 		t.Fatal(err)
 	}
-	_, err := Create(ctx, store, mustParse(t, tinySpec), Options{})
+	_, err = Create(ctx, store, mustParse(t, tinySpec), Options{})
 	if err == nil || !strings.Contains(err.Error(), "enqueueing 4 trials") {
 		t.Fatalf("Create with no job table: %v", err)
 	}
@@ -156,70 +160,79 @@ parameters: {lr: [0.001, 0.002, 0.003]}
 	}
 }
 
+// benchStores runs a benchmark on a new store of each kind.
+func benchStores(b *testing.B, fn func(b *testing.B, store *tracker.Store)) {
+	for _, kind := range []string{"sqlite"} {
+		b.Run(kind, func(b *testing.B) {
+			store, err := tracker.Open(b.TempDir() + "/aelab.db")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			fn(b, store)
+		})
+	}
+}
+
 // BenchmarkCreate enqueues sweeps of 1,000 trials (one transaction, River's batch insert).
 func BenchmarkCreate(b *testing.B) {
-	store, err := tracker.Open(b.TempDir() + "/aelab.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	spec, err := ParseSpec("bench.yaml", []byte("model: vanilla\nparameters:\n  lr: {log_uniform: [1e-4, 1e-2]}\nmethod: random\ntrials: 1000\n"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	client, err := newClient(ctx, store, clientConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := create(ctx, store, client, spec, Options{}); err != nil {
+	benchStores(b, func(b *testing.B, store *tracker.Store) {
+		spec, err := ParseSpec("bench.yaml", []byte("model: vanilla\nparameters:\n  lr: {log_uniform: [1e-4, 1e-2]}\nmethod: random\ntrials: 1000\n"))
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/1000-trials")
+		ctx := context.Background()
+		q, err := openQueue(ctx, store, clientConfig{}, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer q.close()
+		for b.Loop() {
+			if _, err := create(ctx, store, q.client, spec, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/1000-trials")
+	})
 }
 
 // BenchmarkTrialOverhead measures the time from creating a one-trial sweep to its run's start
 // on an idle local worker (the trial trains 0 epochs): queueing, fetching, the worker's
 // bookkeeping and starting the run.
 func BenchmarkTrialOverhead(b *testing.B) {
-	store, err := tracker.Open(b.TempDir() + "/aelab.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	ctx := context.Background()
-	w, err := NewWorker(ctx, store, WorkerOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := w.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer w.Stop(ctx)
-	if _, err := w.trials.dataset("mnist"); err != nil { // loaded once per worker, not per trial
-		b.Fatal(err)
-	}
-	var total time.Duration
-	for i := 0; b.Loop(); i++ {
-		spec, err := ParseSpec("bench.yaml", []byte(fmt.Sprintf("name: b%d\nmodel: vanilla\nbase: {epochs: 0, test-subset: 100}\nparameters: {lr: [0.001]}\n", i)))
+	benchStores(b, func(b *testing.B, store *tracker.Store) {
+		ctx := context.Background()
+		w, err := NewWorker(ctx, store, WorkerOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		t0 := time.Now()
-		sw, err := create(ctx, store, w.client, spec, Options{})
-		if err != nil {
+		if err := w.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if err := waitDone(ctx, w.client, sw.ID); err != nil {
+		defer w.Stop(ctx)
+		if _, err := w.trials.dataset("mnist"); err != nil { // loaded once per worker, not per trial
 			b.Fatal(err)
 		}
-		runs, err := store.SweepRuns(sw.ID, -1)
-		if err != nil || len(runs) != 1 {
-			b.Fatalf("runs %v, %v", runs, err)
+		var total time.Duration
+		for i := 0; b.Loop(); i++ {
+			spec, err := ParseSpec("bench.yaml", []byte(fmt.Sprintf("name: b%d\nmodel: vanilla\nbase: {epochs: 0, test-subset: 100}\nparameters: {lr: [0.001]}\n", i)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			sw, err := create(ctx, store, w.client, spec, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := waitDone(ctx, w.client, sw.ID); err != nil {
+				b.Fatal(err)
+			}
+			runs, err := store.SweepRuns(sw.ID, -1)
+			if err != nil || len(runs) != 1 {
+				b.Fatalf("runs %v, %v", runs, err)
+			}
+			total += runs[0].StartTime.Sub(t0)
 		}
-		total += runs[0].StartTime.Sub(t0)
-	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-enqueue-to-start/trial")
+		b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-enqueue-to-start/trial")
+	})
 }

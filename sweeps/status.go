@@ -52,15 +52,12 @@ func Status(ctx context.Context, store *tracker.Store, sweepID string) (*SweepSt
 	if err != nil {
 		return nil, err
 	}
-	driver, err := newDriver(store)
+	q, err := openQueue(ctx, store, clientConfig{}, false) // reads only: nothing installed
 	if err != nil {
 		return nil, err
 	}
-	client, err := buildClient(driver, clientConfig{})
-	if err != nil {
-		return nil, err
-	}
-	jobs, err := sweepJobs(ctx, client, sw.ID)
+	defer q.close()
+	jobs, err := sweepJobs(ctx, q.client, sw.ID)
 	if err != nil {
 		return nil, err
 	}

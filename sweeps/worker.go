@@ -57,6 +57,7 @@ type WorkerOptions struct {
 // each trial through experiments.Run as an ordinary run of the store.
 type Worker struct {
 	store  *tracker.Store
+	queue  *queue
 	client *river.Client[*sql.Tx]
 	trials *trialWorker
 }
@@ -75,12 +76,12 @@ func NewWorker(ctx context.Context, store *tracker.Store, opts WorkerOptions) (*
 		data: map[string]*data.Dataset{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, tw)
-	client, err := newClient(ctx, store, clientConfig{queue: opts.Queue, concurrency: opts.Concurrency, workers: workers, logger: opts.Logger})
+	q, err := openQueue(ctx, store, clientConfig{queue: opts.Queue, concurrency: opts.Concurrency, workers: workers, logger: opts.Logger}, true)
 	if err != nil {
 		return nil, err
 	}
-	tw.client = client
-	return &Worker{store: store, client: client, trials: tw}, nil
+	tw.client = q.client
+	return &Worker{store: store, queue: q, client: q.client, trials: tw}, nil
 }
 
 // Start starts taking trials; it returns at once. The worker stops when ctx is cancelled
@@ -96,14 +97,13 @@ func (w *Worker) Start(ctx context.Context) error {
 // running trials are stopped and handed back to the queue: their runs end KILLED ("worker
 // stopped: trial handed back to the queue") and River gives them to the next worker at once.
 func (w *Worker) Stop(ctx context.Context) error {
-	if err := w.client.Stop(ctx); err == nil {
-		return nil
+	if err := w.client.Stop(ctx); err != nil {
+		w.trials.handingBack.Store(true)
+		if err := w.client.StopAndCancel(context.Background()); err != nil {
+			return fmt.Errorf("sweeps: stopping the worker: %w", err)
+		}
 	}
-	w.trials.handingBack.Store(true)
-	if err := w.client.StopAndCancel(context.Background()); err != nil {
-		return fmt.Errorf("sweeps: stopping the worker: %w", err)
-	}
-	return nil
+	return w.queue.close()
 }
 
 // Stopped is closed once the worker has stopped.

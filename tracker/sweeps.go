@@ -103,16 +103,6 @@ func (s *Sweep) ShortID() string { return short(s.ID) }
 // ErrNoSweep is wrapped by the errors of lookups that find no sweep.
 var ErrNoSweep = errors.New("no such sweep")
 
-// DB is the store's write connection pool (its read pool when opened read-only), for packages
-// that keep their own tables in the store's database (sweeps: River's job queue). On SQLite
-// the write pool holds one connection, so every writer in the process takes turns on it.
-func (s *Store) DB() *sql.DB {
-	if s.readOnly {
-		return s.r
-	}
-	return s.w
-}
-
 // Lock takes a lock named name, which other processes of the same store wait for, until
 // unlock is called: one-time work such as installing tables then happens once. On PostgreSQL
 // it is a session advisory lock on a connection of its own. On SQLite it takes nothing and
