@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -160,11 +161,15 @@ parameters: {lr: [0.001, 0.002, 0.003]}
 	}
 }
 
-// benchStores runs a benchmark on a new store of each kind.
+// benchStores runs a benchmark on a new SQLite store and a new PostgreSQL database.
 func benchStores(b *testing.B, fn func(b *testing.B, store *tracker.Store)) {
-	for _, kind := range []string{"sqlite"} {
+	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
-			store, err := tracker.Open(b.TempDir() + "/aelab.db")
+			location := b.TempDir() + "/aelab.db"
+			if kind == "postgres" {
+				location = pgtest.Shared(b).NewDatabase(b)
+			}
+			store, err := tracker.Open(location)
 			if err != nil {
 				b.Fatal(err)
 			}

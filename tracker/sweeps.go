@@ -150,7 +150,7 @@ func (s *Store) CreateSweepTx(tx *sql.Tx, sw *Sweep) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO sweeps(id, name, experiment, model, spec, metric, lower_is_better, parameters, trials, stopping, created)
+	_, err = sqlRunner{context.Background(), s.d, tx}.exec(`INSERT INTO sweeps(id, name, experiment, model, spec, metric, lower_is_better, parameters, trials, stopping, created)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		sw.ID, sw.Name, sw.Experiment, sw.Model, sw.Spec, sw.Metric, sw.LowerIsBetter, string(params), string(trials), sw.Stopping, sw.Created.UnixMilli())
 	if err != nil {
@@ -161,7 +161,7 @@ func (s *Store) CreateSweepTx(tx *sql.Tx, sw *Sweep) error {
 
 // CancelSweepTx marks a sweep cancelled (the first time only) inside tx.
 func (s *Store) CancelSweepTx(tx *sql.Tx, id string) error {
-	if _, err := tx.Exec(`UPDATE sweeps SET cancelled = ? WHERE id = ? AND cancelled IS NULL`, nowMS(), id); err != nil {
+	if _, err := (sqlRunner{context.Background(), s.d, tx}).exec(`UPDATE sweeps SET cancelled = ? WHERE id = ? AND cancelled IS NULL`, nowMS(), id); err != nil {
 		return fmt.Errorf("tracker: cancel sweep %s: %w", short(id), err)
 	}
 	return nil
@@ -175,7 +175,7 @@ func (s *Store) GetSweep(idOrPrefix string) (*Sweep, error) {
 	if p == "" {
 		return nil, errors.New("tracker: empty sweep id")
 	}
-	rows, err := s.r.Query(`SELECT `+sweepColumns+` FROM sweeps WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2`, len(p), p)
+	rows, err := s.reader().query(`SELECT `+sweepColumns+` FROM sweeps WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2`, len(p), p)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: find sweep %s: %w", idOrPrefix, err)
 	}
@@ -194,7 +194,7 @@ func (s *Store) GetSweep(idOrPrefix string) (*Sweep, error) {
 
 // Sweeps lists every sweep, newest first.
 func (s *Store) Sweeps() ([]*Sweep, error) {
-	rows, err := s.r.Query(`SELECT ` + sweepColumns + ` FROM sweeps ORDER BY created DESC, id`)
+	rows, err := s.reader().query(`SELECT ` + sweepColumns + ` FROM sweeps ORDER BY created DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: list sweeps: %w", err)
 	}
@@ -240,7 +240,7 @@ func (s *Store) SweepRuns(sweepID string, trial int) ([]*RunRecord, error) {
 		q += ` JOIN tags tt ON tt.run_id = r.id AND tt.key = ? AND tt.value = ?`
 		args = append(args, TagSweepTrial, strconv.Itoa(trial))
 	}
-	rows, err := s.r.Query(q+` WHERE r.deleted = 0 ORDER BY r.start_time, r.id`, args...)
+	rows, err := s.reader().query(q+` WHERE r.deleted = 0 ORDER BY r.start_time, r.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: runs of sweep %s: %w", short(sweepID), err)
 	}
@@ -285,7 +285,7 @@ type SweepValue struct {
 // SweepEpochValues returns the value of metric key at epoch (the last one logged there) of
 // every run of a sweep that logged it: what early-stopping rules compare a trial with.
 func (s *Store) SweepEpochValues(sweepID, key string, epoch int) ([]SweepValue, error) {
-	rows, err := s.r.Query(`SELECT r.id, tt.value, r.status, m.value FROM runs r
+	rows, err := s.reader().query(`SELECT r.id, tt.value, r.status, m.value FROM runs r
 		JOIN tags t ON t.run_id = r.id AND t.key = ? AND t.value = ?
 		JOIN tags tt ON tt.run_id = r.id AND tt.key = ?
 		JOIN metrics m ON m.run_id = r.id AND m.key = ? AND m.epoch = ?

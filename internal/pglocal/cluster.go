@@ -13,12 +13,14 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoBinaries is wrapped by Binaries' error when PostgreSQL is not installed.
@@ -63,6 +65,8 @@ type Config struct {
 	// Listen is the address the server listens on: 127.0.0.1 when empty. Any
 	// other lets other machines connect, with the password (scram-sha-256).
 	Listen string
+	// NetNS is the network namespace (ip netns) the server runs in: this process's when empty.
+	NetNS string
 }
 
 // Cluster is a PostgreSQL server in a folder.
@@ -74,6 +78,7 @@ type Cluster struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	Listen   string            `json:"listen,omitempty"`
 	FreePort bool              `json:"free_port,omitempty"` // choose another port when Port is taken
+	NetNS    string            `json:"netns,omitempty"`
 	password string
 	bin      string
 }
@@ -91,7 +96,7 @@ func Init(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Dir: cfg.Dir, Port: cfg.Port, User: cfg.User, Database: cfg.Database, Settings: cfg.Settings,
-		Listen: cfg.Listen, FreePort: cfg.Port == 0, bin: bin}
+		Listen: cfg.Listen, NetNS: cfg.NetNS, FreePort: cfg.Port == 0, bin: bin}
 	if c.User == "" {
 		c.User = "aelab"
 	}
@@ -182,7 +187,11 @@ func (c *Cluster) URL(db string, withPassword bool) string {
 	if db == "" {
 		db = c.Database
 	}
-	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)), Path: "/" + db,
+	host := "127.0.0.1" // a server listening everywhere is reached on loopback from here
+	if c.Listen != "" && c.Listen != "*" && c.Listen != "0.0.0.0" && c.Listen != "::" {
+		host = c.Listen
+	}
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(host, strconv.Itoa(c.Port)), Path: "/" + db,
 		RawQuery: "sslmode=disable"}
 	if withPassword {
 		u.User = url.UserPassword(c.User, c.password)
@@ -299,7 +308,7 @@ func (c *Cluster) run(prog string, args ...string) error {
 	defer os.Remove(out.Name())
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
+	if err := inNetNS(c.NetNS, cmd.Run); err != nil {
 		msg, _ := os.ReadFile(out.Name())
 		return fmt.Errorf("%s %s: %w: %s", prog, args[len(args)-1], err, strings.TrimSpace(string(msg)))
 	}
@@ -349,4 +358,29 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// inNetNS runs fn, which starts a process, from a thread in network namespace ns (ip netns
+// add's /run/netns/NAME), so the process lives there; fn runs as is when ns is empty. The
+// thread is never handed back to Go's scheduler: it ends with its goroutine.
+func inNetNS(ns string, fn func() error) error {
+	if ns == "" {
+		return fn()
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // no Unlock: the thread, now in ns, exits with this goroutine
+		f, err := os.Open(filepath.Join("/run/netns", ns))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("enter network namespace %s: %w", ns, err)
+			return
+		}
+		done <- fn()
+	}()
+	return <-done
 }

@@ -4,6 +4,9 @@
 // touches a system cluster. As root the server runs as the unprivileged
 // "postgres" user, as PostgreSQL requires.
 //
+// A test can put the server on another "host" (Config.NetNS): inside a network namespace,
+// listening on an address there (Config.Listen).
+//
 // `aelab db start` keeps one for users; internal/pgtest makes throwaway ones for
 // tests. The binaries come from $AELAB_PG_BIN, Debian's
 // /usr/lib/postgresql/VERSION/bin (package postgresql, which `make setup`

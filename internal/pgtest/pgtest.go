@@ -56,7 +56,29 @@ func available(tb testing.TB) {
 }
 
 // Start starts a new server (for a TestMain; tests use New or Shared).
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartOn(Network{}) }
+
+// Network is where a server listens: an address, maybe inside a network namespace (the
+// multi-host tests' "db" host). The zero value is 127.0.0.1 here.
+type Network struct {
+	Listen string // the address; 127.0.0.1 when empty (others let clients in with the password)
+	NetNS  string // the network namespace (ip netns) it runs in; this process's when empty
+}
+
+// NewOn starts a server for tb alone on network n, removed when tb ends.
+func NewOn(tb testing.TB, n Network) *Server {
+	tb.Helper()
+	available(tb)
+	s, err := StartOn(n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// StartOn starts a new server on network n.
+func StartOn(n Network) (*Server, error) {
 	reapOrphans()
 	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
@@ -65,7 +87,7 @@ func Start() (*Server, error) {
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
-	c, err := pglocal.Init(pglocal.Config{Dir: dir, Settings: testSettings})
+	c, err := pglocal.Init(pglocal.Config{Dir: dir, Settings: testSettings, Listen: n.Listen, NetNS: n.NetNS})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtest: start a server: %w", err)
