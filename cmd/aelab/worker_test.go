@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,24 +27,6 @@ parameters:
   widths: ["64,16", "32,8"]
 trial_timeout: 25s # a genuine trial takes seconds; a loaded CI machine gets room
 `
-
-// syncBuffer is an io.Writer safe to read while a child process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // aelabProcess is this test binary run as `aelab ARGS` (see TestMain), optionally through a
 // prefix such as `ip netns exec w1`.
