@@ -7,19 +7,29 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/tracker"
 )
 
-// sweepsView is the sweeps page's data: the list of sweeps, or one sweep (Sweep set).
+// sweepsView is the sweeps page's data: the list of sweeps, or one sweep (Sweep set). Live
+// while trials are still queued or running: the page then follows the store.
 type sweepsView struct {
 	Sweeps []sweepSummary
 	Sweep  *sweepDetail
+	Live   bool
+}
+
+// unfinished says whether a sweep still has trials to run (none once it is cancelled).
+func unfinished(rep *reports.SweepReport) bool {
+	counts := rep.Counts()
+	return rep.Sweep.Cancelled.IsZero() && counts["QUEUED"]+counts[string(tracker.StatusRunning)] > 0
 }
 
 // sweepSummary is one sweep in the list.
@@ -42,6 +52,8 @@ type sweepDetail struct {
 	Metrics  [][2]string // and its main metrics
 	Parallel template.URL
 	Caption  string
+	Chart    *chartView // the trials' learning curves
+	RunsURL  string     // the runs page showing the trials' runs
 }
 
 // sweepTrialRow is one trial of the table.
@@ -55,9 +67,10 @@ type sweepTrialRow struct {
 	IsBest               bool
 }
 
-// bestMetricKeys are the best trial's metrics the page shows, when its run has them.
-var bestMetricKeys = []string{"val_bce", "val_mse", "test_bce", "test_mse", "test_psnr", "test_ssim", "denoised_mse",
-	"improvement_pct", "params", "seconds_per_epoch"}
+// bestMetrics are the best trial's metrics the page shows, when its run has them.
+var bestMetrics = []experiments.Metric{experiments.ValBCE, experiments.ValMSE, experiments.TestBCE, experiments.TestMSE,
+	experiments.TestPSNR, experiments.TestSSIM, experiments.DenoisedMSE, experiments.ImprovementPct,
+	experiments.ParamCount, experiments.SecondsPerEpoch}
 
 // sweepsData reads the store's sweeps, newest first, with their trials' states and best value.
 func (s *Server) sweepsData() (*sweepsView, error) {
@@ -78,6 +91,7 @@ func (s *Server) sweepsData() (*sweepsView, error) {
 			sum.BestRun, sum.BestValue = b.Run.ID, metricMeta(sw.Metric).Format(b.Value)
 		}
 		v.Sweeps = append(v.Sweeps, sum)
+		v.Live = v.Live || unfinished(rep)
 	}
 	return v, nil
 }
@@ -99,6 +113,7 @@ func (s *Server) sweepData(id string) (*sweepsView, error) {
 	sw := rep.Sweep
 	d := &sweepDetail{Sweep: sw, Params: sw.Parameters, Summary: fmt.Sprintf("%d trials of model %s: %s. Metric %s (%s).",
 		len(rep.Trials), sw.Model, statesText(rep.Counts()), sw.Metric, map[bool]string{true: "lower is better", false: "higher is better"}[sw.LowerIsBetter])}
+	d.RunsURL = "/?" + url.Values{"q": {fmt.Sprintf("tags.%s = %q", tracker.TagSweepID, sw.ID)}}.Encode()
 	cancelled := !sw.Cancelled.IsZero()
 	for _, t := range rep.Trials {
 		row := sweepTrialRow{Index: t.Index, Status: t.Status(cancelled), Attempts: t.Attempts, Value: "–", Epochs: "–"}
@@ -127,9 +142,9 @@ func (s *Server) sweepData(id string) (*sweepsView, error) {
 		for _, k := range slices.Sorted(maps.Keys(b.Run.Params)) {
 			d.Config = append(d.Config, [2]string{k, b.Run.Params[k]})
 		}
-		for _, k := range bestMetricKeys {
-			if v, ok := b.Run.Metrics[k]; ok {
-				d.Metrics = append(d.Metrics, [2]string{metricMeta(k).Title, metricMeta(k).Format(v)})
+		for _, m := range bestMetrics {
+			if v, ok := b.Run.Metrics[m.Name]; ok {
+				d.Metrics = append(d.Metrics, [2]string{m.Label(), m.Format(v)})
 			}
 		}
 	}
@@ -140,7 +155,21 @@ func (s *Server) sweepData(id string) (*sweepsView, error) {
 	if fig != nil {
 		d.Parallel, d.Caption = template.URL(fig.DataURI()), fig.Caption // a PNG this server drew
 	}
-	return &sweepsView{Sweep: d}, nil
+	// The trials' curves, in trial order (so a trial keeps its colour as others finish).
+	var recs []*tracker.RunRecord
+	for _, t := range rep.Trials {
+		if t.Run != nil && len(recs) < maxChartRuns {
+			recs = append(recs, t.Run)
+		}
+	}
+	live := unfinished(rep)
+	if len(recs) > 0 {
+		if d.Chart, err = s.newChartView(recs, rep.CurveMetric); err != nil {
+			return nil, err
+		}
+		d.Chart.Live = d.Chart.Live || live
+	}
+	return &sweepsView{Sweep: d, Live: live}, nil
 }
 
 func (s *Server) sweepsPage(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"html"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,6 +46,18 @@ parameters:
 			t.Errorf("sweep page lacks %q", want)
 		}
 	}
+	if !strings.Contains(body, `data-chart data-runs="`) || strings.Count(body, `data-runs="`) != 2 { // the page's and the chart's
+		t.Error("sweep page: no learning curves")
+	}
+	runsURL := regexp.MustCompile(`<a href="(/\?q=[^"]+)">its runs</a>`).FindStringSubmatch(body)
+	if runsURL == nil {
+		t.Fatal("sweep page: no link to its runs")
+	}
+	var a runsAnswer
+	json.NewDecoder(do(t, srv, "GET", "/api/runs?"+strings.TrimPrefix(html.UnescapeString(runsURL[1]), "/?"), nil).Body).Decode(&a)
+	if a.Total != 2 {
+		t.Errorf("its runs: %d, want the 2 trials' (%s)", a.Total, runsURL[1])
+	}
 	if res.StatusCode != http.StatusOK || strings.Count(body, `<a class="id" href="/runs/`) != 2 {
 		t.Errorf("sweep page: %d, trial links %d\n%s", res.StatusCode, strings.Count(body, `<a class="id" href="/runs/`), body)
 	}
@@ -52,5 +67,34 @@ parameters:
 	}
 	if res := do(t, srv, "GET", "/sweeps/ffffffff", nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown sweep: %d", res.StatusCode)
+	}
+}
+
+// A sweep with queued trials makes the sweeps list and its page live (they follow the store);
+// once cancelled, nothing is left to happen and they are not.
+func TestSweepPagesAreLiveWhileTrialsAreToCome(t *testing.T) {
+	store := newStore(t)
+	h := newServer(t, store, Options{}).Handler()
+	spec, err := sweeps.ParseSpec("queued.yaml", []byte("name: queued\nmodel: vanilla\nparameters:\n  lr: [0.001, 0.002]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := sweeps.Create(context.Background(), store, spec, sweeps.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := regexp.MustCompile(`<div data-live-page data-runs="" data-live>`)
+	for _, target := range []string{"/sweeps", "/sweeps/" + sw.ID} {
+		if body := readBody(t, do(t, h, "GET", target, nil)); !live.MatchString(body) || !strings.Contains(body, "queued") {
+			t.Errorf("%s with 2 queued trials: not live", target)
+		}
+	}
+	if _, err := sweeps.Cancel(context.Background(), store, sw.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/sweeps", "/sweeps/" + sw.ID} {
+		if body := readBody(t, do(t, h, "GET", target, nil)); live.MatchString(body) {
+			t.Errorf("%s of a cancelled sweep: still live", target)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,14 +80,15 @@ func TestUIInTheBrowser(t *testing.T) {
 
 	url, _ := startUI(t, "ui", "--db", db, "--addr", "127.0.0.1:0")
 
-	live := "train --model vanilla --epochs 6 --subset 3000 --test-subset 500 --name live-e2e --progress=false --db " + db
+	const liveEpochs = 8
+	live := fmt.Sprintf("train --model vanilla --epochs %d --subset 20000 --test-subset 500 --name live-e2e --progress=false --db %s", liveEpochs, db)
 	trainJSON, _ := json.Marshal(map[string]any{"cmd": os.Args[0], "args": []string{}, "env": map[string]string{childEnv: live}})
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	script := exec.CommandContext(ctx, node, filepath.Join(root, "scripts", "browser", "ui.mjs"))
 	script.Dir = root
 	script.Env = append(os.Environ(), "AELAB_UI_URL="+url, "AELAB_UI_SHOTS="+filepath.Join(root, "build", "ui"),
-		"AELAB_UI_TRAIN="+string(trainJSON))
+		"AELAB_UI_TRAIN="+string(trainJSON), fmt.Sprint("AELAB_UI_TRAIN_EPOCHS=", liveEpochs))
 	b, err := script.CombinedOutput()
 	t.Logf("%s", b)
 	if err != nil {

@@ -4,6 +4,7 @@
 //   AELAB_UI_URL    the server, e.g. http://127.0.0.1:41234
 //   AELAB_UI_SHOTS  folder for screenshots
 //   AELAB_UI_TRAIN  JSON {cmd, args, env}: starts a real training named "live-e2e" into the store
+//   AELAB_UI_TRAIN_EPOCHS  its epochs
 // Exits non-zero on the first failed check, saying which.
 import { launch } from './launch.mjs';
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ const train = JSON.parse(process.env.AELAB_UI_TRAIN);
 mkdirSync(shots, { recursive: true });
 
 const EVIL = '<script>alert(1)</script>';
+const EPOCHS = Number(process.env.AELAB_UI_TRAIN_EPOCHS); // of the live training
 const PALETTE = ['#1f77b4', '#d62728'];
 let step = '';
 const log = (msg) => console.log(`ui e2e: ${msg}`);
@@ -177,15 +179,28 @@ try {
   await page.waitForFunction(() => document.querySelector('.chart-status').textContent.startsWith('live'));
   await page.evaluate(() => { window.e2eMarker = 'no reload'; });
   const before = Number(await page.$eval('.chart-plot', (e) => e.dataset.points));
+  // Let it train, and pause it again after its first epoch(s): the page must show them while
+  // the run is RUNNING, then the rest once it goes on.
+  const key = await page.$eval('.chart-key', (s) => s.value);
+  const logged = async () => (await (await fetch(`${base}/api/series?key=${key}&run=${id}`)).json()).series[0].total;
   trainer.kill('SIGCONT');
-  await page.waitForFunction((n) => Number(document.querySelector('.chart-plot').dataset.points) > n, before, { timeout: 120000 });
-  const grown = Number(await page.$eval('.chart-plot', (e) => e.dataset.points));
+  let mid = 0;
+  for (let i = 0; i < 4800 && mid === 0; i++) {
+    mid = await logged();
+    if (mid === 0) await new Promise((r) => setTimeout(r, 25));
+  }
+  trainer.kill('SIGSTOP');
+  mid = await logged();
+  check(mid > before && mid < EPOCHS, `paused after ${mid} of ${EPOCHS} epochs`);
+  await page.waitForFunction((n) => Number(document.querySelector('.chart-plot').dataset.points) === n, mid, { timeout: 30000 });
+  check(await page.$eval('.run-head .badge', (b) => b.textContent) === 'RUNNING', 'the run shows RUNNING mid-way');
   await shot('live');
+  trainer.kill('SIGCONT');
   await page.waitForFunction(() => document.querySelector('.run-head .badge').textContent === 'FINISHED', null, { timeout: 180000 });
-  await page.waitForFunction(() => Number(document.querySelector('.chart-plot').dataset.points) === 6, null, { timeout: 30000 });
+  await page.waitForFunction((n) => Number(document.querySelector('.chart-plot').dataset.points) === n, EPOCHS, { timeout: 30000 });
   await page.waitForFunction(() => { const i = document.querySelector('img.recon-grid'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 120000 });
   check(await page.evaluate(() => window.e2eMarker) === 'no reload', 'the run page reloaded');
-  log(`curve grew live: ${before} → ${grown} → 6 points, FINISHED, reconstructions shown, no reload`);
+  log(`curve grew live: ${before} → ${mid} → ${EPOCHS} points, FINISHED, reconstructions shown, no reload`);
   await shot('live-finished');
 
   check(errors.length === 0, `browser errors: ${JSON.stringify(errors)}`);

@@ -6,20 +6,30 @@ import { updateLinks } from './selection.js';
 
 function start() {
   updateLinks();
-  document.querySelectorAll('[data-chart]').forEach(mountChart);
+  const charts = [...document.querySelectorAll('[data-chart]')].map((panel) => ({ panel, chart: mountChart(panel) }));
 
   const form = document.getElementById('query');
   const table = document.getElementById('runs-table');
   if (form && table) initRuns(form, table);
 
-  // A running run's page: its parts follow the store until the run ends.
-  const run = document.querySelector('.run-page[data-live]');
-  if (run) {
-    const source = watch([run.dataset.run], async () => {
-      const res = await fetch(location.pathname, { headers: { Accept: 'text/html' } });
+  // A live page (a running run's, a sweep's with trials to come): its parts follow the store
+  // (its runs', or the whole store's when it names none) until nothing is left to happen.
+  const page = document.querySelector('[data-live-page][data-live]');
+  if (page) {
+    const stream = watch((page.dataset.runs || '').split(' ').filter(Boolean), async () => {
+      const res = await fetch(location.pathname + location.search, { headers: { Accept: 'text/html' } });
       if (!res.ok) return;
-      const doc = swapParts(run, await res.text());
-      if (!doc.querySelector('.run-page[data-live]')) source.close(); // ended: nothing more to follow
+      const doc = swapParts(page, await res.text());
+      // A chart whose runs changed (a sweep's new trial) is drawn anew.
+      const fresh = [...doc.querySelectorAll('[data-chart]')];
+      charts.forEach((c, i) => {
+        if (!fresh[i] || fresh[i].dataset.runs === c.panel.dataset.runs) return;
+        const next = document.importNode(fresh[i], true);
+        c.panel.replaceWith(next);
+        c.chart.close();
+        charts[i] = { panel: next, chart: mountChart(next) };
+      });
+      if (!doc.querySelector('[data-live-page][data-live]')) stream.close(); // ended: nothing more to follow
     });
   }
 

@@ -112,10 +112,11 @@ export function mountChart(panel) {
   logEl.addEventListener('change', render);
   smoothEl.addEventListener('input', render);
   let resize = 0;
-  window.addEventListener('resize', () => {
+  const onResize = () => {
     clearTimeout(resize);
     resize = setTimeout(() => plot && plot.setSize({ width: Math.max(plotEl.clientWidth, 320), height: 340 }), 150);
-  });
+  };
+  window.addEventListener('resize', onResize);
   // New metrics appear in the chooser as a live run logs them.
   async function refreshKeys() {
     const p = new URLSearchParams();
@@ -128,6 +129,14 @@ export function mountChart(panel) {
       keyEl.append(new Option(k.title === k.key ? k.key : `${k.title} (${k.key})`, k.key));
     }
   }
-  if (panel.hasAttribute('data-live')) watch(runs, () => { load(); refreshKeys(); });
+  const stream = panel.hasAttribute('data-live') ? watch(runs, () => { load(); refreshKeys(); }) : null;
   load();
+  // close stops the chart's updates (its panel is being replaced).
+  return {
+    close() {
+      if (stream) stream.close();
+      window.removeEventListener('resize', onResize);
+      if (plot) plot.destroy();
+    },
+  };
 }
