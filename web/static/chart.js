@@ -73,7 +73,6 @@ export function mountChart(panel) {
       note.textContent = 'No values of this metric yet.';
       return;
     }
-    const unit = data.unit ? ` (${data.unit})` : '';
     note.textContent = data.series.some((s) => s.total > s.x.length + s.nonfinite)
       ? 'Long series are downsampled on the server (LTTB, at most 2,000 points each).' : '';
     const opts = {
@@ -81,7 +80,7 @@ export function mountChart(panel) {
       scales: { x: { time: false }, y: { distr: log ? 3 : 1 } },
       // Epochs and steps are whole numbers: no ticks between them.
       axes: [{ label: data.x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7] },
-        { label: data.title + unit, size: 70 }],
+        { label: data.label, size: 70 }],
       series, legend: { show: false },
     };
     plot = new uPlot(opts, tables.length === 1 ? tables[0] : uPlot.join(tables), plotEl);
