@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
 	"math"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/figure"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -54,8 +53,8 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 		}
 	}
 	add(valLossChart(runs))
-	add(barChart(runs, "params", "Parameters", "thousand parameters", fmt.Sprintf("Trainable parameters per run (from metric %s).", experiments.ParamCount.Name),
-		[]experiments.Metric{experiments.ParamCount}, []string{"parameters"}, 1e-3))
+	add(barChart(runs, "params", "Parameters", "trainable parameters", fmt.Sprintf("Trainable parameters per run (from metric %s).", experiments.ParamCount.Name),
+		[]experiments.Metric{experiments.ParamCount}, []string{"parameters"}, 1))
 	add(barChart(runs, "model_size", "Model size", "MB (1024² bytes)", fmt.Sprintf("Model size as float32 and float16 (metrics %s, %s).", experiments.ModelBytesF32.Name, experiments.ModelBytesF16.Name),
 		[]experiments.Metric{experiments.ModelBytesF32, experiments.ModelBytesF16}, []string{"float32", "float16"}, 1.0/mib))
 	add(barChart(runs, "seconds_per_epoch", "Seconds per epoch", "seconds", "Mean seconds per epoch after the first (compilation excluded); backend and device are in the runs table.",
@@ -80,39 +79,31 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 	return figs, notes
 }
 
-func render(p *plot.Plot, f *Figure) (*Figure, error) {
+// render draws the panels of a chart as PNG and SVG, chartH high per panel.
+func render(f *Figure, panels ...*plot.Plot) (*Figure, error) {
+	h := chartH
+	if len(panels) > 1 {
+		h = vg.Length(len(panels)) * chartH * 0.6
+	}
 	for _, format := range []string{"png", "svg"} {
-		wt, err := p.WriterTo(chartW, chartH, format)
+		b, err := figure.Render(chartW, h, format, panels...)
 		if err != nil {
 			return nil, fmt.Errorf("figure %s: %w", f.Name, err)
 		}
-		var b bytes.Buffer
-		if _, err := wt.WriteTo(&b); err != nil {
-			return nil, fmt.Errorf("figure %s: %w", f.Name, err)
-		}
 		if format == "png" {
-			f.PNG = b.Bytes()
+			f.PNG = b
 		} else {
-			f.SVG = b.Bytes()
+			f.SVG = b
 		}
 	}
 	f.Kind = "chart"
 	return f, nil
 }
 
-func newPlot(title, x, y string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = x
-	p.Y.Label.Text = y
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
-	return p
-}
-
 // valLossChart is the validation BCE of every epoch of every run, one line each.
 func valLossChart(runs []*Run) (*Figure, error) {
-	p := newPlot("Validation loss per epoch", "epoch", "validation BCE")
+	p := figure.New("Validation loss per epoch", "epoch", "validation BCE")
+	p.X.Tick.Marker = figure.EpochTicks{}
 	any := false
 	for i, r := range runs {
 		if len(r.ValBCE) == 0 {
@@ -131,7 +122,8 @@ func valLossChart(runs []*Run) (*Figure, error) {
 		if err != nil {
 			return nil, fmt.Errorf("figure val_loss: %w", err)
 		}
-		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
+		l.Color, s.Color = figure.Color(i), figure.Color(i)
+		l.Width = vg.Points(1.5)
 		s.Shape = plotutil.Shape(i)
 		p.Add(l, s)
 		p.Legend.Add(r.Label(), l, s)
@@ -140,18 +132,18 @@ func valLossChart(runs []*Run) (*Figure, error) {
 	if !any {
 		return nil, nil
 	}
-	return render(p, &Figure{Name: "val_loss", Title: "Validation loss per epoch",
-		Caption: fmt.Sprintf("Validation binary cross-entropy after each epoch (metric %s), every run on one chart.", experiments.ValBCE.Name)})
+	return render(&Figure{Name: "val_loss", Title: "Validation loss per epoch",
+		Caption: fmt.Sprintf("Validation binary cross-entropy after each epoch (metric %s), every run on one chart.", experiments.ValBCE.Name)}, p)
 }
 
 // barChart draws one bar per run for each metric key (grouped when several).
 func barChart(runs []*Run, name, title, yLabel, caption string, keys []experiments.Metric, legends []string, scale float64) (*Figure, error) {
-	p := newPlot(title, "", yLabel)
+	p := figure.New(title, "", yLabel)
 	labels := make([]string, len(runs))
 	for i, r := range runs {
 		labels[i] = r.Model() + "\n" + r.Record.ShortID() // two lines: six runs' labels fit side by side
 	}
-	groupW := 0.7 * float64(chartW-2*vg.Centimeter) / float64(max(len(runs), 1))
+	groupW := 0.7 * float64(chartW-4*vg.Centimeter) / float64(max(len(runs), 1))
 	w := vg.Length(math.Min(groupW/float64(len(keys)), 60))
 	any := false
 	for k, key := range keys {
@@ -166,7 +158,7 @@ func barChart(runs []*Run, name, title, yLabel, caption string, keys []experimen
 		if err != nil {
 			return nil, fmt.Errorf("figure %s: %w", name, err)
 		}
-		b.Color = plotutil.Color(k)
+		b.Color = figure.Color(k)
 		b.LineStyle.Width = 0
 		b.Offset = vg.Length(float64(k)-float64(len(keys)-1)/2) * w
 		p.Add(b)
@@ -178,13 +170,14 @@ func barChart(runs []*Run, name, title, yLabel, caption string, keys []experimen
 		return nil, nil
 	}
 	p.NominalX(labels...)
-	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.15 // room for the legend
-	return render(p, &Figure{Name: name, Title: title, Caption: caption})
+	p.X.Tick.Label.Font = figure.Font(8.5)
+	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.05 // the tallest bar does not touch the top
+	return render(&Figure{Name: name, Title: title, Caption: caption}, p)
 }
 
 // digitChart is the reconstruction MSE per digit class, one bar per run in each group.
 func digitChart(runs []*Run) (*Figure, error) {
-	p := newPlot("Reconstruction MSE per digit", "digit", "test MSE")
+	p := figure.New("Reconstruction MSE per digit", "digit", "test MSE")
 	var with []*Run
 	for _, r := range runs {
 		if _, ok := r.Metric(experiments.DigitMSE.For(0).Name); ok {
@@ -194,7 +187,7 @@ func digitChart(runs []*Run) (*Figure, error) {
 	if len(with) == 0 {
 		return nil, nil
 	}
-	w := vg.Length(0.8 * float64(chartW-2*vg.Centimeter) / 10 / float64(len(with)))
+	w := vg.Length(0.8 * float64(chartW-5*vg.Centimeter) / 10 / float64(len(with)))
 	for i, r := range with {
 		vals := make(plotter.Values, 10)
 		for d := range vals {
@@ -206,16 +199,16 @@ func digitChart(runs []*Run) (*Figure, error) {
 		if err != nil {
 			return nil, fmt.Errorf("figure digit_mse: %w", err)
 		}
-		b.Color = plotutil.Color(i)
+		b.Color = figure.Color(i)
 		b.LineStyle.Width = 0
 		b.Offset = vg.Length(float64(i)-float64(len(with)-1)/2) * w
 		p.Add(b)
 		p.Legend.Add(r.Label(), b)
 	}
 	p.NominalX("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-	p.Y.Min, p.Y.Max = 0, p.Y.Max*(1.1+0.07*float64(len(with))) // room for the legend
-	return render(p, &Figure{Name: "digit_mse", Title: "Reconstruction MSE per digit",
-		Caption: fmt.Sprintf("Mean test MSE of each digit class (metrics %s … %s); for denoising runs, of the denoised images.", experiments.DigitMSE.For(0).Name, experiments.DigitMSE.For(9).Name)})
+	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.05
+	return render(&Figure{Name: "digit_mse", Title: "Reconstruction MSE per digit",
+		Caption: fmt.Sprintf("Mean test MSE of each digit class (metrics %s … %s); for denoising runs, of the denoised images.", experiments.DigitMSE.For(0).Name, experiments.DigitMSE.For(9).Name)}, p)
 }
 
 // TestImages returns the first n test images of a data set (mnist, fashion).
@@ -256,7 +249,7 @@ func ReconstructionGrid(rec *tracker.RunRecord, dir string, n int, images TestIm
 		return nil, fmt.Errorf("run %s: reconstruct: %w", rec.ShortID(), err)
 	}
 	rows = append(rows, out)
-	img, err := ImageGrid(rows, data.Height, data.Width, reportGrid)
+	img, err := figure.ImageGrid(rows, data.Height, data.Width, reportGrid)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: reconstructions: %w", rec.ShortID(), err)
 	}
@@ -275,59 +268,8 @@ func ReconstructionGrid(rec *tracker.RunRecord, dir string, n int, images TestIm
 	return f, nil
 }
 
-// GridStyle is how ImageGrid draws: each image pixel Scale×Scale, with a frame Gap pixels wide
-// of gray level Frame around and between the images.
-type GridStyle struct {
-	Scale int
-	Gap   int
-	Frame uint8
-}
-
 // reportGrid is the style of the report's reconstruction grids.
-var reportGrid = GridStyle{Scale: 3, Gap: 2, Frame: 70}
-
-// ImageGrid lays out rows of h×w images, stored flat and row-major with values in [0, 1]
-// (0 black, 1 white; values outside are clipped), as one gray picture: row i of the picture holds
-// the images of rows[i], left to right. Rows may hold different numbers of images, but each a
-// whole number of them.
-func ImageGrid(rows [][]float32, h, w int, style GridStyle) (*image.Gray, error) {
-	scale, gap := style.Scale, style.Gap
-	if h <= 0 || w <= 0 || scale <= 0 || gap < 0 {
-		return nil, fmt.Errorf("image size %d×%d, scale %d and gap %d: want positive sizes and scale and a gap ≥ 0", h, w, scale, gap)
-	}
-	cols := 0
-	for i, r := range rows {
-		if len(r)%(h*w) != 0 {
-			return nil, fmt.Errorf("row %d has %d values, not a whole number of %d×%d images", i, len(r), h, w)
-		}
-		cols = max(cols, len(r)/(h*w))
-	}
-	if cols == 0 {
-		return nil, fmt.Errorf("no images to draw")
-	}
-	cw, ch := w*scale+gap, h*scale+gap
-	img := image.NewGray(image.Rect(0, 0, cols*cw+gap, len(rows)*ch+gap))
-	for i := range img.Pix {
-		img.Pix[i] = style.Frame
-	}
-	for ri, row := range rows {
-		for k := 0; k < len(row)/(h*w); k++ {
-			px := row[k*h*w : (k+1)*h*w]
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					v := min(max(px[y*w+x], 0), 1)
-					c := color.Gray{Y: uint8(math.Round(float64(v) * 255))}
-					for dy := 0; dy < scale; dy++ {
-						for dx := 0; dx < scale; dx++ {
-							img.SetGray(gap+k*cw+x*scale+dx, gap+ri*ch+y*scale+dy, c)
-						}
-					}
-				}
-			}
-		}
-	}
-	return img, nil
-}
+var reportGrid = figure.GridStyle{Scale: 3, Gap: 2, Frame: 70}
 
 // svgWrap is an SVG that shows a PNG (for image grids, whose pixels are the content).
 func svgWrap(pngData []byte, w, h int, title string) []byte {

@@ -1,13 +1,11 @@
 package nbplot
 
 import (
-	"bytes"
 	"fmt"
-	"image/color"
 	"math"
 	"slices"
-	"strconv"
 
+	"github.com/aelab/aelab/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -43,17 +41,9 @@ type Chart struct {
 	LogY                  bool // logarithmic y axis (all values must be positive)
 }
 
-// palette is colour-blind-safe (Okabe–Ito).
-var palette = []color.RGBA{
-	{0, 114, 178, 255}, {213, 94, 0, 255}, {0, 158, 115, 255}, {204, 121, 167, 255},
-	{230, 159, 0, 255}, {86, 180, 233, 255}, {0, 0, 0, 255},
-}
-
+// newPlot is an empty chart in aelab's figure style (package figure).
 func (c Chart) newPlot() *plot.Plot {
-	p := plot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = c.Title, c.XLabel, c.YLabel
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
+	p := figure.New(c.Title, c.XLabel, c.YLabel)
 	if c.LogY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -61,6 +51,7 @@ func (c Chart) newPlot() *plot.Plot {
 	return p
 }
 
+// png renders the chart, its legend beside the data (figure.Render).
 func (c Chart) png(p *plot.Plot) ([]byte, error) {
 	w, h := c.Width, c.Height
 	if w <= 0 {
@@ -69,15 +60,11 @@ func (c Chart) png(p *plot.Plot) ([]byte, error) {
 	if h <= 0 {
 		h = 3.5
 	}
-	wt, err := p.WriterTo(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, "png")
+	b, err := figure.Render(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, "png", p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("nbplot: %w", err)
 	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // LinesPNG draws each series as a line with points, in its own colour, as a PNG. When every x
@@ -89,7 +76,7 @@ func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
 	}
 	p := c.newPlot()
 	if allIntegers(series) {
-		p.X.Tick.Marker = integerTicks{}
+		p.X.Tick.Marker = figure.EpochTicks{}
 	}
 	for i, xys := range all {
 		if len(xys) == 0 {
@@ -100,7 +87,7 @@ func (c Chart) LinesPNG(series ...Series) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nbplot: series %q: %w", s.Name, err)
 		}
-		col := palette[i%len(palette)]
+		col := figure.Color(i)
 		line.Color, points.Color = col, col
 		line.Width = vg.Points(1.5)
 		points.Radius = vg.Points(2)
@@ -150,27 +137,13 @@ func (c Chart) HistogramsPNG(bins int, names []string, samples ...[]float64) ([]
 		for b := range h.Bins {
 			h.Bins[b].Weight /= float64(len(s)) * width // area 1
 		}
-		col := palette[i%len(palette)]
+		col := figure.Color(i)
 		h.LineStyle.Color = col
-		h.FillColor = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 100}
+		h.FillColor = figure.Translucent(col, 100)
 		p.Add(h)
 		p.Legend.Add(names[i], h)
 	}
 	return c.png(p)
-}
-
-// integerTicks labels whole numbers only (epochs), at most about ten of them.
-type integerTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
-	first, last := math.Ceil(lo), math.Floor(hi)
-	step := math.Max(1, math.Ceil((last-first)/10))
-	var ticks []plot.Tick
-	for v := first; v <= last; v += step {
-		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
-	}
-	return ticks
 }
 
 func allIntegers(series []Series) bool {
@@ -184,16 +157,9 @@ func allIntegers(series []Series) bool {
 	return true
 }
 
-// categorical has ten distinct colours (Tableau 10), one per class of a scatter plot.
-var categorical = []color.RGBA{
-	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255},
-	{140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255}, {23, 190, 207, 255},
-}
-
 // ScatterPNG draws each series as unconnected points in its own colour (ten distinct colours,
 // e.g. one per digit), and writes each series' name large at its median point, so classes
-// can be told apart without the legend. The x axis is widened on the right to leave the legend
-// its own space. Series with no points are skipped.
+// can be told apart without the legend. Series with no points are skipped.
 func (c Chart) ScatterPNG(series ...Series) ([]byte, error) {
 	all, err := seriesPoints(series)
 	if err != nil {
@@ -211,8 +177,7 @@ func (c Chart) ScatterPNG(series ...Series) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nbplot: series %q: %w", s.Name, err)
 		}
-		col := categorical[i%len(categorical)]
-		points.GlyphStyle.Color = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 170}
+		points.GlyphStyle.Color = figure.Translucent(figure.Color(i), 170)
 		points.GlyphStyle.Radius = vg.Points(1.6)
 		points.GlyphStyle.Shape = draw.CircleGlyph{}
 		p.Add(points)
@@ -232,13 +197,10 @@ func (c Chart) ScatterPNG(series ...Series) ([]byte, error) {
 			return nil, err
 		}
 		for i := range labels.TextStyle {
-			labels.TextStyle[i].Font.Size = vg.Points(14)
+			labels.TextStyle[i].Font = figure.Font(14)
 			labels.TextStyle[i].XAlign, labels.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
 		}
 		p.Add(labels)
-	}
-	if len(centres.Labels) > 0 { // room on the right for the legend, so it covers no points
-		p.X.Max += 0.15 * (p.X.Max - p.X.Min)
 	}
 	return c.png(p)
 }

@@ -8,7 +8,7 @@ import (
 	"image/png"
 	"strings"
 
-	"github.com/aelab/aelab/reports"
+	"github.com/aelab/aelab/figure"
 )
 
 // Row is one row of an image grid: a title and n images of h×w pixels stored flat, row-major,
@@ -20,13 +20,13 @@ type Row struct {
 
 // GridPNG draws rows of h×w images as one PNG, each pixel scale×scale, with a gap of one
 // scaled pixel between images. Rows may hold different numbers of images; values outside [0, 1]
-// are clipped. The drawing is reports.ImageGrid's.
+// are clipped. The drawing is figure.ImageGrid's, as in the reports.
 func GridPNG(rows []Row, h, w, scale int) ([]byte, error) {
 	images := make([][]float32, len(rows))
 	for i, r := range rows {
 		images[i] = r.Images
 	}
-	img, err := reports.ImageGrid(images, h, w, reports.GridStyle{Scale: scale, Gap: scale, Frame: 96})
+	img, err := figure.ImageGrid(images, h, w, figure.GridStyle{Scale: scale, Gap: scale, Frame: 96})
 	if err != nil {
 		return nil, fmt.Errorf("nbplot: %w", err)
 	}

@@ -85,17 +85,7 @@ func TestCharts(t *testing.T) {
 	}
 }
 
-func TestIntegerTicks(t *testing.T) {
-	var got []string
-	for _, tk := range (integerTicks{}).Ticks(0.5, 3.2) {
-		got = append(got, tk.Label)
-	}
-	if strings.Join(got, ",") != "1,2,3" {
-		t.Errorf("ticks %v, want 1,2,3", got)
-	}
-	if n := len((integerTicks{}).Ticks(1, 50)); n > 11 {
-		t.Errorf("%d ticks for 1..50, want at most 11", n)
-	}
+func TestAllIntegers(t *testing.T) {
 	if !allIntegers([]Series{{X: []float64{1, 2}}}) || allIntegers([]Series{{X: []float64{1, 1.5}}}) {
 		t.Error("allIntegers is wrong")
 	}
