@@ -143,10 +143,14 @@ func (m Metric) For(digit int) Metric {
 	return m
 }
 
-// Sampled metrics: the machine while the run lives, logged by a system monitor (LogSample).
+// Sampled metrics: the machine while the run lives, logged by a system monitor (LogSample; see
+// SystemMetrics): the training process's CPU time over wall time as a share of all cores, its
+// resident memory now and at its peak, and the GPU it trains on (the first visible to it): the
+// device's utilisation and memory in use.
 var (
 	SystemCPU       = Metric{Name: "system.cpu_percent", Kind: Sampled, Title: "CPU", Unit: UnitPercentOfCPU, Better: aelib.NeitherBetter, Digits: 0}
 	SystemRSS       = Metric{Name: "system.rss_bytes", Kind: Sampled, Title: "memory (RSS)", Unit: UnitBytes, Better: aelib.LowerIsBetter}
+	SystemPeakRSS   = Metric{Name: "system.rss_peak_bytes", Kind: Sampled, Title: "peak memory (RSS)", Unit: UnitBytes, Better: aelib.LowerIsBetter}
 	SystemGPU       = Metric{Name: "system.gpu_percent", Kind: Sampled, Title: "GPU", Unit: UnitPercent, Better: aelib.NeitherBetter, Digits: 0}
 	SystemGPUMemory = Metric{Name: "system.gpu_memory_bytes", Kind: Sampled, Title: "GPU memory", Unit: UnitBytes, Better: aelib.LowerIsBetter}
 )
@@ -173,7 +177,7 @@ var schema = func() []Metric {
 			}
 		}
 	}
-	return append(s, SystemCPU, SystemRSS, SystemGPU, SystemGPUMemory)
+	return append(s, SystemCPU, SystemRSS, SystemPeakRSS, SystemGPU, SystemGPUMemory)
 }()
 
 // Metrics returns the schema: every declared metric, per-epoch ones first.

@@ -65,6 +65,7 @@ func TestPeerRunLogsWhatRunLogs(t *testing.T) {
 	for key, v := range own.Metrics {
 		got, ok := rec.Metrics[key]
 		switch {
+		case isSampled(key): // the machine while aelab trained; the peer trains in a process of its own
 		case !ok:
 			t.Errorf("the peer run lacks metric %s", key)
 		case strings.HasPrefix(key, "test_") || strings.HasPrefix(key, "digit_mse_") || strings.Contains(key, "noisy") ||
@@ -107,4 +108,9 @@ func TestPeerRunFailsOnBadReconstructions(t *testing.T) {
 	if rec.Status != tracker.StatusFailed || !strings.Contains(rec.Error, "reconstructed values") {
 		t.Errorf("run %s: %s", rec.Status, rec.Error)
 	}
+}
+
+func isSampled(key string) bool {
+	m, ok := LookupMetric(key)
+	return ok && m.Kind == Sampled
 }

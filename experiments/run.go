@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
@@ -38,8 +39,15 @@ type Options struct {
 	// Observers see every epoch after it is logged; one returning aelib.ErrStopTraining ends
 	// training early, and the run still evaluates, saves and ends FINISHED.
 	Observers []aelib.Observer
+	// ObserveModel, when set, is called once the model is built and the data split, and returns
+	// observers that need them (a notebook's live view draws the model's reconstructions of
+	// test images); they see each epoch after Observers.
+	ObserveModel func(ae *aelib.Autoencoder, s aelib.Splits) []aelib.Observer
 	// Started, when set, is told the run's id once the run is recorded, before training.
 	Started func(runID string)
+	// SystemInterval is how often a tracked run logs its system.* metrics between epochs
+	// (DefaultSystemInterval when 0; < 0: at the end of each epoch only).
+	SystemInterval time.Duration
 }
 
 // KillReason, as the cause of a cancelled context (context.WithCancelCause), is the reason a
@@ -120,9 +128,15 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	var observers []aelib.Observer
 	if run != nil {
 		observers = append(observers, aelib.ObserverFunc(func(m aelib.EpochMetrics) error { return LogEpoch(run, m) }))
+		system := startSystemLogger(run, cfg.Epochs, opts.SystemInterval)
+		defer system.close(opts.Log)
+		observers = append(observers, system)
 	}
 	observers = append(observers, opts.Observers...)
 	splits := aelib.PrepareSplits(cfg, ds)
+	if opts.ObserveModel != nil {
+		observers = append(observers, opts.ObserveModel(ae, splits)...)
+	}
 	res.History, err = ae.Train(ctx, splits, aelib.TrainOptions{Observers: observers, ProgressBar: opts.ProgressBar, Log: opts.Log})
 	if err != nil {
 		return res, err

@@ -4,9 +4,11 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
@@ -171,5 +173,54 @@ func TestPresetsAndQuick(t *testing.T) {
 	deep, _ := LookupPreset("deep")
 	if deep.Config.Epochs != 50 || deep.Config.Quick().Epochs >= 50 {
 		t.Error("Quick should shorten the course's 50 epochs")
+	}
+}
+
+// TestRunLogsSystemMetrics checks the system.* metrics of a tracked run: one point at the end
+// of each epoch (with its step) and periodic points in between, and the Observers hook.
+func TestRunLogsSystemMetrics(t *testing.T) {
+	store := openTestStore(t)
+	cfg := tinyConfig(t, aelib.ModelVanilla)
+	var seen []int
+	res, err := Run(context.Background(), store, Spec{Config: cfg, Source: "test"}, Options{
+		SystemInterval: time.Millisecond, // far shorter than compiling the graph: periodic samples are certain
+		ObserveModel: func(ae *aelib.Autoencoder, s aelib.Splits) []aelib.Observer {
+			if ae == nil || s.NTrain != 512 {
+				t.Errorf("Observers called with model %v, %d training images", ae, s.NTrain)
+			}
+			return []aelib.Observer{aelib.ObserverFunc(func(m aelib.EpochMetrics) error { seen = append(seen, m.Epoch); return nil })}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []int{1, 2}) {
+		t.Errorf("the extra observer saw epochs %v", seen)
+	}
+	if runtime.GOOS != "linux" {
+		return // CPU and memory come from /proc
+	}
+	steps := map[int]int64{}
+	for _, p := range must(store.MetricHistory(res.RunID, "val_bce")) {
+		steps[p.Epoch] = p.Step
+	}
+	for _, key := range []string{SystemCPU.Name, SystemRSS.Name, SystemPeakRSS.Name} {
+		points := must(store.MetricHistory(res.RunID, key))
+		atEpochEnd := map[int]bool{}
+		for _, p := range points {
+			if p.Epoch < 1 || p.Epoch > cfg.Epochs || math.IsNaN(p.Value) || p.Value < 0 {
+				t.Errorf("%s: point %+v", key, p)
+			}
+			if p.Step == steps[p.Epoch] {
+				atEpochEnd[p.Epoch] = true
+			}
+		}
+		if len(atEpochEnd) != cfg.Epochs || len(points) <= cfg.Epochs {
+			t.Errorf("%s: %d points, at the end of epochs %v; want one per epoch end and periodic ones", key, len(points), atEpochEnd)
+		}
+	}
+	rec := must(store.GetRun(res.RunID))
+	if rec.Metrics[SystemRSS.Name] <= 0 || rec.Metrics[SystemPeakRSS.Name] < rec.Metrics[SystemRSS.Name] {
+		t.Errorf("latest RSS %v, peak %v", rec.Metrics[SystemRSS.Name], rec.Metrics[SystemPeakRSS.Name])
 	}
 }

@@ -60,6 +60,7 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 	add(barChart(runs, "seconds_per_epoch", "Seconds per epoch", "seconds", "Mean seconds per epoch after the first (compilation excluded); backend and device are in the runs table.",
 		[]experiments.Metric{experiments.SecondsPerEpoch}, []string{"seconds/epoch"}, 1))
 	add(digitChart(runs))
+	add(systemChart(runs))
 	if !opts.NoGrids {
 		sets := map[string]*data.Dataset{}
 		images := func(name string, n int) (*data.Split, error) {

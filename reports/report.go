@@ -48,6 +48,8 @@ type Run struct {
 	Summary *aelib.Summary // nil when the stored config has no known architecture
 	// ValBCE is the validation BCE of every epoch.
 	ValBCE []tracker.MetricPoint
+	// System is every sample of each system.* metric (experiments.SystemMetrics).
+	System map[string][]tracker.MetricPoint
 	// Checkpoint is the run's checkpoint folder, "" when it has none.
 	Checkpoint string
 }
@@ -135,8 +137,18 @@ func Build(store *tracker.Store, opts Options) (*Report, error) {
 		} else {
 			rep.Notes = append(rep.Notes, err.Error())
 		}
-		if run.ValBCE, err = store.MetricHistory(rec.ID, experiments.ValBCE.Name); err != nil {
+		hist, err := store.MetricHistories(rec.ID)
+		if err != nil {
 			return nil, fmt.Errorf("reports: run %s: %w", rec.ShortID(), err)
+		}
+		run.ValBCE = hist[experiments.ValBCE.Name]
+		for k, points := range hist {
+			if m, ok := experiments.LookupMetric(k); ok && m.Kind == experiments.Sampled {
+				if run.System == nil {
+					run.System = map[string][]tracker.MetricPoint{}
+				}
+				run.System[k] = points
+			}
 		}
 		rep.Runs = append(rep.Runs, run)
 	}

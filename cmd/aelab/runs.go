@@ -470,6 +470,9 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 		fmt.Fprintln(w, "\nMetrics (latest):")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, k := range runsSortedKeys(r.LatestMetrics) {
+			if isSystemMetric(k) {
+				continue
+			}
 			p := r.LatestMetrics[k]
 			fmt.Fprintf(tw, "  %s\t%s\tstep %d, epoch %d\n", k, experiments.FormatMetric(k, p.Value), p.Step, p.Epoch)
 		}
@@ -478,7 +481,7 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 
 	var several []string
 	for _, k := range runsSortedKeys(hist) {
-		if len(hist[k]) > 1 {
+		if len(hist[k]) > 1 && !isSystemMetric(k) {
 			several = append(several, k)
 		}
 	}
@@ -486,6 +489,7 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 		fmt.Fprintln(w, "\nHistory:")
 		writeHistoryTable(w, several, func(k string) []tracker.MetricPoint { return hist[k] })
 	}
+	writeSystemSummary(w, hist)
 
 	if len(r.Artifacts) > 0 {
 		fmt.Fprintln(w, "\nArtifacts:")
