@@ -40,6 +40,21 @@ type Observer interface {
 	EpochEnd(m EpochMetrics) error
 }
 
+// StepObserver is an Observer that also hears of every training step, for progress displays.
+// The host loop (ONNX Runtime, the Go backend) reports each step; the XLA device loop, which
+// runs a whole epoch in one call, reports epochs only.
+type StepObserver interface {
+	Observer
+	StepEnd(p StepProgress) error
+}
+
+// StepProgress is where training stands after a step.
+type StepProgress struct {
+	Epoch, Epochs int     // the epoch in progress (1-based), of how many
+	Step, Steps   int     // steps done in this epoch, of how many
+	Loss          float64 // mean training loss of the epoch so far
+}
+
 // ObserverFunc adapts a function to Observer.
 type ObserverFunc func(EpochMetrics) error
 
@@ -141,6 +156,13 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	ds := &batches{inputs: s.TrainInputs, targets: s.TrainTargets, n: s.NTrain, batch: cfg.BatchSize, seed: cfg.Seed}
 	hist = &History{StepsPerEpoch: ds.steps()}
 	var lossSum, weightSum float64
+	var stepObservers []StepObserver
+	for _, o := range opts.Observers {
+		if so, ok := o.(StepObserver); ok {
+			stepObservers = append(stepObservers, so)
+		}
+	}
+	progress := StepProgress{Epochs: cfg.Epochs, Steps: ds.steps()}
 	first := true
 	trainStart := time.Now()
 	onStep := func(_ *train.Loop, metrics []*tensors.Tensor) error {
@@ -155,6 +177,13 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		w := float64(ds.lastValid)
 		lossSum += loss * w
 		weightSum += w
+		progress.Step++
+		progress.Loss = lossSum / weightSum
+		for _, o := range stepObservers {
+			if err := o.StepEnd(progress); err != nil {
+				return fmt.Errorf("observer at step %d of epoch %d: %w", progress.Step, progress.Epoch, err)
+			}
+		}
 		return ctx.Err()
 	}
 
@@ -162,6 +191,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		lossSum, weightSum = 0, 0
+		progress.Epoch, progress.Step = epoch, 0
 		ds.epoch = epoch
 		// A fresh Loop per epoch: GoMLX's progress bar serves one run of a Loop, and RunSteps
 		// tells it the epoch's length, so each epoch gets its own bar, as in Keras.

@@ -163,6 +163,11 @@ func TestRenderPanels(t *testing.T) {
 	if _, err := Render(vg.Inch, vg.Inch, "bmp?", a); err == nil {
 		t.Error("unknown format: no error")
 	}
+	a.Y.Scale = plot.LogScale{} // gonum/plot panics on a log scale from 1 down to 0
+	a.Y.Min = 0
+	if _, err := Render(vg.Inch, vg.Inch, "png", a); err == nil || !strings.Contains(err.Error(), "cannot draw") {
+		t.Errorf("a log scale over 0: %v", err)
+	}
 }
 
 func TestImageGrid(t *testing.T) {

@@ -82,8 +82,14 @@ const legendGap = 10
 // Render draws the panels one above the other on a w×h canvas in format ("png", "svg", "pdf",
 // …), aligned so their data areas line up, and returns the file's bytes. The first panel's
 // legend, if it has entries, goes in a column to the right of all panels, level with the top
-// of the data: it never covers a point. Other panels' legends are left out.
-func Render(w, h vg.Length, format string, panels ...*plot.Plot) ([]byte, error) {
+// of the data: it never covers a point. Other panels' legends are left out. Data gonum/plot
+// cannot draw (a value ≤ 0 on a log scale) is an error, not a panic.
+func Render(w, h vg.Length, format string, panels ...*plot.Plot) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("figure: cannot draw: %v", r)
+		}
+	}()
 	if len(panels) == 0 {
 		return nil, fmt.Errorf("figure: no panels to render")
 	}
