@@ -75,6 +75,9 @@ func (l *Live) Draw() error {
 	var b strings.Builder
 	l.draws++
 	fmt.Fprintf(&b, `<div class="aelab-live" data-draws="%d">`, l.draws)
+	if len(l.series) == 0 && len(l.images) == 0 {
+		b.WriteString(`<p style="color:#777">the chart appears after the first epoch</p>`)
+	}
 	if len(l.series) > 0 {
 		png, err := l.Chart.LinesPNG(l.series...)
 		if err != nil {
@@ -117,6 +120,7 @@ func (l *Live) progressLine(done, total int, text string, force bool) {
 // Observe is experiments.Options.Observers for a training cell: the view follows the run's
 // training loss and validation BCE after every epoch and its progress within epochs, and, when
 // images > 0, shows the model's reconstructions of the first test images after every epoch.
+// Its two blocks appear when training starts, chart above progress, before the epochs' lines.
 func (l *Live) Observe(images int) func(*aelib.Autoencoder, aelib.Splits) []aelib.Observer {
 	return func(ae *aelib.Autoencoder, s aelib.Splits) []aelib.Observer {
 		o := &trainingView{live: l, ae: ae, epochs: ae.Config.Epochs, start: time.Now()}
@@ -124,6 +128,8 @@ func (l *Live) Observe(images int) func(*aelib.Autoencoder, aelib.Splits) []aeli
 			o.n = n
 			o.inputs, o.targets = s.TestInputs[:n*784], s.TestTargets[:n*784]
 		}
+		_ = l.Draw() // nothing to draw yet: cannot fail
+		l.progressLine(0, 1, fmt.Sprintf("epoch 1/%d · compiling the training step", o.epochs), true)
 		return []aelib.Observer{o}
 	}
 }

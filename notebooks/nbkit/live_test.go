@@ -42,7 +42,7 @@ func TestLiveDrawAndProgress(t *testing.T) {
 	if err := l.Draw(); err != nil { // nothing added yet: an empty block, no chart
 		t.Fatal(err)
 	}
-	if h := rec.last[l.chartID]; strings.Contains(h, "<img") || !strings.Contains(h, `data-draws="1"`) {
+	if h := rec.last[l.chartID]; strings.Contains(h, "<img") || !strings.Contains(h, `data-draws="1"`) || !strings.Contains(h, "after the first epoch") {
 		t.Errorf("empty view: %s", h)
 	}
 	l.Add("trial 1", 1, 0.3)
@@ -100,11 +100,14 @@ func TestLiveFollowsTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := rec.updates(l.chartID); n != 2 {
-		t.Errorf("%d chart redraws, want one per epoch (2)", n)
+	if n := rec.updates(l.chartID); n != 3 {
+		t.Errorf("%d chart redraws, want an empty one at the start and one per epoch (2)", n)
+	}
+	if rec.order[0] != l.chartID || rec.order[1] != l.progressID {
+		t.Errorf("the first blocks shown: %v; want the chart, then the progress line", rec.order[:2])
 	}
 	h := rec.last[l.chartID]
-	for _, want := range []string{`data-draws="2"`, "<img", "test images", "noisy inputs", "after epoch 2"} {
+	for _, want := range []string{`data-draws="3"`, "<img", "test images", "noisy inputs", "after epoch 2"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("the last chart block lacks %q", want)
 		}

@@ -1,0 +1,84 @@
+package nbkit
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/tracker"
+)
+
+// TestNotebookTrainAndLatest trains a tiny run the way a notebook's training cell does and
+// loads it back the way a later cell does.
+func TestNotebookTrainAndLatest(t *testing.T) {
+	t.Setenv("AELAB_DB", filepath.Join(t.TempDir(), "aelab.db"))
+	nb := New("99_test", "1.2")
+	store := OpenStore()
+	defer store.Close()
+	cfg := Must(aelib.DefaultConfig(aelib.ModelVanilla))
+	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = 2, 512, 128
+
+	stdout := os.Stdout // Train writes its lines to the cell's output
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout = w
+	read := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); read <- b }()
+	res := nb.Train(store, cfg, Run{Role: "main", Tags: map[string]string{"extra": "x"}})
+	os.Stdout = stdout
+	w.Close()
+	out := string(<-read)
+	for _, want := range []string{"epoch 1/2", "epoch 2/2", "run " + res.RunID[:8] + ": 2 epochs"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the cell's output lacks %q:\n%s", want, out)
+		}
+	}
+
+	run, ae := nb.Latest(store, `tags.role = "main"`)
+	if run.ID != res.RunID || ae == nil || run.Source != "notebook" {
+		t.Fatalf("Latest found run %s (source %q), want %s from the notebook", run.ID, run.Source, res.RunID)
+	}
+	for k, want := range map[string]string{"notebook": "99_test", "section": "1.2", "role": "main", "extra": "x"} {
+		if run.Tags[k] != want {
+			t.Errorf("tag %s = %q, want %q", k, run.Tags[k], want)
+		}
+	}
+	h := History(store, run, "val_bce", "validation BCE")
+	if h.Name != "validation BCE" || len(h.X) != 2 || h.X[1] != 2 || h.Y[1] != res.History.Epochs[1].ValLoss {
+		t.Errorf("history %+v", h)
+	}
+	if got := nb.Runs(""); got != `tags.notebook = "99_test"` {
+		t.Errorf("Runs(\"\") = %s", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Latest with no matching run did not stop the cell")
+		}
+	}()
+	nb.Latest(store, `tags.role = "none"`)
+}
+
+func TestQuickAndMust(t *testing.T) {
+	t.Setenv("AELAB_QUICK", "")
+	if Quick() {
+		t.Error("Quick with AELAB_QUICK empty")
+	}
+	t.Setenv("AELAB_QUICK", "1")
+	if !Quick() {
+		t.Error("not Quick with AELAB_QUICK=1")
+	}
+	if Must(3, nil) != 3 {
+		t.Error("Must(3, nil) != 3")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Must with an error did not panic")
+		}
+	}()
+	Must(tracker.Open(filepath.Join(t.TempDir(), "no", "such", "dir", "\x00")))
+}
