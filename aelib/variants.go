@@ -96,8 +96,11 @@ var variants = []Variant{
 		Name: ModelDenoise, Section: "1.4", Title: "Convolutional denoising autoencoder",
 		Defaults: Config{Filters: 32, Epochs: 10, BatchSize: 128, Noise: 0.5},
 		Settings: []string{"filters"}, DeviceLoop: true,
-		// Convolutions are slow on a CPU: a small subset.
-		Quick: QuickSettings{Epochs: 2, TrainSubset: 2500, TestSubset: 1000},
+		// Convolutions are slow on a CPU: a subset, but enough steps to show the lesson. Measured
+		// (batch 128, Adam 1e-3, noise 0.5, 500 test images): after 40 steps (2 epochs of 2,500)
+		// the outputs are grey blurs, SSIM 0.07 against the noisy inputs' 0.36; after 94 steps
+		// (2 epochs of 6,000) they are clean digits, SSIM 0.55, MSE 0.037 against 0.116.
+		Quick: QuickSettings{Epochs: 2, TrainSubset: 6000, TestSubset: 1000},
 		architecture: func(c Config) (Architecture, error) {
 			if c.Filters <= 0 {
 				return Architecture{}, fmt.Errorf("model %s needs filters > 0, got %d", c.Model, c.Filters)

@@ -2,9 +2,11 @@ package nbkit
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
@@ -13,17 +15,33 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// Notebook is what a notebook's cells share: its name and course section, which tag its runs.
-// Declare it once in the setup cell, `var nb = nbkit.New("02_vanilla", "1.2")`: GoNB keeps the
-// declaration for every later cell, each of which is a program of its own.
+// Notebook is what a notebook's cells share: its name and course section, which tag its runs,
+// and the training settings a cell's flags give. Declare it once in the setup cell,
+// `var nb = nbkit.New("02_vanilla", "1.2")`: GoNB keeps the declaration for every later cell,
+// each of which is a program of its own.
 type Notebook struct {
 	Name    string // tags.notebook of its runs
 	Section string // tags.section of its runs (a run may name another)
+	flags   *experiments.ConfigFlags
 }
 
+var (
+	cellFlagsOnce sync.Once
+	cellFlags     *experiments.ConfigFlags
+)
+
 // New is the notebook named name (its file name without .ipynb), for course section section.
+// It defines the training flags on the program's command line, which a GoNB cell parses from
+// its %% line: `%% --epochs=3 --noise=0.3` (the flags of `aelab train`, experiments.ConfigFlags).
 func New(name, section string) *Notebook {
-	return &Notebook{Name: name, Section: section}
+	cellFlagsOnce.Do(func() {
+		cellFlags = experiments.CellFlags()
+		// A bad flag stops the cell with GoNB's flag.Parse: one line, not the list of every flag.
+		flag.CommandLine.Usage = func() {
+			fmt.Fprintln(flag.CommandLine.Output(), "a training cell takes the flags of `aelab train` (see aelab train -h), e.g. %% --epochs=3 --noise=0.3")
+		}
+	})
+	return &Notebook{Name: name, Section: section, flags: cellFlags}
 }
 
 // Quick reports whether AELAB_QUICK asks for short settings (few epochs, data subsets): the
@@ -124,6 +142,9 @@ func (nb *Notebook) Train(store *tracker.Store, cfg aelib.Config, run Run) *expe
 // describe is a config's settings in a few words: "3 epochs, 20,000 training images, batch 256".
 func describe(cfg aelib.Config) string {
 	parts := []string{fmt.Sprintf("%d epochs", cfg.Epochs)}
+	if cfg.Epochs == 1 {
+		parts[0] = "1 epoch"
+	}
 	if cfg.TrainSubset > 0 {
 		parts = append(parts, aelib.Thousands(cfg.TrainSubset)+" training images")
 	} else {
@@ -134,4 +155,13 @@ func describe(cfg aelib.Config) string {
 		parts = append(parts, fmt.Sprintf("noise %g", cfg.Noise))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Settings is a model's configuration for a training cell: aelab's defaults (the course's, for
+// its models), shortened to the model's quick settings in quick mode, changed by the flags on
+// the cell's %% line. It prints them in a line. A flag for another model stops the cell.
+func (nb *Notebook) Settings(model string) aelib.Config {
+	cfg := Must(nb.flags.ConfigFor(model, Quick()))
+	fmt.Printf("%s: %s\n", model, describe(cfg))
+	return cfg
 }

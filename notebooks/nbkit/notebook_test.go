@@ -1,6 +1,7 @@
 package nbkit
 
 import (
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -81,4 +83,49 @@ func TestQuickAndMust(t *testing.T) {
 		}
 	}()
 	Must(tracker.Open(filepath.Join(t.TempDir(), "no", "such", "dir", "\x00")))
+}
+
+// TestSettingsFromCellFlags parses flags as a cell's %% line gives them (GoNB's main calls
+// flag.Parse on the flags New defines), on a flag set of its own.
+func TestSettingsFromCellFlags(t *testing.T) {
+	New("99_test", "1.2")
+	New("99_other", "") // a second notebook in one program does not define the flags again
+	if flag.Lookup("epochs") == nil || flag.Lookup("noise") == nil {
+		t.Fatal("New did not define the training flags on the command line")
+	}
+	fs := flag.NewFlagSet("cell", flag.ContinueOnError)
+	nb := &Notebook{Name: "99_test", flags: experiments.NewConfigFlags()}
+	nb.flags.Register(fs)
+	t.Setenv("AELAB_QUICK", "")
+	course := nb.Settings(aelib.ModelDenoise)
+	want := Must(aelib.DefaultConfig(aelib.ModelDenoise))
+	if course.Epochs != want.Epochs || course.Noise != want.Noise || course.TrainSubset != 0 {
+		t.Errorf("no flags, not quick: %+v, want the course's %+v", course, want)
+	}
+	t.Setenv("AELAB_QUICK", "1")
+	quick := nb.Settings(aelib.ModelDenoise)
+	if quick.TrainSubset == 0 || quick.Epochs >= want.Epochs {
+		t.Errorf("quick: %+v, want fewer epochs on a subset", quick)
+	}
+	if err := fs.Parse([]string{"--epochs=1", "--noise=0.3"}); err != nil {
+		t.Fatal(err)
+	}
+	got := nb.Settings(aelib.ModelDenoise)
+	if got.Epochs != 1 || got.Noise != 0.3 || got.TrainSubset != quick.TrainSubset {
+		t.Errorf("flags --epochs=1 --noise=0.3 in quick mode: %+v", got)
+	}
+	for _, bad := range [][2]string{{"epochs", "-1"}, {"noise", "NaN"}, {"lr", "0"}} {
+		if err := fs.Set(bad[0], bad[1]); err == nil {
+			t.Errorf("--%s=%s: no error", bad[0], bad[1])
+		}
+	}
+	if err := fs.Set("model", aelib.ModelDeep); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("--model deep in a cell that trains the denoiser did not stop the cell")
+		}
+	}()
+	nb.Settings(aelib.ModelDenoise)
 }
