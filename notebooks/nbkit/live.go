@@ -134,6 +134,23 @@ func (l *Live) Observe(images int) func(*aelib.Autoencoder, aelib.Splits) []aeli
 	}
 }
 
+// Trial is experiments.Options.Observers for one run of many on one chart (the trials of a
+// sweep): the run's validation BCE after every epoch becomes the curve named name, and the
+// progress line says which trial is training.
+func (l *Live) Trial(name string) func(*aelib.Autoencoder, aelib.Splits) []aelib.Observer {
+	return func(ae *aelib.Autoencoder, _ aelib.Splits) []aelib.Observer {
+		epochs, start := ae.Config.Epochs, time.Now()
+		return []aelib.Observer{aelib.ObserverFunc(func(m aelib.EpochMetrics) error {
+			l.Add(name, float64(m.Epoch), m.ValLoss)
+			if err := l.Draw(); err != nil {
+				return err
+			}
+			l.progressLine(m.Epoch, epochs, fmt.Sprintf("%s · epoch %d/%d · val BCE %.4f · %s", name, m.Epoch, epochs, m.ValLoss, since(start)), true)
+			return nil
+		})}
+	}
+}
+
 // trainingView feeds a Live view from aelib's training.
 type trainingView struct {
 	live            *Live

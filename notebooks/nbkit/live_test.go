@@ -2,6 +2,7 @@ package nbkit
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -122,6 +123,34 @@ func TestLiveFollowsTraining(t *testing.T) {
 	}
 	if l.series[1].Name != "validation BCE" || l.series[1].Y[1] != res.History.Epochs[1].ValLoss {
 		t.Errorf("the chart's validation curve %+v is not the run's %+v", l.series[1], res.History.Epochs)
+	}
+}
+
+// TestLiveTrials feeds one view from two runs, as a sweep's notebook cell does.
+func TestLiveTrials(t *testing.T) {
+	store, err := tracker.Open(filepath.Join(t.TempDir(), "aelab.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l := NewLive(nbplot.Chart{Title: "Sweep", XLabel: "epoch", YLabel: "val BCE"})
+	rec := record(l)
+	for _, lr := range []float64{1e-3, 3e-3} {
+		cfg, err := aelib.DefaultConfig(aelib.ModelVanilla)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.LearningRate = 2, 256, 64, lr
+		if _, err := experiments.Run(context.Background(), store, experiments.Spec{Config: cfg, Source: "test"},
+			experiments.Options{Observers: l.Trial(fmt.Sprintf("lr %g", lr))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(l.series) != 2 || l.series[1].Name != "lr 0.003" || len(l.series[1].X) != 2 {
+		t.Errorf("series %+v: want one curve of two epochs per trial", l.series)
+	}
+	if n := rec.updates(l.chartID); n != 4 || !strings.Contains(rec.last[l.progressID], "lr 0.003 · epoch 2/2") {
+		t.Errorf("%d chart redraws, last progress %q", n, rec.last[l.progressID])
 	}
 }
 
