@@ -39,6 +39,7 @@ type stepTrainer struct {
 	flat             [3]*tensors.Tensor       // weights, first moments, second moments, end to end
 	owned            map[*tensors.Tensor]bool // vectors and step counts this trainer produced
 	graphPath        string                   // where to write the step's ONNX model; "" for nowhere
+	report           *stepReporter            // the step observers; nil for none
 }
 
 // UsesStepTrainer reports whether Train runs aelib's own step graph (the course's models on
@@ -146,16 +147,21 @@ func (st *stepTrainer) compile() error {
 func (st *stepTrainer) epoch(ctx context.Context, epoch int) ([]float32, error) {
 	perm := data.Permutation(st.n, st.ae.Config.Seed, epoch)
 	losses := make([]float32, 0, st.steps)
+	st.report.startEpoch(epoch)
 	for start := 0; start < st.n; start += st.batch {
 		if err := ctx.Err(); err != nil { // an interrupt stops the run within a step, as the host loop does
 			return nil, err
 		}
-		st.fill(perm[start:min(start+st.batch, st.n)])
+		idx := perm[start:min(start+st.batch, st.n)]
+		st.fill(idx)
 		out, err := st.exec.Call(st.x, st.target, st.mask, st.adamT, st.lr, st.flat[0], st.flat[1], st.flat[2])
 		if err != nil {
 			return nil, err
 		}
 		losses = append(losses, tensors.ToScalar[float32](out[0]))
+		if err := st.report.step(float64(losses[len(losses)-1]), float64(len(idx))); err != nil {
+			return nil, err
+		}
 		out[0].FinalizeAll()
 		st.replace(&st.adamT, out[1])
 		for i := range st.flat {

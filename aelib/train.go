@@ -41,8 +41,9 @@ type Observer interface {
 }
 
 // StepObserver is an Observer that also hears of every training step, for progress displays.
-// The host loop (ONNX Runtime, the Go backend) reports each step; the XLA device loop, which
-// runs a whole epoch in one call, reports epochs only.
+// The loops that run a step per call (aelib's step trainer on ONNX Runtime, GoMLX's trainer
+// elsewhere) report each step; the XLA device loop, which runs a whole epoch in one call,
+// reports epochs only.
 type StepObserver interface {
 	Observer
 	StepEnd(p StepProgress) error
@@ -53,6 +54,53 @@ type StepProgress struct {
 	Epoch, Epochs int     // the epoch in progress (1-based), of how many
 	Step, Steps   int     // steps done in this epoch, of how many
 	Loss          float64 // mean training loss of the epoch so far
+}
+
+// stepReporter tells a run's step observers where training stands after each step; nil (no
+// step observers) does nothing.
+type stepReporter struct {
+	observers          []StepObserver
+	progress           StepProgress
+	lossSum, weightSum float64
+}
+
+// newStepReporter is the step observers among opts.Observers for a run of epochs of steps each,
+// or nil when there are none.
+func newStepReporter(opts TrainOptions, epochs, steps int) *stepReporter {
+	r := &stepReporter{progress: StepProgress{Epochs: epochs, Steps: steps}}
+	for _, o := range opts.Observers {
+		if so, ok := o.(StepObserver); ok {
+			r.observers = append(r.observers, so)
+		}
+	}
+	if len(r.observers) == 0 {
+		return nil
+	}
+	return r
+}
+
+// startEpoch begins counting the steps of epoch.
+func (r *stepReporter) startEpoch(epoch int) {
+	if r != nil {
+		r.progress.Epoch, r.progress.Step, r.lossSum, r.weightSum = epoch, 0, 0, 0
+	}
+}
+
+// step reports a step whose mean loss over weight real examples was loss.
+func (r *stepReporter) step(loss, weight float64) error {
+	if r == nil {
+		return nil
+	}
+	r.lossSum += loss * weight
+	r.weightSum += weight
+	r.progress.Step++
+	r.progress.Loss = r.lossSum / max(r.weightSum, 1)
+	for _, o := range r.observers {
+		if err := o.StepEnd(r.progress); err != nil {
+			return fmt.Errorf("observer at step %d of epoch %d: %w", r.progress.Step, r.progress.Epoch, err)
+		}
+	}
+	return nil
 }
 
 // ObserverFunc adapts a function to Observer.
@@ -139,7 +187,13 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	case ae.UsesDeviceLoop():
 		return ae.trainOnDevice(ctx, s, opts, true) // XLA: a whole epoch per call (devicetrain.go)
 	case ae.UsesStepTrainer(): // ONNX Runtime: hand-written gradients (steptrain.go)
-		return ae.trainEpochs(ctx, s, opts, ae.Config.BatchSize, func() (epochTrainer, error) { return newStepTrainer(ae, s, opts.StepGraph) })
+		return ae.trainEpochs(ctx, s, opts, ae.Config.BatchSize, func() (epochTrainer, error) {
+			st, err := newStepTrainer(ae, s, opts.StepGraph)
+			if st != nil {
+				st.report = newStepReporter(opts, ae.Config.Epochs, st.steps)
+			}
+			return st, err
+		})
 	}
 	defer recoverGraphPanic(&err)
 	cfg := ae.Config
@@ -156,13 +210,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	ds := &batches{inputs: s.TrainInputs, targets: s.TrainTargets, n: s.NTrain, batch: cfg.BatchSize, seed: cfg.Seed}
 	hist = &History{StepsPerEpoch: ds.steps()}
 	var lossSum, weightSum float64
-	var stepObservers []StepObserver
-	for _, o := range opts.Observers {
-		if so, ok := o.(StepObserver); ok {
-			stepObservers = append(stepObservers, so)
-		}
-	}
-	progress := StepProgress{Epochs: cfg.Epochs, Steps: ds.steps()}
+	report := newStepReporter(opts, cfg.Epochs, ds.steps())
 	first := true
 	trainStart := time.Now()
 	onStep := func(_ *train.Loop, metrics []*tensors.Tensor) error {
@@ -177,12 +225,8 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 		w := float64(ds.lastValid)
 		lossSum += loss * w
 		weightSum += w
-		progress.Step++
-		progress.Loss = lossSum / weightSum
-		for _, o := range stepObservers {
-			if err := o.StepEnd(progress); err != nil {
-				return fmt.Errorf("observer at step %d of epoch %d: %w", progress.Step, progress.Epoch, err)
-			}
+		if err := report.step(loss, w); err != nil {
+			return err
 		}
 		return ctx.Err()
 	}
@@ -191,7 +235,7 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		lossSum, weightSum = 0, 0
-		progress.Epoch, progress.Step = epoch, 0
+		report.startEpoch(epoch)
 		ds.epoch = epoch
 		// A fresh Loop per epoch: GoMLX's progress bar serves one run of a Loop, and RunSteps
 		// tells it the epoch's length, so each epoch gets its own bar, as in Keras.
