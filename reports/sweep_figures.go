@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/aelab/aelab/figure"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/palette/moreland"
@@ -216,7 +217,7 @@ func (a *sweepAxis) ticks() (pos []float64, labels []string) {
 
 // parallelCoordinates draws one line per trial across the parameters and the metric.
 func parallelCoordinates(rep *SweepReport, axes []*sweepAxis, shade *metricShade) (*Figure, error) {
-	p := newPlot("Parallel coordinates", "", "")
+	p := figure.New("Parallel coordinates", "", "")
 	p.HideY()
 	p.Y.Min, p.Y.Max = -0.05, 1.05
 	var xt []plot.Tick
@@ -265,13 +266,13 @@ func parallelCoordinates(rep *SweepReport, axes []*sweepAxis, shade *metricShade
 		return nil, err
 	}
 	for i := range labels.TextStyle {
-		labels.TextStyle[i].Font.Size = vg.Points(7)
+		labels.TextStyle[i].Font = figure.Font(7.5)
 		labels.TextStyle[i].YAlign = draw.YCenter
 	}
 	p.Add(labels)
-	return render(p, &Figure{Name: "sweep_parallel", Title: "Parallel coordinates",
+	return render(&Figure{Name: "sweep_parallel", Title: "Parallel coordinates",
 		Caption: fmt.Sprintf("One line per trial (%d with %s) across the varied parameters and the metric; colour by %s (%s: darker is better), dashed lines were stopped early.",
-			drawn, rep.Sweep.Metric, rep.Sweep.Metric, goalText(rep.Sweep.LowerIsBetter))})
+			drawn, rep.Sweep.Metric, rep.Sweep.Metric, goalText(rep.Sweep.LowerIsBetter))}, p)
 }
 
 // drawOrder lists trial indices worst first, so the best lines are drawn on top.
@@ -305,7 +306,7 @@ func goalText(lowerIsBetter bool) string {
 
 // metricAgainst plots the metric of every trial against one parameter.
 func metricAgainst(rep *SweepReport, a *sweepAxis, shade *metricShade) (*Figure, error) {
-	p := newPlot(rep.Sweep.Metric+" against "+a.name, a.name, rep.Sweep.Metric)
+	p := figure.New(rep.Sweep.Metric+" against "+a.name, a.name, rep.Sweep.Metric)
 	p.Legend.Top = false
 	var xys plotter.XYs
 	var colours []color.Color
@@ -353,9 +354,9 @@ func metricAgainst(rep *SweepReport, a *sweepAxis, shade *metricShade) (*Figure,
 	default:
 		padRange(&p.X, 0.06, false)
 	}
-	return render(p, &Figure{Name: "sweep_metric_" + fileStem(a.name), Title: rep.Sweep.Metric + " against " + a.name,
+	return render(&Figure{Name: "sweep_metric_" + fileStem(a.name), Title: rep.Sweep.Metric + " against " + a.name,
 		Caption: fmt.Sprintf("Each trial's %s against its %s (%s); crosses were stopped early, so their value is from an earlier epoch.",
-			rep.Sweep.Metric, a.name, goalText(rep.Sweep.LowerIsBetter))})
+			rep.Sweep.Metric, a.name, goalText(rep.Sweep.LowerIsBetter))}, p)
 }
 
 // padRange widens an axis by frac of its span on both sides (in log space for a log axis), so
@@ -389,7 +390,7 @@ func fileStem(s string) string {
 
 // learningCurves draws every trial's per-epoch metric, marking where trials were stopped.
 func learningCurves(rep *SweepReport, shade *metricShade) (*Figure, error) {
-	p := newPlot("Learning curves", "epoch", rep.CurveMetric)
+	p := figure.New("Learning curves", "epoch", rep.CurveMetric)
 	var stopX plotter.XYs
 	any := false
 	for _, i := range drawOrder(rep) {
@@ -422,11 +423,11 @@ func learningCurves(rep *SweepReport, shade *metricShade) (*Figure, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.Shape, s.Color, s.Radius = draw.CrossGlyph{}, color.RGBA{R: 200, G: 30, B: 30, A: 255}, vg.Points(6)
+		s.Shape, s.Color, s.Radius = draw.CrossGlyph{}, figure.Color(1), vg.Points(6)
 		p.Add(s)
 		p.Legend.Add("stopped early", s)
 	}
-	return render(p, &Figure{Name: "sweep_curves", Title: "Learning curves",
-		Caption: fmt.Sprintf("%s after each epoch, one line per trial, coloured by the trial's %s (darker is better); a red cross marks the last epoch of a trial stopped early (%d).",
-			rep.CurveMetric, rep.Sweep.Metric, len(stopX))})
+	return render(&Figure{Name: "sweep_curves", Title: "Learning curves",
+		Caption: fmt.Sprintf("%s after each epoch, one line per trial, coloured by the trial's %s (darker is better); a cross marks the last epoch of a trial stopped early (%d).",
+			rep.CurveMetric, rep.Sweep.Metric, len(stopX))}, p)
 }
