@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -18,9 +19,10 @@ type LocalOptions struct {
 	Workers    int  // trials trained at once in this process (default 1)
 	AllowLarge bool // allow more than MaxGridTrials trials
 	Log        io.Writer
-	Logger     *slog.Logger      // River's warnings; nil drops them
-	Progress   bool              // GoMLX's progress bar
-	Tags       map[string]string // put on every trial's run
+	Logger     *slog.Logger                                                      // River's warnings; nil drops them
+	Progress   bool                                                              // GoMLX's progress bar
+	Tags       map[string]string                                                 // put on every trial's run
+	Watch      func(index int, params string, cfg aelib.Config) []aelib.Observer // see WorkerOptions.Watch
 }
 
 // RunLocal runs a sweep on one machine: it records and enqueues the sweep like Create, then
@@ -30,7 +32,7 @@ type LocalOptions struct {
 // (or another RunLocal) on the same store finishes it, `aelab sweep cancel` drops it.
 func RunLocal(ctx context.Context, store *tracker.Store, spec *Spec, opts LocalOptions) (*tracker.Sweep, error) {
 	w, err := NewWorker(ctx, store, WorkerOptions{Queue: spec.Queue, Concurrency: opts.Workers, Log: opts.Log,
-		Logger: opts.Logger, Progress: opts.Progress})
+		Logger: opts.Logger, Progress: opts.Progress, Watch: opts.Watch})
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,9 @@ type WorkerOptions struct {
 	Logger *slog.Logger
 	// Progress shows GoMLX's progress bar while training (useful with one trial at a time).
 	Progress bool
+	// Watch, when set, returns more observers of a trial's training (a notebook's live chart of
+	// the trials): it is told the trial's index, its parameters in words and its config.
+	Watch func(index int, params string, cfg aelib.Config) []aelib.Observer
 }
 
 // Worker trains trials: a River client working one queue of the store's database, training
@@ -72,7 +75,7 @@ func NewWorker(ctx context.Context, store *tracker.Store, opts WorkerOptions) (*
 		return nil, fmt.Errorf("sweeps: unknown queue %q (valid: %s, %s)", opts.Queue, QueueCPU, QueueGPU)
 	}
 	host, _ := os.Hostname()
-	tw := &trialWorker{store: store, log: opts.Log, progress: opts.Progress, name: fmt.Sprintf("%s:%d", host, os.Getpid()),
+	tw := &trialWorker{store: store, log: opts.Log, progress: opts.Progress, watch: opts.Watch, name: fmt.Sprintf("%s:%d", host, os.Getpid()),
 		data: map[string]*data.Dataset{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, tw)
@@ -119,6 +122,7 @@ type trialWorker struct {
 	client   *river.Client[*sql.Tx]
 	log      io.Writer
 	progress bool
+	watch    func(index int, params string, cfg aelib.Config) []aelib.Observer
 	name     string
 
 	handingBack atomic.Bool // set when Stop gives up waiting: cancelled trials go back to the queue
@@ -201,11 +205,17 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 		}
 	}
 	stopper := newStopper(w.store, a)
-	w.logf("trial %d of sweep %s (%s): started on %s", a.Index, a.Sweep.Name, tracker.SweepTrial{Params: a.Params}.Describe(slices.Sorted(maps.Keys(a.Params))), w.name)
+	params := tracker.SweepTrial{Params: a.Params}.Describe(slices.Sorted(maps.Keys(a.Params)))
+	var observers []aelib.Observer
+	if w.watch != nil { // before the stopper: they see the epoch a trial is stopped after, too
+		observers = w.watch(a.Index, params, a.Config)
+	}
+	observers = append(observers, stopper)
+	w.logf("trial %d of sweep %s (%s): started on %s", a.Index, a.Sweep.Name, params, w.name)
 	res, err := experiments.Run(trialCtx, w.store, experiments.Spec{
 		Config: a.Config, Name: fmt.Sprintf("%s-t%03d", a.Sweep.Name, a.Index), Experiment: a.Sweep.Experiment,
 		Source: "sweep", Tags: tags,
-	}, experiments.Options{Data: ds, ProgressBar: w.progress, Observers: []aelib.Observer{stopper},
+	}, experiments.Options{Data: ds, ProgressBar: w.progress, Observers: observers,
 		Started: func(runID string) {
 			stopper.runID = runID
 			w.linkRetry(retryOf, runID, job)

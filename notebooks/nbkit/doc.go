@@ -5,8 +5,8 @@
 // redrawn in place after every epoch, and one progress line updated in place within epochs,
 // through GoNB's updatable display blocks (gonbui.UpdateHTML). Any training loop can feed it
 // (Add, Draw, Progress); aelib's training feeds it through Live.Observe, which plugs into
-// experiments.Options.Observers, and runs of a sweep feed one chart through Live.Trial, a curve
-// each. Outside a notebook it draws but shows nothing.
+// experiments.Options.ObserveModel, and the runs of a sweep feed one chart through Live.Trial, a
+// curve each (sweeps.LocalOptions.Watch). Outside a notebook it draws but shows nothing.
 //
 // Notebook is the rest: a notebook's name and section, which tag its runs (New); its training
 // settings, read from a cell's flags (Settings); training a run with the live view (Train);

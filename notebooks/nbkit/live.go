@@ -12,6 +12,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/notebooks/nbplot"
 )
 
@@ -117,7 +118,7 @@ func (l *Live) progressLine(done, total int, text string, force bool) {
 		done, max(total, 1), html.EscapeString(text)))
 }
 
-// Observe is experiments.Options.Observers for a training cell: the view follows the run's
+// Observe is experiments.Options.ObserveModel for a training cell: the view follows the run's
 // training loss and validation BCE after every epoch and its progress within epochs, and, when
 // images > 0, shows the model's reconstructions of the first test images after every epoch.
 // Its two blocks appear when training starts, chart above progress, before the epochs' lines.
@@ -134,21 +135,24 @@ func (l *Live) Observe(images int) func(*aelib.Autoencoder, aelib.Splits) []aeli
 	}
 }
 
-// Trial is experiments.Options.Observers for one run of many on one chart (the trials of a
-// sweep): the run's validation BCE after every epoch becomes the curve named name, and the
-// progress line says which trial is training.
-func (l *Live) Trial(name string) func(*aelib.Autoencoder, aelib.Splits) []aelib.Observer {
-	return func(ae *aelib.Autoencoder, _ aelib.Splits) []aelib.Observer {
-		epochs, start := ae.Config.Epochs, time.Now()
-		return []aelib.Observer{aelib.ObserverFunc(func(m aelib.EpochMetrics) error {
-			l.Add(name, float64(m.Epoch), m.ValLoss)
-			if err := l.Draw(); err != nil {
-				return err
-			}
-			l.progressLine(m.Epoch, epochs, fmt.Sprintf("%s · epoch %d/%d · val BCE %.4f · %s", name, m.Epoch, epochs, m.ValLoss, since(start)), true)
-			return nil
-		})}
-	}
+// Trial is an observer for one run of many on one chart (the trials of a sweep, through
+// sweeps.LocalOptions.Watch, or any loop of experiments.Run): after every epoch the run's value
+// of metric (a per-epoch metric of the schema) becomes a point of the curve named name, and the
+// progress line says which trial of epochs epochs is training. Runs may train at once.
+func (l *Live) Trial(name string, epochs int, metric experiments.Metric) aelib.Observer {
+	start := time.Now()
+	return aelib.ObserverFunc(func(m aelib.EpochMetrics) error {
+		v, ok := metric.InEpoch(m)
+		if !ok {
+			return fmt.Errorf("nbkit: %s is not a per-epoch metric", metric.Name)
+		}
+		l.Add(name, float64(m.Epoch), v)
+		if err := l.Draw(); err != nil {
+			return err
+		}
+		l.progressLine(m.Epoch, epochs, fmt.Sprintf("%s · epoch %d/%d · %s %s · %s", name, m.Epoch, epochs, metric.Title, metric.Format(v), since(start)), true)
+		return nil
+	})
 }
 
 // trainingView feeds a Live view from aelib's training.

@@ -97,7 +97,7 @@ func TestLiveFollowsTraining(t *testing.T) {
 	l.ProgressEvery = 0 // every step
 	rec := record(l)
 	res, err := experiments.Run(context.Background(), store, experiments.Spec{Config: cfg, Source: "test"},
-		experiments.Options{Observers: l.Observe(4)})
+		experiments.Options{ObserveModel: l.Observe(4)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,8 @@ func TestLiveFollowsTraining(t *testing.T) {
 	}
 }
 
-// TestLiveTrials feeds one view from two runs, as a sweep's notebook cell does.
+// TestLiveTrials feeds one view from two runs, as a sweep's notebook cell does; a metric that
+// is not per-epoch is an error.
 func TestLiveTrials(t *testing.T) {
 	store, err := tracker.Open(filepath.Join(t.TempDir(), "aelab.db"))
 	if err != nil {
@@ -142,14 +143,17 @@ func TestLiveTrials(t *testing.T) {
 		}
 		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.LearningRate = 2, 256, 64, lr
 		if _, err := experiments.Run(context.Background(), store, experiments.Spec{Config: cfg, Source: "test"},
-			experiments.Options{Observers: l.Trial(fmt.Sprintf("lr %g", lr))}); err != nil {
+			experiments.Options{Observers: []aelib.Observer{l.Trial(fmt.Sprintf("lr %g", lr), cfg.Epochs, experiments.ValMSE)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(l.series) != 2 || l.series[1].Name != "lr 0.003" || len(l.series[1].X) != 2 {
 		t.Errorf("series %+v: want one curve of two epochs per trial", l.series)
 	}
-	if n := rec.updates(l.chartID); n != 4 || !strings.Contains(rec.last[l.progressID], "lr 0.003 · epoch 2/2") {
+	if err := l.Trial("x", 1, experiments.TestMSE).EpochEnd(aelib.EpochMetrics{Epoch: 1}); err == nil {
+		t.Error("a final metric on a per-epoch chart: no error")
+	}
+	if n := rec.updates(l.chartID); n != 4 || !strings.Contains(rec.last[l.progressID], "lr 0.003 · epoch 2/2 · val MSE 0.") {
 		t.Errorf("%d chart redraws, last progress %q", n, rec.last[l.progressID])
 	}
 }

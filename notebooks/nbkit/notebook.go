@@ -133,7 +133,7 @@ func (nb *Notebook) Train(store *tracker.Store, cfg aelib.Config, run Run) *expe
 	live := NewLive(nbplot.Chart{Title: title, XLabel: "epoch", YLabel: "binary cross-entropy", Width: 6, Height: 3.2})
 	res := Must(experiments.Run(context.Background(), store, experiments.Spec{
 		Config: cfg, Name: run.Name, Section: section, Source: "notebook", Tags: tags,
-	}, experiments.Options{Log: os.Stdout, Data: run.Data, Observers: live.Observe(max(images, 0))}))
+	}, experiments.Options{Log: os.Stdout, Data: run.Data, ObserveModel: live.Observe(max(images, 0))}))
 	fmt.Printf("run %s: %d epochs, %.1f s (%.2f s per epoch)\n", res.RunID[:8], len(res.History.Epochs),
 		res.History.Seconds, res.History.SecondsPerEpoch())
 	return res
