@@ -62,6 +62,20 @@ func TestShapesAndSummary(t *testing.T) {
 	}
 }
 
+// onnxForTests says whether the tests can run on ONNX Runtime (aelab built with -tags onnx and
+// its library installed). CI builds with the tag and its setup installs the library, so there a
+// missing ONNX Runtime fails the test instead of dropping the step trainer's checks unseen.
+func onnxForTests(t *testing.T) bool {
+	t.Helper()
+	if onnxBuilt && findONNXRuntime(hostBackendEnv()) != "" {
+		return true
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no ONNX Runtime: CI builds with -tags onnx and `make setup` installs its library")
+	}
+	return false
+}
+
 func TestChooseBackend(t *testing.T) {
 	files := map[string]bool{}
 	env := func(vars map[string]string, onnx bool) backendEnv {

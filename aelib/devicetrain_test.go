@@ -210,7 +210,7 @@ func TestLossesSeededAndAcrossBackends(t *testing.T) {
 	cfg, _ := DefaultConfig(ModelVanilla)
 	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 1, 1000, 500, 50 // 20 steps
 	backends := []string{"go"}
-	if onnxBuilt && findONNXRuntime(hostBackendEnv()) != "" {
+	if onnxForTests(t) {
 		backends = append(backends, "onnx:cpu")
 	} else {
 		t.Log("no ONNX Runtime (build with -tags onnx, run `make setup`): pure Go only")

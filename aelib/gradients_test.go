@@ -21,7 +21,7 @@ func testBackends(t *testing.T) map[string]compute.Backend {
 	t.Helper()
 	out := map[string]compute.Backend{}
 	configs := []BackendChoice{{Config: "go", Name: "go"}}
-	if env := hostBackendEnv(); env.onnxBuilt && findONNXRuntime(env) != "" {
+	if onnxForTests(t) {
 		configs = append(configs, BackendChoice{Config: "onnx:cpu", Name: "onnx"})
 	}
 	for _, c := range configs {
