@@ -207,7 +207,7 @@ func TestNewerStoreRefusedUnchanged(t *testing.T) {
 	before := folderSnapshot(t, filepath.Dir(path))
 	want := fmt.Sprintf("tracker: store %s has schema version %d, this aelab knows up to %d; upgrade aelab", path, CurrentSchemaVersion+1, CurrentSchemaVersion)
 	for _, o := range openers {
-		if _, err := o.open(path); err == nil || err.Error() != want {
+		if _, err := o.open(path); !errors.Is(err, ErrNewerSchema) || err.Error() != want {
 			t.Errorf("%s: %v\nwant %s", o.name, err, want)
 		}
 	}

@@ -285,7 +285,7 @@ func TestNewerPostgresStoreRefused(t *testing.T) {
 	s.Close()
 	want := fmt.Sprintf("tracker: store %s has schema version %d, this aelab knows up to %d; upgrade aelab", RedactURL(loc), CurrentSchemaVersion+1, CurrentSchemaVersion)
 	for _, o := range openers {
-		if _, err := o.open(loc); err == nil || err.Error() != want {
+		if _, err := o.open(loc); !errors.Is(err, ErrNewerSchema) || err.Error() != want {
 			t.Errorf("%s: %v\nwant %s", o.name, err, want)
 		}
 	}

@@ -192,8 +192,8 @@ func (sh storeShape) check(path string, o Options, target int) error {
 }
 
 func newerError(path string, v int) error {
-	return fmt.Errorf("tracker: store %s has schema version %d, this aelab knows up to %d; upgrade aelab",
-		path, v, CurrentSchemaVersion)
+	return fmt.Errorf("tracker: store %s has schema version %d, this aelab knows up to %d; %w",
+		path, v, CurrentSchemaVersion, ErrNewerSchema)
 }
 
 // migrate brings the store at db to version target. The version is read again

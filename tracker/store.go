@@ -26,6 +26,9 @@ var (
 	// ErrNotStore is wrapped by the errors of opens that find a database that is not
 	// an aelab store (another program's). It is left exactly as it was.
 	ErrNotStore = errors.New("not an aelab store")
+	// ErrNewerSchema is wrapped by the errors of opens that find a store written by
+	// a newer aelab, whose schema this code does not know. It is left unchanged.
+	ErrNewerSchema = errors.New("upgrade aelab")
 	// ErrReadOnly is wrapped by the errors of writes to a store opened with OpenReadOnly.
 	ErrReadOnly = errors.New("store is open read-only")
 )

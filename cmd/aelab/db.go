@@ -70,10 +70,7 @@ func runDB(args []string, stdout, stderr io.Writer) error {
 		if err := parseFlagsOnly(flags, args[1:]); err != nil {
 			return helpOr(err)
 		}
-		s, err := tracker.OpenExisting(*db)
-		if errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
-			return usageError{err}
-		}
+		s, err := openExisting(*db)
 		if err != nil {
 			return err
 		}

@@ -56,18 +56,12 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 		srcLoc, srcOpt, dstLoc, dstOpt = other, remote, *db, local
 	}
 	srcOpt.ReadOnly = true
-	src, err := tracker.OpenWith(srcLoc, srcOpt)
-	if errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
-		return usageError{err}
-	}
+	src, err := storeOrUsage(tracker.OpenWith(srcLoc, srcOpt))
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, err := tracker.OpenWith(dstLoc, dstOpt)
-	if errors.Is(err, tracker.ErrNotStore) {
-		return usageError{err}
-	}
+	dst, err := storeOrUsage(tracker.OpenWith(dstLoc, dstOpt))
 	if err != nil {
 		return err
 	}

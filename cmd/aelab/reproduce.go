@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/aelab/aelab/experiments"
-	"github.com/aelab/aelab/tracker"
 )
 
 func init() {
@@ -28,7 +27,7 @@ func runsReproduce(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one run ID (or unique prefix), got %d arguments", len(pos))
 	}
-	store, err := tracker.OpenExisting(*db)
+	store, err := openExisting(*db)
 	if err != nil {
 		return err
 	}

@@ -803,7 +803,7 @@ func runsTag(args []string, stdout, stderr io.Writer) error {
 		}
 		tags = append(tags, [2]string{strings.TrimSpace(k), v})
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openExisting(*db)
 	if err != nil {
 		return err
 	}
@@ -830,7 +830,7 @@ func runsDelete(args []string, stdout, stderr io.Writer) error {
 	if len(pos) == 0 {
 		return usagef("want the ID of the run to delete")
 	}
-	s, err := tracker.OpenExisting(*db)
+	s, err := openExisting(*db)
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,25 @@ func (v locationValue) String() string {
 func (v locationValue) Set(s string) error { *v.p = s; return nil }
 
 // openReadOnly opens the store for a command that only reads runs: it never
-// creates, migrates or writes anything there. No store at the path, or another
-// program's database, is a bad --db: a usage error.
+// creates, migrates or writes anything there.
 func openReadOnly(path string) (*tracker.Store, error) {
-	s, err := tracker.OpenReadOnly(path)
-	if errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
+	return storeOrUsage(tracker.OpenReadOnly(path))
+}
+
+// openExisting opens the store for a command that changes what is already
+// there (tags, deletes, a worker's trials): it never creates a store.
+func openExisting(path string) (*tracker.Store, error) {
+	return storeOrUsage(tracker.OpenExisting(path))
+}
+
+// openStore opens the store for a command that records new runs, creating it
+// at a new path.
+func openStore(path string) (*tracker.Store, error) { return storeOrUsage(tracker.Open(path)) }
+
+// storeOrUsage makes a bad --db a usage error: no store where one must be,
+// another program's database, or a store of a newer aelab.
+func storeOrUsage(s *tracker.Store, err error) (*tracker.Store, error) {
+	if errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) || errors.Is(err, tracker.ErrNewerSchema) {
 		return nil, usageError{err}
 	}
 	return s, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,19 +19,7 @@ import (
 // they were (no aelab tables, no WAL mode, no new store).
 func TestReadingCommandsNeverWrite(t *testing.T) {
 	dir := t.TempDir()
-	shop := filepath.Join(dir, "shop.db")
-	db, err := sql.Open("sqlite3", shop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)`,
-		`CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)`, `INSERT INTO customers VALUES (1, 'Ada')`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	shopBytes, _ := os.ReadFile(shop)
+	shop, shopBytes := shopDatabase(t, dir)
 	empty := filepath.Join(dir, "empty.db")
 	os.WriteFile(empty, nil, 0o644)
 	missing := filepath.Join(dir, "typo", "aelab.db")
@@ -67,6 +56,76 @@ func TestReadingCommandsNeverWrite(t *testing.T) {
 	}
 	if fi, _ := os.Stat(empty); fi.Size() != 0 {
 		t.Errorf("the empty file became %d bytes", fi.Size())
+	}
+}
+
+// shopDatabase writes another program's SQLite database (tables customers and orders) into
+// dir and returns its path and bytes.
+func shopDatabase(t *testing.T, dir string) (string, []byte) {
+	t.Helper()
+	shop := filepath.Join(dir, "shop.db")
+	db, err := sql.Open("sqlite3", shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)`,
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)`, `INSERT INTO customers VALUES (1, 'Ada')`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	b, err := os.ReadFile(shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return shop, b
+}
+
+// The commands that write runs refuse another program's database and a store of a newer
+// aelab as the reading commands do: one line, exit 2, the file unchanged.
+func TestWritingCommandsRefuseABadStore(t *testing.T) {
+	dir := t.TempDir()
+	shop, shopBytes := shopDatabase(t, dir)
+	newer := filepath.Join(dir, "newer.db")
+	s, err := tracker.Open(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	raw, err := sql.Open("sqlite3", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO schema_version VALUES (?, 0)`, tracker.CurrentSchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	newerBytes, _ := os.ReadFile(newer)
+	writes := func(db string) [][]string {
+		return [][]string{
+			{"train", "--model", "vanilla", "--epochs", "1", "--subset", "100", "--db", db},
+			{"runs", "tag", "abc", "k=v", "--db", db}, {"runs", "delete", "abc", "--db", db},
+			{"runs", "reproduce", "abc", "--db", db}, {"sweep", "cancel", "abc", "--db", db},
+		}
+	}
+	for db, want := range map[string]string{
+		shop:  "is not an aelab store: it has tables customers, orders",
+		newer: fmt.Sprintf("has schema version %d, this aelab knows up to %d; upgrade aelab", tracker.CurrentSchemaVersion+1, tracker.CurrentSchemaVersion),
+	} {
+		for _, args := range writes(db) {
+			code, stdout, stderr := runAelab(t, args...)
+			if code != 2 || !strings.HasSuffix(strings.TrimSpace(stderr), want) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("%v: exit %d, stderr %q, stdout %q\nwant exit 2, one line ending %q", args, code, stderr, stdout, want)
+			}
+		}
+	}
+	if b, _ := os.ReadFile(shop); !bytes.Equal(b, shopBytes) {
+		t.Error("the other program's database changed")
+	}
+	if b, _ := os.ReadFile(newer); !bytes.Equal(b, newerBytes) {
+		t.Error("the newer store changed")
 	}
 }
 

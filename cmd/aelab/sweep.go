@@ -252,10 +252,7 @@ func openSweepArg(fs *flag.FlagSet, db *string, args []string, write bool) (*tra
 		store, err := openReadOnly(*db)
 		return store, rest[0], err
 	}
-	store, err := tracker.OpenExisting(*db)
-	if errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
-		err = usageError{err}
-	}
+	store, err := openExisting(*db)
 	return store, rest[0], err
 }
 

@@ -91,14 +91,6 @@ func printFinal(w io.Writer, res *experiments.Result) {
 	}
 }
 
-// openStore opens the store at path, or the default one.
-func openStore(path string) (*tracker.Store, error) {
-	if path == "" {
-		path = tracker.DefaultPath()
-	}
-	return tracker.Open(path)
-}
-
 // checkWritableDir checks that dir is, or can be created as, a folder.
 func checkWritableDir(dir string) error {
 	if fi, err := os.Stat(dir); err == nil {

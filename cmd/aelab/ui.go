@@ -52,8 +52,8 @@ func runUI(args []string, stdout, stderr io.Writer) error {
 	var store *tracker.Store
 	if *readOnly {
 		store, err = openReadOnly(*db)
-	} else if store, err = tracker.OpenExisting(*db); errors.Is(err, tracker.ErrNoStore) || errors.Is(err, tracker.ErrNotStore) {
-		err = usageError{err}
+	} else {
+		store, err = openExisting(*db)
 	}
 	if err != nil {
 		return err
