@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,11 +57,18 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 	go func() { <-signals; cancel() }() // until the worker runs, a signal just ends the wait
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// A SQLite path must name a store (a mistyped one would otherwise leave an empty store
+	// and a worker that waits for trials forever); a PostgreSQL database may be new, and
+	// gets the store's schema, so workers can start before the first sweep is created.
+	open := openExisting
+	if tracker.IsPostgresURL(*db) {
+		open = openStore
+	}
 	var w *sweeps.Worker
 	var store *tracker.Store
 	err := retryWithBackoff(ctx, stderr, *db, func() error {
 		var err error
-		if store, err = openStore(*db); err != nil {
+		if store, err = open(*db); err != nil {
 			return err
 		}
 		w, err = sweeps.NewWorker(ctx, store, sweeps.WorkerOptions{Queue: *queue, Concurrency: *concurrency, Log: stdout, Logger: logger,
@@ -105,33 +111,22 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 }
 
 // retryWithBackoff calls connect until it succeeds, saying on stderr why it failed and when
-// it tries again (1 s, doubling up to 30 s), or until ctx ends.
+// it tries again (1 s, doubling up to 30 s), or until ctx ends. Only a store that cannot be
+// reached for now is tried again: any other error (no store, another program's database, a
+// wrong password) is returned at once.
 func retryWithBackoff(ctx context.Context, stderr io.Writer, db string, connect func() error) error {
 	wait := workerRetryFirst
 	for {
 		err := connect()
-		if err == nil {
-			return nil
+		if err == nil || !tracker.IsUnreachable(err) {
+			return err
 		}
-		fmt.Fprintf(stderr, "aelab worker: cannot reach the store %s: %v; retrying in %s\n", redactDSN(db), err, wait)
+		fmt.Fprintf(stderr, "aelab worker: cannot reach the store %s: %v; retrying in %s\n", tracker.RedactURL(db), err, wait)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("gave up reaching the store %s: %w", redactDSN(db), err)
+			return fmt.Errorf("gave up reaching the store %s: %w", tracker.RedactURL(db), err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, workerRetryMax)
 	}
-}
-
-// redactDSN hides the password of a database URL ("postgres://user:secret@host/db" →
-// "postgres://user:xxxxx@host/db"); a file path is returned as it is.
-func redactDSN(db string) string {
-	u, err := url.Parse(db)
-	if err != nil || u.User == nil {
-		return db
-	}
-	if _, has := u.User.Password(); !has {
-		return db
-	}
-	return u.Redacted()
 }

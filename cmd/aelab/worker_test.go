@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -295,9 +297,16 @@ parameters:
 	}
 }
 
-// A worker that cannot reach its store says so and retries with backoff instead of exiting.
+// A worker that cannot reach its store says so and retries with backoff instead of exiting,
+// without showing the password of the store's URL.
 func TestWorkerRetriesAnUnreachableStore(t *testing.T) {
-	w := startAelab(t, nil, "worker", "--db", "/dev/null/aelab.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String() // nobody listens there: connection refused
+	ln.Close()
+	w := startAelab(t, nil, "worker", "--db", "postgres://aelab:hunter2-secret@"+closed+"/aelab")
 	waitFor(t, time.Minute, "two attempts", func() bool { return strings.Count(w.out.String(), "cannot reach the store") >= 2 })
 	out := w.out.String()
 	if !strings.Contains(out, "retrying in 1s") || !strings.Contains(out, "retrying in 2s") {
@@ -306,5 +315,32 @@ func TestWorkerRetriesAnUnreachableStore(t *testing.T) {
 	w.cmd.Process.Signal(syscall.SIGTERM)
 	if err := w.cmd.Wait(); err == nil || !strings.Contains(w.out.String(), "gave up reaching the store") {
 		t.Errorf("after SIGTERM: %v\n%s", err, w.out.String())
+	}
+	if strings.Contains(w.out.String(), "hunter2") {
+		t.Errorf("the password shows:\n%s", w.out.String())
+	}
+}
+
+// A worker pointed at no store, another program's database or a store of a newer aelab
+// stops at once with one line and exit 2 (it used to retry forever, and a mistyped path
+// left an empty store behind); nothing is created or changed.
+func TestWorkerRefusesABadStore(t *testing.T) {
+	dir := t.TempDir()
+	shop, shopBytes := shopDatabase(t, dir)
+	missing := filepath.Join(dir, "typo", "aelab.db")
+	for db, want := range map[string]string{
+		missing: "no experiment store at " + missing,
+		shop:    "is not an aelab store: it has tables customers, orders",
+	} {
+		code, stdout, stderr := runAelab(t, "worker", "--db", db)
+		if code != 2 || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "retrying") {
+			t.Errorf("worker --db %s: exit %d, stderr %q, stdout %q; want exit 2, one line with %q", db, code, stderr, stdout, want)
+		}
+	}
+	if b, _ := os.ReadFile(shop); !bytes.Equal(b, shopBytes) {
+		t.Error("the other program's database changed")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the folder holds %d entries, want only shop.db", len(entries))
 	}
 }
