@@ -26,7 +26,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	images := fs.Int("images", 8, "test images per reconstruction grid")
 	noGrids := fs.Bool("no-grids", false, "skip reconstruction grids (no checkpoints loaded)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: aelab report [--where Q] [--out DIR] [--format html,md] [--db PATH]")
+		fmt.Fprintln(fs.Output(), "Usage: aelab report [--where Q] [--out DIR] [--format html,md] [--db PATH]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlagsOnly(fs, args); err != nil {

@@ -33,7 +33,7 @@ func runUI(args []string, stdout, stderr io.Writer) error {
 	tokenFile := fs.String("token-file", "", "read the token from this `file` (first line)")
 	readOnly := fs.Bool("read-only", false, "refuse every change (tags, delete)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: aelab ui [--db PATH] [--addr 127.0.0.1:5555] [--token-file FILE] [--read-only]")
+		fmt.Fprintln(fs.Output(), "Usage: aelab ui [--db PATH] [--addr 127.0.0.1:5555] [--token-file FILE] [--read-only]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlagsOnly(fs, args); err != nil {

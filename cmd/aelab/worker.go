@@ -34,7 +34,7 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 	stopTimeout := fs.Duration("stop-timeout", 0, "on SIGTERM/SIGINT, wait this long for running trials before handing them back (0: wait until they finish; a second signal hands them back at once)")
 	progress := progressFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: aelab worker [--db URL] [--queue cpu|gpu] [--concurrency N] [--stop-timeout D]")
+		fmt.Fprintln(fs.Output(), "Usage: aelab worker [--db URL] [--queue cpu|gpu] [--concurrency N] [--stop-timeout D]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlagsOnly(fs, args); err != nil {
