@@ -94,7 +94,7 @@ func openSQLite(path string, o Options, target int) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	if err := pingRetry(w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
+		return nil, fmt.Errorf("tracker: open %s: %w", path, whyNotWritable(path, err))
 	}
 	if err := migrate(w, sqliteDialect, path, target); err != nil {
 		w.Close()
@@ -114,6 +114,25 @@ func openSQLite(path string, o Options, target int) (*Store, error) {
 	s := newStore(path, sqliteDialect, false, w, r)
 	s.reserve = newDiskReserve(path + "-reserve")
 	return s, nil
+}
+
+// whyNotWritable explains a writer connection that failed to open: SQLite says
+// "unable to open database file: no such file or directory" also when the file is
+// there but cannot be written (a read-only filesystem, no permission).
+func whyNotWritable(path string, err error) error {
+	f, oerr := os.OpenFile(path, os.O_RDWR, 0)
+	if oerr == nil {
+		f.Close()
+		return err
+	}
+	var pe *fs.PathError
+	if errors.As(oerr, &pe) && !errors.Is(oerr, fs.ErrNotExist) {
+		if errors.Is(pe.Err, syscall.EROFS) {
+			return fmt.Errorf("%w (commands that only read work there)", pe.Err)
+		}
+		return pe.Err
+	}
+	return err
 }
 
 // openSQLiteReadOnly opens a read pool that cannot write: read-only mode, or

@@ -155,3 +155,33 @@ func TestRunsListOnReadOnlyFilesystem(t *testing.T) {
 		t.Errorf("runs show: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// A command that writes runs, pointed at a store on a read-only filesystem, says so (it said
+// "unable to open database file: no such file or directory", though the file is there), and
+// so does one that would create a store there.
+func TestWritingCommandsOnReadOnlyFilesystem(t *testing.T) {
+	dir := tmpfs.Mount(t, 8<<20)
+	db := filepath.Join(dir, "aelab.db")
+	s, err := tracker.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.StartRun(tracker.RunSpec{Name: "on-media"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Finish(tracker.StatusFinished, "")
+	s.Close()
+	tmpfs.RemountReadOnly(t, dir)
+	for _, args := range [][]string{
+		{"train", "--model", "vanilla", "--epochs", "1", "--subset", "100", "--db", db},
+		{"train", "--model", "vanilla", "--epochs", "1", "--subset", "100", "--db", filepath.Join(dir, "new", "aelab.db")},
+		{"runs", "tag", r.ID()[:8], "k=v", "--db", db},
+		{"runs", "delete", r.ID()[:8], "--db", db},
+	} {
+		code, stdout, stderr := runAelab(t, args...)
+		if code == 0 || !strings.Contains(stderr, "read-only file system") || strings.Contains(stderr, "no such file") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want one line saying: read-only file system", args, code, stderr, stdout)
+		}
+	}
+}
