@@ -12,13 +12,6 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// Tags that the sweeps package puts on a trial's run and a sweep report reads.
-const (
-	tagStoppedEarly = "sweep.stopped_early"
-	tagStoppedEpoch = "sweep.stopped_epoch"
-	tagWorker       = "sweep.worker"
-)
-
 // SweepReport compares the trials of one hyperparameter sweep: a table of every trial (its
 // parameters, status, metric, whether it was stopped early), the best trial's config and
 // metrics, a parallel-coordinates figure, the metric against each parameter, and every
@@ -43,26 +36,13 @@ type SweepReport struct {
 type SweepTrial struct {
 	tracker.SweepTrial
 	Run      *tracker.RunRecord // the latest attempt; nil before any
+	State    tracker.TrialState // from the latest attempt (the store does not see the queue)
 	Attempts int                // runs recorded for this trial (a retry after a dead worker is one more)
 	Value    float64            // the sweep metric's latest value; NaN when the run has none
 	Curve    []tracker.MetricPoint
 	// StoppedEpoch is the last epoch of a trial stopped early (0 otherwise), StoppedWhy the rule's reason.
 	StoppedEpoch int
 	StoppedWhy   string
-}
-
-// Status is the trial's state in words: the run's status, "stopped early", or queued /
-// cancelled before any run.
-func (t *SweepTrial) Status(sweepCancelled bool) string {
-	switch {
-	case t.Run == nil && sweepCancelled:
-		return "CANCELLED"
-	case t.Run == nil:
-		return "QUEUED"
-	case t.StoppedEpoch > 0 && t.Run.Status == tracker.StatusFinished:
-		return "FINISHED (stopped early)"
-	}
-	return string(t.Run.Status)
 }
 
 // SweepOptions are the knobs of BuildSweep.
@@ -100,14 +80,15 @@ func BuildSweep(store *tracker.Store, sweepID string, opts SweepOptions) (*Sweep
 		}
 	}
 	for _, t := range rep.Trials {
+		t.State = tracker.TrialStateOf(t.Run, !sw.Cancelled.IsZero())
 		if t.Run == nil {
 			continue
 		}
 		if v, ok := t.Run.Metrics[sw.Metric]; ok {
 			t.Value = v
 		}
-		t.StoppedWhy = t.Run.Tags[tagStoppedEarly]
-		t.StoppedEpoch, _ = strconv.Atoi(t.Run.Tags[tagStoppedEpoch])
+		t.StoppedWhy = t.Run.Tags[tracker.TagSweepStoppedEarly]
+		t.StoppedEpoch, _ = strconv.Atoi(t.Run.Tags[tracker.TagSweepStoppedEpoch])
 	}
 	// Learning curves of the sweep's metric when it is logged every epoch, else of val_bce.
 	for _, key := range []string{sw.Metric, "val_bce"} {
@@ -179,15 +160,11 @@ func (r *SweepReport) Ranked() []*SweepTrial {
 	return out
 }
 
-// Counts is how many trials are in each status ("STOPPED EARLY" apart from "FINISHED").
-func (r *SweepReport) Counts() map[string]int {
-	m := map[string]int{}
+// Counts is how many trials are in each state.
+func (r *SweepReport) Counts() tracker.TrialCounts {
+	m := tracker.TrialCounts{}
 	for _, t := range r.Trials {
-		if t.StoppedEpoch > 0 && t.Run.Status == tracker.StatusFinished {
-			m["STOPPED EARLY"]++
-		} else {
-			m[t.Status(!r.Sweep.Cancelled.IsZero())]++
-		}
+		m[t.State]++
 	}
 	return m
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/aelab/aelab/tracker"
 )
 
 // bestMetrics are the measurements shown for the best trial, when its run has them.
@@ -15,17 +17,12 @@ var bestMetrics = []string{"val_bce", "val_mse", "val_mae", "test_bce", "test_ms
 
 // summary is one sentence on the sweep: trials by status and what it optimised.
 func (r *SweepReport) summary() string {
-	counts := r.Counts()
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], strings.ToLower(k)))
-	}
 	stop := "no early stopping"
 	if r.Sweep.Stopping != "" {
 		stop = "early stopping: " + r.Sweep.Stopping
 	}
 	s := fmt.Sprintf("Sweep %s of model %s: %d trials (%s); metric %s (%s); %s.", r.Sweep.ID, r.Sweep.Model, len(r.Trials),
-		strings.Join(parts, ", "), r.Sweep.Metric, goalText(r.Sweep.LowerIsBetter), stop)
+		r.Counts(), r.Sweep.Metric, goalText(r.Sweep.LowerIsBetter), stop)
 	if !r.Sweep.Cancelled.IsZero() {
 		s += " Cancelled " + r.Sweep.Cancelled.Local().Format("2006-01-02 15:04:05") + "."
 	}
@@ -43,7 +40,6 @@ func (r *SweepReport) trialsTable() table {
 	n := len(header)
 	header = append(header, "Status", r.Sweep.Metric, "Epochs", "Stopped early", "Attempts", "Run", "Worker")
 	t := table{class: "trials", header: header, right: map[int]bool{0: true, n + 1: true, n + 2: true, n + 4: true}}
-	cancelled := !r.Sweep.Cancelled.IsZero()
 	for _, tr := range r.Trials {
 		row := []string{strconv.Itoa(tr.Index)}
 		for _, p := range r.Sweep.Parameters {
@@ -61,12 +57,12 @@ func (r *SweepReport) trialsTable() table {
 			if e := tr.Run.Params["epochs"]; e != "" && e != epochs {
 				epochs += " of " + e
 			}
-			runID, worker = tr.Run.ShortID(), orDash(tr.Run.Tags[tagWorker])
+			runID, worker = tr.Run.ShortID(), orDash(tr.Run.Tags[tracker.TagSweepWorker])
 		}
 		if tr.StoppedEpoch > 0 {
 			stopped = fmt.Sprintf("after epoch %d: %s", tr.StoppedEpoch, tr.StoppedWhy)
 		}
-		row = append(row, tr.Status(cancelled), value, epochs, orDash(stopped), strconv.Itoa(tr.Attempts), runID, worker)
+		row = append(row, string(tr.State), value, epochs, orDash(stopped), strconv.Itoa(tr.Attempts), runID, worker)
 		t.rows = append(t.rows, row)
 		t.rowCls = append(t.rowCls, map[bool]string{true: "best", false: ""}[tr == r.Best])
 	}

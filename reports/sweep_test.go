@@ -55,8 +55,8 @@ func TestSweepReport(t *testing.T) {
 	if len(rep.Trials) != 3 || rep.Best == nil || rep.Best.Index != 1 || rep.CurveMetric != "val_bce" {
 		t.Fatalf("trials %d, best %+v, curves of %s", len(rep.Trials), rep.Best, rep.CurveMetric)
 	}
-	if st := rep.Trials[2]; st.StoppedEpoch != 1 || len(st.Curve) != 1 || st.Status(false) != "FINISHED (stopped early)" {
-		t.Errorf("stopped trial: epoch %d, %d points, %s", st.StoppedEpoch, len(st.Curve), st.Status(false))
+	if st := rep.Trials[2]; st.StoppedEpoch != 1 || len(st.Curve) != 1 || st.State != tracker.TrialStoppedEarly {
+		t.Errorf("stopped trial: epoch %d, %d points, %s", st.StoppedEpoch, len(st.Curve), st.State)
 	}
 	for i, tr := range rep.Ranked() {
 		if math.IsNaN(tr.Value) || i > 0 && tr.Value < rep.Ranked()[i-1].Value {
@@ -82,7 +82,7 @@ func TestSweepReport(t *testing.T) {
 	if outside, _, _ := strings.Cut(md, "```yaml"); strings.Contains(outside, "<script>") { // in the code block it is text
 		t.Error("the sweep's name is raw HTML in the Markdown")
 	}
-	for _, want := range []string{"| 1 | 0.003 | 64,16 | 1 | FINISHED |", "| 2 | 0.0000001 | 64,16 | 1 | FINISHED (stopped early) |",
+	for _, want := range []string{"| 1 | 0.003 | 64,16 | 1 | finished |", "| 2 | 0.0000001 | 64,16 | 1 | stopped early |",
 		"after epoch 1: median rule at epoch 1", "![Parallel coordinates](sweep_parallel.png)", "3 trials (2 finished, 1 stopped early)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
@@ -102,10 +102,41 @@ func TestSweepReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := rep.Counts(); c["QUEUED"] != 3 || rep.Best != nil || len(rep.Figures) != 0 || len(rep.Notes) != 1 {
+	if c := rep.Counts(); c[tracker.TrialQueued] != 3 || rep.Best != nil || len(rep.Figures) != 0 || len(rep.Notes) != 1 {
 		t.Errorf("queued sweep: %v, best %v, %d figures, notes %q", c, rep.Best, len(rep.Figures), rep.Notes)
 	}
 	if _, err := reports.BuildSweep(store, "0123abcd", reports.SweepOptions{}); err == nil || !strings.Contains(err.Error(), "no sweep") {
 		t.Errorf("unknown sweep: %v", err)
 	}
+}
+
+// The report, `aelab sweep status` (package sweeps) and the UI say a trial's state in the
+// same words: a finished sweep, one that waits in the queue, and that one cancelled.
+func TestSweepTrialStatesAgree(t *testing.T) {
+	store, done, queued := sweepStore(t)
+	agree := func(id string, want tracker.TrialCounts) {
+		t.Helper()
+		st, err := sweeps.Status(context.Background(), store, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := reports.BuildSweep(store, id, reports.SweepOptions{NoFigures: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tr := range rep.Trials {
+			if tr.State != st.Trials[i].State {
+				t.Errorf("sweep %s trial %d: report says %q, sweeps.Status %q", id[:8], tr.Index, tr.State, st.Trials[i].State)
+			}
+		}
+		if got := rep.Counts().String(); got != want.String() || st.Counts.String() != got {
+			t.Errorf("sweep %s: report %q, sweeps.Status %q, want %q", id[:8], got, st.Counts, want)
+		}
+	}
+	agree(done, tracker.TrialCounts{tracker.TrialFinished: 2, tracker.TrialStoppedEarly: 1})
+	agree(queued, tracker.TrialCounts{tracker.TrialQueued: 3})
+	if _, err := sweeps.Cancel(context.Background(), store, queued); err != nil {
+		t.Fatal(err)
+	}
+	agree(queued, tracker.TrialCounts{tracker.TrialCancelled: 3})
 }

@@ -54,8 +54,8 @@ func (s *stopper) EpochEnd(m aelib.EpochMetrics) error {
 	}
 	s.reason = reason
 	if s.runID != "" {
-		s.store.SetTag(s.runID, TagStoppedEarly, reason)
-		s.store.SetTag(s.runID, TagStoppedEpoch, strconv.Itoa(m.Epoch))
+		s.store.SetTag(s.runID, tracker.TagSweepStoppedEarly, reason)
+		s.store.SetTag(s.runID, tracker.TagSweepStoppedEpoch, strconv.Itoa(m.Epoch))
 	}
 	return aelib.ErrStopTraining
 }

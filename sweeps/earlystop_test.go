@@ -121,13 +121,13 @@ early_stopping: `+c.rule+`
 					t.Fatal(err)
 				}
 				stopped := i == 2
-				if r.Status != tracker.StatusFinished || (r.Tags[TagStoppedEarly] != "") != stopped {
-					t.Errorf("trial %d: %s, stopped %q", i, r.Status, r.Tags[TagStoppedEarly])
+				if r.Status != tracker.StatusFinished || (r.Tags[tracker.TagSweepStoppedEarly] != "") != stopped {
+					t.Errorf("trial %d: %s, stopped %q", i, r.Status, r.Tags[tracker.TagSweepStoppedEarly])
 				}
 				if want := map[bool]int{true: 1, false: 3}[stopped]; len(hist) != want {
 					t.Errorf("trial %d: %d epochs of val_bce, want %d", i, len(hist), want)
 				}
-				if stopped && (r.Tags[TagStoppedEpoch] != "1" || !strings.HasPrefix(r.Tags[TagStoppedEarly], c.reason)) {
+				if stopped && (r.Tags[tracker.TagSweepStoppedEpoch] != "1" || !strings.HasPrefix(r.Tags[tracker.TagSweepStoppedEarly], c.reason)) {
 					t.Errorf("stopped trial tags: %v", r.Tags)
 				}
 				if _, ok := r.Metrics["test_mse"]; !ok {

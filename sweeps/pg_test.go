@@ -41,7 +41,7 @@ func TestSweepOnPostgres(t *testing.T) {
 		}
 	}
 	st, err := Status(context.Background(), store, sw.ID[:8])
-	if err != nil || st.Counts[StateFinished] != 4 {
+	if err != nil || st.Counts[tracker.TrialFinished] != 4 {
 		t.Fatalf("status %v, %v", st, err)
 	}
 	// A second sweep on the same database: River's tables are there already.

@@ -286,7 +286,7 @@ var unfinishedStates = []rivertype.JobState{rivertype.JobStateAvailable, riverty
 	rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
 // ErrSweepCancelled is the reason a trial running when its sweep was cancelled ends KILLED.
-var ErrSweepCancelled = errors.New("sweep cancelled")
+var ErrSweepCancelled = errors.New(tracker.ReasonSweepCancelled)
 
 // Cancel cancels a sweep: its queued trials will not run, and running ones are told through
 // their context (a worker notices within seconds) and end KILLED "sweep cancelled". The sweep

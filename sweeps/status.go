@@ -10,22 +10,10 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// Trial states, as Status reports them.
-const (
-	StateQueued       = "queued"   // waiting for a worker (or for its retry)
-	StateRunning      = "running"  // a worker trains it
-	StateFinished     = "finished" // its run ended FINISHED
-	StateStoppedEarly = "stopped early"
-	StateFailed       = "failed"
-	StateKilled       = "killed"
-	StateLost         = "lost" // its worker died and River gave up retrying it
-	StateCancelled    = "cancelled"
-)
-
 // TrialStatus is where one trial of a sweep stands.
 type TrialStatus struct {
 	Trial tracker.SweepTrial
-	State string
+	State tracker.TrialState
 	Job   *rivertype.JobRow    // its River job; nil once River has deleted it (a day after it ended)
 	Runs  []*tracker.RunRecord // every attempt, oldest first
 }
@@ -42,7 +30,7 @@ func (t *TrialStatus) Run() *tracker.RunRecord {
 type SweepStatus struct {
 	Sweep  *tracker.Sweep
 	Trials []TrialStatus
-	Counts map[string]int // trials per state
+	Counts tracker.TrialCounts
 }
 
 // Status reads where a sweep stands: its record and runs from the store, its queue from
@@ -65,7 +53,7 @@ func Status(ctx context.Context, store *tracker.Store, sweepID string) (*SweepSt
 	if err != nil {
 		return nil, err
 	}
-	st := &SweepStatus{Sweep: sw, Counts: map[string]int{}}
+	st := &SweepStatus{Sweep: sw, Counts: tracker.TrialCounts{}}
 	byTrial := map[int]*TrialStatus{}
 	for _, t := range sw.Trials {
 		st.Trials = append(st.Trials, TrialStatus{Trial: t})
@@ -94,38 +82,18 @@ func Status(ctx context.Context, store *tracker.Store, sweepID string) (*SweepSt
 	return st, nil
 }
 
-// trialState combines the trial's job and its latest run into one state.
-func trialState(t *TrialStatus, sweepCancelled bool) string {
+// trialState is the trial's state in the store's records, unless its River job says that it
+// is running or waiting in the queue (for a retry, too).
+func trialState(t *TrialStatus, sweepCancelled bool) tracker.TrialState {
 	if t.Job != nil {
 		switch t.Job.State {
 		case rivertype.JobStateRunning:
-			return StateRunning
+			return tracker.TrialRunning
 		case rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled:
-			return StateQueued
+			return tracker.TrialQueued
+		case rivertype.JobStateCancelled:
+			sweepCancelled = true // cancelled before it ran
 		}
 	}
-	run := t.Run()
-	if run == nil {
-		if sweepCancelled || t.Job != nil && t.Job.State == rivertype.JobStateCancelled {
-			return StateCancelled
-		}
-		return StateQueued
-	}
-	switch run.Status {
-	case tracker.StatusFinished:
-		if run.Tags[TagStoppedEarly] != "" {
-			return StateStoppedEarly
-		}
-		return StateFinished
-	case tracker.StatusFailed:
-		return StateFailed
-	case tracker.StatusKilled:
-		if run.Error == ErrSweepCancelled.Error() {
-			return StateCancelled
-		}
-		return StateKilled
-	case tracker.StatusLost:
-		return StateLost
-	}
-	return StateRunning
+	return tracker.TrialStateOf(t.Run(), sweepCancelled)
 }

@@ -24,17 +24,6 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// Tags a worker puts on a trial's run, beside tracker.TagSweepID, TagSweepTrial and TagSweepAttempt.
-const (
-	TagSweepName    = "sweep.name"
-	TagWorker       = "sweep.worker"        // host and pid of the worker that trained it
-	TagRetryOf      = "sweep.retry_of"      // the run of the attempt this one retries
-	TagRetriedBy    = "sweep.retried_by"    // on a dead or handed-back attempt: the run that retried it
-	TagStoppedEarly = "sweep.stopped_early" // why the early-stopping rule stopped it
-	TagStoppedEpoch = "sweep.stopped_epoch" // the last epoch it trained
-	tagParamPrefix  = "sweep.param."        // sweep.param.NAME: the value of each varied parameter
-)
-
 // Reasons a trial's run ends KILLED.
 const (
 	reasonHandedBack = "worker stopped: trial handed back to the queue"
@@ -191,17 +180,17 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 		tags = map[string]string{}
 	}
 	maps.Copy(tags, map[string]string{
-		tracker.TagSweepID: a.SweepID, tracker.TagSweepTrial: strconv.Itoa(a.Index), TagSweepName: a.Sweep.Name,
-		tracker.TagSweepAttempt: strconv.Itoa(len(prev) + 1), TagWorker: w.name,
+		tracker.TagSweepID: a.SweepID, tracker.TagSweepTrial: strconv.Itoa(a.Index), tracker.TagSweepName: a.Sweep.Name,
+		tracker.TagSweepAttempt: strconv.Itoa(len(prev) + 1), tracker.TagSweepWorker: w.name,
 	})
 	for k, v := range a.Params {
-		tags[tagParamPrefix+k] = v
+		tags[tracker.TagSweepParamPrefix+k] = v
 	}
 	var retryOf []*tracker.RunRecord
 	for _, r := range prev {
-		if r.Tags[TagRetriedBy] == "" && (r.Status == tracker.StatusRunning || r.Status == tracker.StatusLost || r.Status == tracker.StatusKilled) {
+		if r.Tags[tracker.TagSweepRetriedBy] == "" && (r.Status == tracker.StatusRunning || r.Status == tracker.StatusLost || r.Status == tracker.StatusKilled) {
 			retryOf = append(retryOf, r)
-			tags[TagRetryOf] = r.ID
+			tags[tracker.TagSweepRetryOf] = r.ID
 		}
 	}
 	stopper := newStopper(w.store, a)
@@ -316,12 +305,12 @@ func (w *trialWorker) linkRetry(prev []*tracker.RunRecord, runID string, job *ri
 	for _, r := range prev {
 		if r.Status == tracker.StatusRunning || r.Status == tracker.StatusLost {
 			reason := fmt.Sprintf("worker %s died; River rescued the trial (attempt %d) and it was retried as run %s",
-				r.Tags[TagWorker], job.Attempt, runID[:8])
+				r.Tags[tracker.TagSweepWorker], job.Attempt, runID[:8])
 			if err := w.store.MarkLost(r.ID, reason); err != nil {
 				w.logf("trial %d: %v", job.Args.Index, err)
 			}
 		}
-		if err := w.store.SetTag(r.ID, TagRetriedBy, runID); err != nil {
+		if err := w.store.SetTag(r.ID, tracker.TagSweepRetriedBy, runID); err != nil {
 			w.logf("trial %d: %v", job.Args.Index, err)
 		}
 	}

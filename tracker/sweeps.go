@@ -90,12 +90,23 @@ func (t SweepTrial) Describe(params []string) string {
 	return strings.Join(parts, " ")
 }
 
-// Tags of a sweep's trial runs.
+// Tags of a sweep's trial runs: package sweeps writes them, reports and the UI read them.
 const (
-	TagSweepID      = "sweep.id"
-	TagSweepTrial   = "sweep.trial"
-	TagSweepAttempt = "sweep.attempt"
+	TagSweepID           = "sweep.id"
+	TagSweepTrial        = "sweep.trial"         // the trial's index in the sweep
+	TagSweepAttempt      = "sweep.attempt"       // 1, then 2 for its first retry, …
+	TagSweepName         = "sweep.name"          // the sweep's name
+	TagSweepWorker       = "sweep.worker"        // host and pid of the worker that trained it
+	TagSweepRetryOf      = "sweep.retry_of"      // the run of the attempt this one retries
+	TagSweepRetriedBy    = "sweep.retried_by"    // on a dead or handed-back attempt: the run that retried it
+	TagSweepStoppedEarly = "sweep.stopped_early" // why the early-stopping rule stopped it
+	TagSweepStoppedEpoch = "sweep.stopped_epoch" // the last epoch it trained before that
+	TagSweepParamPrefix  = "sweep.param."        // sweep.param.NAME: the value of each varied parameter
 )
+
+// ReasonSweepCancelled is the error recorded on a trial's run that was training when its
+// sweep was cancelled (the run ends KILLED).
+const ReasonSweepCancelled = "sweep cancelled"
 
 // ShortID is the first 8 characters of the sweep id.
 func (s *Sweep) ShortID() string { return short(s.ID) }

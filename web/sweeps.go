@@ -28,8 +28,7 @@ type sweepsView struct {
 
 // unfinished says whether a sweep still has trials to run (none once it is cancelled).
 func unfinished(rep *reports.SweepReport) bool {
-	counts := rep.Counts()
-	return rep.Sweep.Cancelled.IsZero() && counts["QUEUED"]+counts[string(tracker.StatusRunning)] > 0
+	return rep.Sweep.Cancelled.IsZero() && rep.Counts().Pending() > 0
 }
 
 // sweepSummary is one sweep in the list.
@@ -85,8 +84,8 @@ func (s *Server) sweepsData() (*sweepsView, error) {
 			return nil, err
 		}
 		counts := rep.Counts()
-		sum := sweepSummary{ID: sw.ID, Name: sw.Name, Model: sw.Model, Metric: sw.Metric, States: statesText(counts),
-			Trials: len(sw.Trials), Done: counts["FINISHED"] + counts["STOPPED EARLY"], Created: sw.Created, Cancelled: !sw.Cancelled.IsZero()}
+		sum := sweepSummary{ID: sw.ID, Name: sw.Name, Model: sw.Model, Metric: sw.Metric, States: counts.String(),
+			Trials: len(sw.Trials), Done: counts.Done(), Created: sw.Created, Cancelled: !sw.Cancelled.IsZero()}
 		if b := rep.Best; b != nil {
 			sum.BestRun, sum.BestValue = b.Run.ID, metricMeta(sw.Metric).Format(b.Value)
 		}
@@ -94,14 +93,6 @@ func (s *Server) sweepsData() (*sweepsView, error) {
 		v.Live = v.Live || unfinished(rep)
 	}
 	return v, nil
-}
-
-func statesText(counts map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], strings.ToLower(k)))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // sweepData reads one sweep for its page.
@@ -112,15 +103,14 @@ func (s *Server) sweepData(id string) (*sweepsView, error) {
 	}
 	sw := rep.Sweep
 	d := &sweepDetail{Sweep: sw, Params: sw.Parameters, Summary: fmt.Sprintf("%d trials of model %s: %s. Metric %s (%s).",
-		len(rep.Trials), sw.Model, statesText(rep.Counts()), sw.Metric, map[bool]string{true: "lower is better", false: "higher is better"}[sw.LowerIsBetter])}
+		len(rep.Trials), sw.Model, rep.Counts(), sw.Metric, map[bool]string{true: "lower is better", false: "higher is better"}[sw.LowerIsBetter])}
 	d.RunsURL = "/?" + url.Values{"q": {fmt.Sprintf("tags.%s = %q", tracker.TagSweepID, sw.ID)}}.Encode()
-	cancelled := !sw.Cancelled.IsZero()
 	for _, t := range rep.Trials {
-		row := sweepTrialRow{Index: t.Index, Status: t.Status(cancelled), Attempts: t.Attempts, Value: "–", Epochs: "–"}
+		row := sweepTrialRow{Index: t.Index, Status: string(t.State), Attempts: t.Attempts, Value: "–", Epochs: "–"}
 		for _, p := range sw.Parameters {
 			row.Values = append(row.Values, t.Params[p])
 		}
-		row.StatusClass = "status-" + strings.ToLower(strings.Fields(row.Status)[0])
+		row.StatusClass = "status-" + strings.ReplaceAll(row.Status, " ", "-")
 		if !math.IsNaN(t.Value) {
 			row.Value = metricMeta(sw.Metric).Format(t.Value)
 		}

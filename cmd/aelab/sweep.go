@@ -138,19 +138,11 @@ func printSweepOutcome(store *tracker.Store, sweepID string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sweep %s: %s\n", rep.Sweep.ShortID(), countsText(rep.Counts()))
+	fmt.Fprintf(stdout, "sweep %s: %s\n", rep.Sweep.ShortID(), rep.Counts())
 	if b := rep.Best; b != nil {
 		fmt.Fprintf(stdout, "best: trial %d (%s): %s %.5g, run %s\n", b.Index, b.Describe(rep.Sweep.Parameters), rep.Sweep.Metric, b.Value, b.Run.ID)
 	}
 	return nil
-}
-
-func countsText(counts map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], strings.ToLower(k)))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func sweepCreate(args []string, stdout, stderr io.Writer) error {
@@ -181,8 +173,8 @@ func sweepCreate(args []string, stdout, stderr io.Writer) error {
 // sweepRow is one sweep of `aelab sweep list --json`.
 type sweepRow struct {
 	*tracker.Sweep
-	Counts map[string]int `json:"counts"`
-	Best   *float64       `json:"best,omitempty"`
+	Counts tracker.TrialCounts `json:"counts"`
+	Best   *float64            `json:"best,omitempty"`
 }
 
 func sweepList(args []string, stdout, stderr io.Writer) error {
@@ -228,7 +220,7 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 		if r.Best != nil {
 			best = experiments.FormatMetric(r.Metric, *r.Best)
 		}
-		states := countsText(r.Counts)
+		states := r.Counts.String()
 		if !r.Cancelled.IsZero() {
 			states += " (cancelled)"
 		}
@@ -280,7 +272,7 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 		return writeStatusJSON(stdout, st)
 	}
 	sw := st.Sweep
-	fmt.Fprintf(stdout, "sweep %s (%s): model %s, %d trials: %s\n", sw.ID, sw.Name, sw.Model, len(st.Trials), countsText(st.Counts))
+	fmt.Fprintf(stdout, "sweep %s (%s): model %s, %d trials: %s\n", sw.ID, sw.Name, sw.Model, len(st.Trials), st.Counts)
 	if !sw.Cancelled.IsZero() {
 		fmt.Fprintf(stdout, "cancelled %s\n", sw.Cancelled.Local().Format("2006-01-02 15:04:05"))
 	}
@@ -289,11 +281,11 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 	for _, tr := range st.Trials {
 		runID, value, worker, note := "-", "-", "-", ""
 		if r := tr.Run(); r != nil {
-			runID, worker, note = r.ShortID(), r.Tags[sweeps.TagWorker], r.Error
+			runID, worker, note = r.ShortID(), r.Tags[tracker.TagSweepWorker], r.Error
 			if v, ok := r.Metrics[sw.Metric]; ok {
 				value = experiments.FormatMetric(sw.Metric, v)
 			}
-			if s := r.Tags[sweeps.TagStoppedEarly]; s != "" {
+			if s := r.Tags[tracker.TagSweepStoppedEarly]; s != "" {
 				note = s
 			}
 		}
@@ -309,18 +301,18 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 // and run ids.
 func writeStatusJSON(w io.Writer, st *sweeps.SweepStatus) error {
 	type trial struct {
-		Index  int               `json:"index"`
-		Params map[string]string `json:"params"`
-		Seed   uint64            `json:"seed,omitempty"`
-		State  string            `json:"state"`
-		JobID  int64             `json:"job_id,omitempty"`
-		Runs   []string          `json:"runs"`
-		Value  *float64          `json:"value,omitempty"`
+		Index  int                `json:"index"`
+		Params map[string]string  `json:"params"`
+		Seed   uint64             `json:"seed,omitempty"`
+		State  tracker.TrialState `json:"state"`
+		JobID  int64              `json:"job_id,omitempty"`
+		Runs   []string           `json:"runs"`
+		Value  *float64           `json:"value,omitempty"`
 	}
 	out := struct {
-		Sweep  *tracker.Sweep `json:"sweep"`
-		Counts map[string]int `json:"counts"`
-		Trials []trial        `json:"trials"`
+		Sweep  *tracker.Sweep      `json:"sweep"`
+		Counts tracker.TrialCounts `json:"counts"`
+		Trials []trial             `json:"trials"`
 	}{Sweep: st.Sweep, Counts: st.Counts}
 	for _, tr := range st.Trials {
 		t := trial{Index: tr.Trial.Index, Params: tr.Trial.Params, Seed: tr.Trial.Seed, State: tr.State, Runs: []string{}}
@@ -390,7 +382,7 @@ func writeSweepReport(store *tracker.Store, id, dir string, formats []string, st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sweep report: %d trials (%s), %d figures\n", len(rep.Trials), countsText(rep.Counts()), len(rep.Figures))
+	fmt.Fprintf(stdout, "sweep report: %d trials (%s), %d figures\n", len(rep.Trials), rep.Counts(), len(rep.Figures))
 	for _, p := range written {
 		if strings.HasSuffix(p, ".html") || strings.HasSuffix(p, ".md") {
 			fmt.Fprintf(stdout, "  %s\n", p)

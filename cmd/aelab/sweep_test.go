@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aelab/aelab/tracker"
 )
 
 func writeSpec(t *testing.T, src string) string {
@@ -73,11 +75,11 @@ seeds: [1, 2]
 	}
 	code, out, _ = runAelab(t, "sweep", "list", "--db", db, "--json")
 	var list []struct {
-		ID     string         `json:"id"`
-		Counts map[string]int `json:"counts"`
-		Best   *float64       `json:"best"`
+		ID     string              `json:"id"`
+		Counts tracker.TrialCounts `json:"counts"`
+		Best   *float64            `json:"best"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Counts["FINISHED"] != 4 || list[0].Best == nil {
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Counts[tracker.TrialFinished] != 4 || list[0].Best == nil {
 		t.Fatalf("sweep list --json: %d\n%s", code, out)
 	}
 	id := list[0].ID[:8]

@@ -78,7 +78,7 @@ func runningTrial(store *tracker.Store, sweepID, worker string) *tracker.RunReco
 		return nil
 	}
 	for _, r := range runs {
-		if r.Status == tracker.StatusRunning && r.Tags[sweeps.TagWorker] == worker {
+		if r.Status == tracker.StatusRunning && r.Tags[tracker.TagSweepWorker] == worker {
 			if h, _ := store.MetricHistory(r.ID, "val_bce"); len(h) >= 1 {
 				return r
 			}
@@ -94,7 +94,7 @@ func sweepDone(t *testing.T, store *tracker.Store, sweepID string) bool {
 		t.Logf("status: %v", err)
 		return false
 	}
-	return st.Counts[sweeps.StateQueued] == 0 && st.Counts[sweeps.StateRunning] == 0
+	return st.Counts[tracker.TrialQueued] == 0 && st.Counts[tracker.TrialRunning] == 0
 }
 
 // checkKilledSweep asserts what a sweep with one worker killed mid-trial must end as: every
@@ -144,7 +144,7 @@ func checkKilledSweep(t *testing.T, store *tracker.Store, sweepID string, killed
 	if err != nil {
 		t.Fatal(err)
 	}
-	retryID := dead.Tags[sweeps.TagRetriedBy]
+	retryID := dead.Tags[tracker.TagSweepRetriedBy]
 	if dead.Status != tracker.StatusLost || retryID == "" {
 		t.Fatalf("killed trial's run %s: %s, retried_by %q; want LOST and linked to its retry", dead.ShortID(), dead.Status, retryID)
 	}
@@ -152,7 +152,7 @@ func checkKilledSweep(t *testing.T, store *tracker.Store, sweepID string, killed
 	if err != nil {
 		t.Fatal(err)
 	}
-	if retry.Status != tracker.StatusFinished || retry.Tags[sweeps.TagRetryOf] != dead.ID || retry.Tags[sweeps.TagWorker] == killedWorker ||
+	if retry.Status != tracker.StatusFinished || retry.Tags[tracker.TagSweepRetryOf] != dead.ID || retry.Tags[tracker.TagSweepWorker] == killedWorker ||
 		retry.Tags[tracker.TagSweepTrial] != dead.Tags[tracker.TagSweepTrial] || retry.Tags[tracker.TagSweepAttempt] != "2" {
 		t.Errorf("retry %s: %s, tags %v; want FINISHED on another worker, retry_of %s, attempt 2", retry.ShortID(), retry.Status, retry.Tags, dead.ShortID())
 	}
@@ -162,8 +162,8 @@ func checkKilledSweep(t *testing.T, store *tracker.Store, sweepID string, killed
 	}
 	md := rep.Markdown()
 	for _, trial := range sw.Trials {
-		if !strings.Contains(md, "| "+strconv.Itoa(trial.Index)+" | "+trial.Params["lr"]+" | "+trial.Params["widths"]+" | FINISHED |") {
-			t.Errorf("report lacks trial %d as FINISHED:\n%s", trial.Index, md)
+		if !strings.Contains(md, "| "+strconv.Itoa(trial.Index)+" | "+trial.Params["lr"]+" | "+trial.Params["widths"]+" | "+string(tracker.TrialFinished)+" |") {
+			t.Errorf("report lacks trial %d as %s:\n%s", trial.Index, tracker.TrialFinished, md)
 		}
 	}
 	if rep.Best == nil || len(rep.Figures) < 3 {
@@ -285,14 +285,14 @@ parameters:
 		t.Errorf("handed-back trial: %s %q", handed.Status, handed.Error)
 	}
 	st, err := sweeps.Status(context.Background(), store, sweepID)
-	if err != nil || st.Counts[sweeps.StateQueued] != 1 {
+	if err != nil || st.Counts[tracker.TrialQueued] != 1 {
 		t.Fatalf("after the hand-back: %v, %v; want the trial queued again", st.Counts, err)
 	}
 	w = startAelab(t, nil, "worker", "--db", db, "--progress=false")
 	waitFor(t, 2*time.Minute, "the handed-back trial to finish", func() bool { return sweepDone(t, store, sweepID) })
 	retry, _ := store.GetRun(handed.ID)
-	again, err := store.GetRun(retry.Tags[sweeps.TagRetriedBy])
-	if err != nil || again.Status != tracker.StatusFinished || again.Tags[sweeps.TagRetryOf] != handed.ID {
+	again, err := store.GetRun(retry.Tags[tracker.TagSweepRetriedBy])
+	if err != nil || again.Status != tracker.StatusFinished || again.Tags[tracker.TagSweepRetryOf] != handed.ID {
 		t.Errorf("retry of the handed-back trial: %v, %v", again, err)
 	}
 }
