@@ -461,7 +461,7 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 func (ae *Autoencoder) endEpoch(hist *History, m EpochMetrics, opts TrainOptions) (stop bool, err error) {
 	hist.Epochs = append(hist.Epochs, m)
 	if opts.Log != nil {
-		fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.2fs (train %.3fs)  loss %.4f  val_loss %.4f  val_mse %.5f  val_mae %.4f\n",
+		fmt.Fprintf(opts.Log, "epoch %d/%d  %d steps  %.2fs (train %.3fs)  loss %.4f  val_bce %.4f  val_mse %.5f  val_mae %.4f\n",
 			m.Epoch, ae.Config.Epochs, hist.StepsPerEpoch, m.Seconds, m.TrainSeconds, m.TrainLoss, m.ValLoss, m.ValMSE, m.ValMAE)
 	}
 	for _, o := range opts.Observers {

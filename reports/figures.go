@@ -21,7 +21,7 @@ import (
 // Figure is one picture of the report, as PNG and (for charts, and as a wrapper for image
 // grids) SVG.
 type Figure struct {
-	Name    string // file stem: "val_loss" → val_loss.png, val_loss.svg
+	Name    string // file stem: "val_bce" → val_bce.png, val_bce.svg
 	Title   string
 	Caption string
 	Kind    string // "chart" or "grid"
@@ -53,11 +53,11 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 		}
 	}
 	add(valLossChart(runs))
-	add(barChart(runs, "params", "Parameters", "trainable parameters", fmt.Sprintf("Trainable parameters per run (from metric %s).", experiments.ParamCount.Name),
+	add(barChart(runs, experiments.ParamCount.Name, "Parameters", "trainable parameters", fmt.Sprintf("Trainable parameters per run (from metric %s).", experiments.ParamCount.Name),
 		[]experiments.Metric{experiments.ParamCount}, []string{"parameters"}, 1))
 	add(barChart(runs, "model_size", "Model size", "MB (1024² bytes)", fmt.Sprintf("Model size as float32 and float16 (metrics %s, %s).", experiments.ModelBytesF32.Name, experiments.ModelBytesF16.Name),
 		[]experiments.Metric{experiments.ModelBytesF32, experiments.ModelBytesF16}, []string{"float32", "float16"}, 1.0/mib))
-	add(barChart(runs, "seconds_per_epoch", "Seconds per epoch", "seconds", "Mean seconds per epoch after the first (compilation excluded); backend and device are in the runs table.",
+	add(barChart(runs, experiments.SecondsPerEpoch.Name, "Seconds per epoch", "seconds", "Mean seconds per epoch after the first (compilation excluded); backend and device are in the runs table.",
 		[]experiments.Metric{experiments.SecondsPerEpoch}, []string{"seconds/epoch"}, 1))
 	add(digitChart(runs))
 	add(systemChart(runs))
@@ -121,7 +121,7 @@ func valLossChart(runs []*Run) (*Figure, error) {
 		}
 		l, s, err := plotter.NewLinePoints(xys)
 		if err != nil {
-			return nil, fmt.Errorf("figure val_loss: %w", err)
+			return nil, fmt.Errorf("figure %s: %w", experiments.ValBCE.Name, err)
 		}
 		l.Color, s.Color = figure.Color(i), figure.Color(i)
 		l.Width = vg.Points(1.5)
@@ -133,7 +133,7 @@ func valLossChart(runs []*Run) (*Figure, error) {
 	if !any {
 		return nil, nil
 	}
-	return render(&Figure{Name: "val_loss", Title: "Validation loss per epoch",
+	return render(&Figure{Name: experiments.ValBCE.Name, Title: "Validation loss per epoch",
 		Caption: fmt.Sprintf("Validation binary cross-entropy after each epoch (metric %s), every run on one chart.", experiments.ValBCE.Name)}, p)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -90,8 +91,8 @@ func BuildSweep(store *tracker.Store, sweepID string, opts SweepOptions) (*Sweep
 		t.StoppedWhy = t.Run.Tags[tracker.TagSweepStoppedEarly]
 		t.StoppedEpoch, _ = strconv.Atoi(t.Run.Tags[tracker.TagSweepStoppedEpoch])
 	}
-	// Learning curves of the sweep's metric when it is logged every epoch, else of val_bce.
-	for _, key := range []string{sw.Metric, "val_bce"} {
+	// Learning curves of the sweep's metric when it is logged every epoch, else of the validation BCE.
+	for _, key := range []string{sw.Metric, experiments.ValBCE.Name} {
 		rep.CurveMetric = key
 		perEpoch := false
 		for _, t := range rep.Trials {

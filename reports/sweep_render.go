@@ -8,12 +8,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
 // bestMetrics are the measurements shown for the best trial, when its run has them.
-var bestMetrics = []string{"val_bce", "val_mse", "val_mae", "test_bce", "test_mse", "test_mae", "test_psnr", "test_ssim",
-	"test_pearson", "noisy_mse", "denoised_mse", "improvement_pct", "params", "seconds_per_epoch", "train_seconds"}
+var bestMetrics = []experiments.Metric{experiments.ValBCE, experiments.ValMSE, experiments.ValMAE, experiments.TestBCE,
+	experiments.TestMSE, experiments.TestMAE, experiments.TestPSNR, experiments.TestSSIM, experiments.TestPearson,
+	experiments.NoisyMSE, experiments.DenoisedMSE, experiments.ImprovementPct, experiments.ParamCount,
+	experiments.SecondsPerEpoch, experiments.TrainSeconds}
 
 // summary is one sentence on the sweep: trials by status and what it optimised.
 func (r *SweepReport) summary() string {
@@ -86,9 +89,9 @@ func (r *SweepReport) bestTables() (config, metrics table) {
 	for _, k := range slices.Sorted(maps.Keys(run.Params)) {
 		config.rows = append(config.rows, []string{k, run.Params[k]})
 	}
-	for _, k := range bestMetrics {
-		if v, ok := run.Metrics[k]; ok {
-			metrics.rows = append(metrics.rows, []string{k, fmt.Sprintf("%.5g", v)})
+	for _, m := range bestMetrics {
+		if v, ok := run.Metrics[m.Name]; ok {
+			metrics.rows = append(metrics.rows, []string{m.Name, fmt.Sprintf("%.5g", v)})
 		}
 	}
 	return config, metrics

@@ -38,7 +38,7 @@ func (s *Spec) configFlags() (*experiments.ConfigFlags, error) {
 func modelNames() []string { return aelib.Models() }
 
 // DefaultMetric is what a sweep optimises unless its spec says otherwise.
-const DefaultMetric = "val_bce"
+var DefaultMetric = experiments.ValBCE.Name
 
 // LookupMetric returns what the metric schema says of a metric a sweep may optimise: one
 // logged every epoch or once at the end, with a better direction.

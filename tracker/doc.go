@@ -21,12 +21,12 @@
 //	store, err := tracker.Open(tracker.DefaultPath())
 //	run, err := store.StartRun(tracker.RunSpec{Experiment: "vanilla", Config: cfgJSON,
 //		Params: map[string]string{"model": "vanilla", "epochs": "10"}})
-//	run.LogMetrics(map[string]float64{"train_loss": 0.12, "val_loss": 0.13}, step, epoch)
+//	run.LogMetrics(map[string]float64{"train_loss": 0.12, "val_bce": 0.13}, step, epoch)
 //	run.Finish(tracker.StatusFinished, "")
 //
 //	runs, err := store.SearchRuns(tracker.Search{
-//		Filter:  `metrics.val_loss < 0.1 and params.model = "deep"`,
-//		OrderBy: "metrics.val_loss asc",
+//		Filter:  `metrics.val_bce < 0.1 and params.model = "deep"`,
+//		OrderBy: "metrics.val_bce asc",
 //	})
 //
 // # Where the store lives

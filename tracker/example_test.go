@@ -57,7 +57,7 @@ func ExampleStore_StartRun() {
 	}
 	for epoch := 1; epoch <= 2; epoch++ {
 		// ... train one epoch ...
-		err := run.LogMetrics(map[string]float64{"train_loss": 0.3 / float64(epoch), "val_loss": 0.32 / float64(epoch)},
+		err := run.LogMetrics(map[string]float64{"train_loss": 0.3 / float64(epoch), "val_bce": 0.32 / float64(epoch)},
 			int64(epoch), epoch)
 		if err != nil {
 			run.Fail(err)
@@ -73,7 +73,7 @@ func ExampleStore_StartRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(rec.Name, rec.Status, rec.Params["model"], rec.Metrics["val_loss"], len(rec.Artifacts))
+	fmt.Println(rec.Name, rec.Status, rec.Params["model"], rec.Metrics["val_bce"], len(rec.Artifacts))
 	// Output: vanilla-32 FINISHED vanilla 0.16 1
 }
 

@@ -85,7 +85,7 @@ func ParseField(s string) (Field, error) {
 	}
 	t := p.next()
 	if t.kind != tIdent {
-		return Field{}, p.errf(t, "expected a field such as metrics.val_loss, got %s", t.describe())
+		return Field{}, p.errf(t, "expected a field such as metrics.val_bce, got %s", t.describe())
 	}
 	f, err := p.field(t)
 	if err != nil {

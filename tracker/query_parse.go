@@ -355,7 +355,7 @@ func (p *parser) parsePrimary() (Expr, error) {
 		return e, nil
 	case tIdent:
 		if len(t.parts) == 1 && keywords[strings.ToLower(t.text)] && !strings.Contains(t.text, "`") {
-			return nil, p.errf(t, "expected a field such as metrics.val_loss, got keyword '%s'", t.text)
+			return nil, p.errf(t, "expected a field such as metrics.val_bce, got keyword '%s'", t.text)
 		}
 		f, err := p.field(t)
 		if err != nil {
@@ -366,7 +366,7 @@ func (p *parser) parsePrimary() (Expr, error) {
 		}
 		return p.parseComparison(f)
 	default:
-		return nil, p.errf(t, "expected a field such as metrics.val_loss or '(', got %s", t.describe())
+		return nil, p.errf(t, "expected a field such as metrics.val_bce or '(', got %s", t.describe())
 	}
 }
 

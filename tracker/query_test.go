@@ -51,7 +51,7 @@ func TestParseFilterErrors(t *testing.T) {
 		{`metrics.val_loss <`, `query: at column 19: expected a value after '<', got end of input`},
 		{`metrics.val_loss < 'low'`, `query: at column 20: metrics.val_loss is a number, got string "low"`},
 		{`params.model = "deep`, `query: at column 16: unterminated string (missing closing ")`},
-		{`params.model = "deep" and`, `query: at column 26: expected a field such as metrics.val_loss or '(', got end of input`},
+		{`params.model = "deep" and`, `query: at column 26: expected a field such as metrics.val_bce or '(', got end of input`},
 		{`params.model "deep"`, `query: at column 14: expected an operator (=, !=, <, <=, >, >=, in, like) after params.model, got string "deep"`},
 		{`(metrics.a < 1`, `query: at column 15: expected ')' to close the '(' at column 1, got end of input`},
 		{`foo.bar = 1`, `query: at column 1: unknown field prefix 'foo' (use metrics., params., tags. or attributes.)`},
@@ -69,7 +69,7 @@ func TestParseFilterErrors(t *testing.T) {
 		{`attributes.start_time > 'yesterday'`, `query: at column 25: attributes.start_time needs a date`},
 		{`params.é = 1 and params.ü ~ 2`, `query: at column 27: unexpected character '~'`},
 		{"metrics.`x = 1", "query: at column 9: unterminated `quoted` name"},
-		{`and`, `query: at column 1: expected a field such as metrics.val_loss, got keyword 'and'`},
+		{`and`, `query: at column 1: expected a field such as metrics.val_bce, got keyword 'and'`},
 	}
 	for _, c := range cases {
 		_, _, err := ParseFilter(c.q)

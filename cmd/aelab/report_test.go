@@ -38,7 +38,7 @@ func TestReportCommand(t *testing.T) {
 	if code := runMain([]string{"report", "--db", db, "--out", out, "--images", "4"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, name := range []string{"index.html", "report.md", "val_loss.png", "val_loss.svg", "params.png", "digit_mse.svg"} {
+	for _, name := range []string{"index.html", "report.md", "val_bce.png", "val_bce.svg", "params.png", "digit_mse.svg"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Error(err)
 		}
@@ -141,7 +141,7 @@ func TestReportReplacesLinksInTheOutputFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	victims := map[string]string{}
-	for _, name := range []string{"index.html", "report.md", "val_loss.png"} {
+	for _, name := range []string{"index.html", "report.md", "val_bce.png"} {
 		victim := filepath.Join(tmp, "victim-"+name)
 		if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
 			t.Fatal(err)
