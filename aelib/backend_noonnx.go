@@ -15,3 +15,7 @@ var errNoONNX = errors.New("aelib: saving the step graph needs the ONNX Runtime 
 func keepONNXModels(compute.Backend) error { return errNoONNX }
 
 func writeONNXModel(compute.Backend, compute.Executable, string) error { return errNoONNX }
+
+func onnxSessionsRunConcurrently() bool { return false }
+
+func withSessionThreads(_ int, compile func() error) error { return compile() }

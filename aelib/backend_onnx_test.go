@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,49 @@ func TestONNXRuntimeLeavesNoFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, ".cache", "Microsoft")); err == nil {
 		t.Errorf("the process wrote %s", filepath.Join(home, ".cache", "Microsoft"))
+	}
+}
+
+// aelab builds with its patched copy of GoMLX's ONNX Runtime backend (go.mod's replace), whose
+// sessions run at the same time: without it the step trainer's shards would queue behind one
+// process-wide lock.
+func TestGoModReplacesONNXBackend(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{with .Replace}}{{.Path}}{{end}}", onnxModule).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -m %s: %v\n%s", onnxModule, err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "./"+patchedONNXModule {
+		t.Errorf("go.mod replaces %s by %q, want ./%s (see third_party/README.md)", onnxModule, got, patchedONNXModule)
+	}
+	if !opsFor("onnxruntime").dataParallel {
+		t.Error("the ONNX Runtime backend does not enable data parallelism")
+	}
+}
+
+// A program shards its convolutional models only when it was built with the patched backend:
+// a notebook whose go.mod lacks the replace trains whole batches.
+func TestUsesPatchedONNX(t *testing.T) {
+	dep := func(replace string) *debug.Module {
+		m := &debug.Module{Path: onnxModule, Version: "v0.0.0-20260730095030-43334863f719"}
+		if replace != "" {
+			m.Replace = &debug.Module{Path: replace, Version: "(devel)"}
+		}
+		return m
+	}
+	other := &debug.Module{Path: "github.com/gomlx/gomlx", Version: "v0.28.2"}
+	for _, tc := range []struct {
+		name string
+		deps []*debug.Module
+		want bool
+	}{
+		{"aelab's binary", []*debug.Module{other, dep("./third_party/compute-onnx")}, true},
+		{"a notebook with the replace", []*debug.Module{other, dep("/home/me/aelab/notebooks/../third_party/compute-onnx")}, true},
+		{"a notebook without it", []*debug.Module{other, dep("")}, false},
+		{"another copy", []*debug.Module{other, dep("/src/compute-onnx")}, false},
+		{"a test binary (no dependencies recorded)", nil, true},
+	} {
+		if got := usesPatchedONNX(&debug.BuildInfo{Deps: tc.deps}); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

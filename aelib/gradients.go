@@ -45,19 +45,19 @@ type tapeEntry struct {
 	patches      *Node // Conv2D in the convPatches form: the shifted views of in, [B·H·W, 9·Cin]
 }
 
-// lossAndGradients returns the masked BCE of a batch (maskedBCE's value) and the gradient of
-// every weight by store path: x [B,784] flat images, target [B,784], mask [B] (1 real, 0 padding).
-// The layers read their weights through layerWeight, so the caller sets plain weights
-// (withPlainWeights) or lets them come from the store.
-func (a Architecture) lossAndGradients(scope *model.Scope, x, target, mask *Node) (loss *Node, grads map[string]*Node) {
+// lossAndGradients returns the masked BCE of a batch and the gradient of every weight by store
+// path: x [B,784] flat images, target [B,784], mask [B] (1 real, 0 padding), count the scalar the
+// loss is divided by. With count = exampleCount(mask) the loss is maskedBCE's; a shard of a
+// larger batch passes the whole batch's count, so that the shards' losses and gradients add up
+// to the batch's. The layers read their weights through layerWeight, so the caller sets plain
+// weights (withPlainWeights) or lets them come from the store.
+func (a Architecture) lossAndGradients(scope *model.Scope, x, target, mask, count *Node) (loss *Node, grads map[string]*Node) {
 	ops := opsFor(x.Graph().Backend().Name())
 	tape := a.forwardTape(scope, x)
 	logits := tape[len(tape)-1].out
-	loss = maskedBCE([]*Node{target, mask}, []*Node{logits})
+	loss = Div(weightedBCESum(target, mask, logits), count)
 
-	// d loss / d logits = (σ(logits) − target) · mask_b / (784 · max(Σ mask, 1)).
-	g := x.Graph()
-	count := Max(ReduceAllSum(mask), ScalarOne(g, mask.DType()))
+	// d loss / d logits = (σ(logits) − target) · mask_b / (784 · count).
 	scale := Div(ExpandAxes(mask, -1), MulScalar(count, float64(logits.Shape().Dimensions[1])))
 	d := Mul(Sub(Sigmoid(logits), target), scale)
 

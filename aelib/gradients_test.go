@@ -103,7 +103,7 @@ func TestHandGradientsMatchAutodiff(t *testing.T) {
 					}
 					var out []*Node
 					withPlainWeights(in[0].Graph(), plain, func() {
-						hLoss, byPath := ae.Arch.lossAndGradients(ae.scope(), in[0], in[1], in[2])
+						hLoss, byPath := ae.Arch.lossAndGradients(ae.scope(), in[0], in[1], in[2], exampleCount(in[2]))
 						logits := ae.Arch.Logits(ae.scope(), in[0])
 						aLoss := maskedBCE([]*Node{in[1], in[2]}, []*Node{logits})
 						aGrads := Gradient(aLoss, weights...)

@@ -14,6 +14,10 @@ type graphOps struct {
 	// handGradients: the course's models train with the hand-written gradients of gradients.go
 	// (stepTrainer) instead of graph.Gradient through GoMLX's train.Trainer.
 	handGradients bool
+	// dataParallel: the step trainer may split a batch into shards that run at the same time,
+	// one session each (stepShards says when): ONNX Runtime, where the backend lets sessions
+	// run concurrently (aelab's patched copy of it).
+	dataParallel bool
 }
 
 // opsFor returns the graph code for a backend. XLA and ONNX Runtime have fast native
@@ -26,7 +30,8 @@ func opsFor(backendName string) graphOps {
 	case strings.HasPrefix(name, "go"): // the pure-Go backend is "Go Backend"
 		return graphOps{conv3x3: conv3x3ShiftedViews, maxPool2: maxPool2Reshape}
 	case name == "onnxruntime":
-		return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native, handGradients: true}
+		return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native, handGradients: true,
+			dataParallel: onnxSessionsRunConcurrently()}
 	}
 	return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native}
 }

@@ -273,10 +273,21 @@ func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (
 // padding that fills the last batch of an epoch. Keras averages the partial last batch over its
 // real examples only; so does this, with one graph for every batch.
 func maskedBCE(labels, logits []*Node) *Node {
-	x, target, weights := logits[0], labels[0], labels[1]
+	return Div(weightedBCESum(labels[0], labels[1], logits[0]), exampleCount(labels[1]))
+}
+
+// weightedBCESum is Σ_b weights_b · mean_pixels BCE(x_b, target_b): maskedBCE before the division
+// by the number of real examples. A batch trained in shards (steptrain.go) divides each shard's
+// sum by the whole batch's count.
+func weightedBCESum(target, weights, x *Node) *Node {
 	perPixel := Add(Sub(Max(x, ZerosLike(x)), Mul(x, target)), Log1P(Exp(Neg(Abs(x)))))
-	perExample := ReduceMean(perPixel, 1)
-	return Div(ReduceAllSum(Mul(perExample, weights)), Max(ReduceAllSum(weights), OnesLike(ReduceAllSum(weights))))
+	return ReduceAllSum(Mul(ReduceMean(perPixel, 1), weights))
+}
+
+// exampleCount is maskedBCE's denominator: the real examples of a batch (Σ weights), at least 1.
+func exampleCount(weights *Node) *Node {
+	sum := ReduceAllSum(weights)
+	return Max(sum, OnesLike(sum))
 }
 
 // batches is the training data as a train.Dataset: each Iter is one epoch in a fresh seeded

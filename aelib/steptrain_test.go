@@ -1,0 +1,94 @@
+package aelib
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// A batch trained in shards, run at the same time, takes the same step as the whole batch:
+// same losses, same weights and Adam state (up to the order of float additions), the short
+// last batch's padding masked in every shard. Three shards of a 16-row batch leave the last one
+// 4 real rows of 6, and in the last batch of 8 none at all. Each sharded trainer starts from
+// the one-shard trainer's initial weights (same seed, same store contents).
+func TestShardedStepMatchesWholeBatch(t *testing.T) {
+	backends := testBackends(t)
+	for _, tc := range []struct {
+		model, backend string
+		train, batch   int
+		tol            float64
+	}{
+		{ModelDenoise, "onnx", 40, 16, 5e-3}, // conv biases: see TestStepTrainerMatchesHostLoop
+		{ModelDeep, "onnx", 600, 256, 1e-4},  // last batch 88 of 256
+		{ModelDeep, "go", 600, 256, 1e-4},    // graph.Gradient's path of the step trainer
+	} {
+		if backends[tc.backend] == nil {
+			t.Logf("%s: skipped, no %s backend here (aelab built without -tags onnx or ONNX Runtime not installed)", tc.model, tc.backend)
+			continue
+		}
+		cfg, _ := DefaultConfig(tc.model)
+		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
+		s := smallSplits(t, cfg)
+		train := func(t *testing.T, shards, threads int) (*Autoencoder, *History) {
+			ae := newTestAE(t, cfg, backendConfigs[tc.backend])
+			h, err := ae.trainEpochs(context.Background(), s, TrainOptions{}, cfg.BatchSize, func() (epochTrainer, error) {
+				return newShardedStepTrainer(ae, s, "", shards, threads)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ae, h
+		}
+		t.Run(tc.model+"/"+tc.backend, func(t *testing.T) {
+			whole, wh := train(t, 1, 0)
+			for _, sc := range []struct{ shards, threads int }{{2, 1}, {3, 0}} {
+				t.Run(fmt.Sprintf("%d-shards", sc.shards), func(t *testing.T) {
+					sharded, sh := train(t, sc.shards, sc.threads)
+					for i := range wh.Epochs {
+						w, s := wh.Epochs[i], sh.Epochs[i]
+						if relDiff(w.TrainLoss, s.TrainLoss) > 1e-5 || relDiff(w.ValLoss, s.ValLoss) > 1e-4 || w.Step != s.Step {
+							t.Errorf("epoch %d: whole batch loss %g val %g step %d, %d shards loss %g val %g step %d",
+								i+1, w.TrainLoss, w.ValLoss, w.Step, sc.shards, s.TrainLoss, s.ValLoss, s.Step)
+						}
+					}
+					compareStores(t, whole, sharded, tc.tol)
+				})
+			}
+		})
+	}
+}
+
+// backendConfigs are the GoMLX configs of testBackends' names.
+var backendConfigs = map[string]string{"go": "go", "onnx": "onnx:cpu"}
+
+// Convolutional models shard their batches where sessions run at the same time, one shard per
+// core (at least minShardRows rows each) with its cores shared out as threads; dense models
+// and backends without data parallelism train whole batches.
+func TestStepShards(t *testing.T) {
+	arch := func(model string) Architecture {
+		cfg, _ := DefaultConfig(model)
+		return mustArch(t, cfg)
+	}
+	parallel := graphOps{dataParallel: true}
+	for _, tc := range []struct {
+		name                    string
+		ops                     graphOps
+		model                   string
+		batch, cpus             int
+		wantShards, wantThreads int
+	}{
+		{"denoise, 2 cores", parallel, ModelDenoise, 128, 2, 2, 1},
+		{"denoise, 16 cores", parallel, ModelDenoise, 128, 16, 8, 2},
+		{"denoise, 6 cores", parallel, ModelDenoise, 128, 6, 6, 1},
+		{"denoise, 1 core", parallel, ModelDenoise, 128, 1, 1, 0},
+		{"denoise, batch too small to split", parallel, ModelDenoise, 31, 2, 1, 0},
+		{"denoise, no data parallelism", graphOps{}, ModelDenoise, 128, 2, 1, 0},
+		{"vanilla", parallel, ModelVanilla, 256, 2, 1, 0},
+		{"deep", parallel, ModelDeep, 256, 16, 1, 0},
+	} {
+		shards, threads := stepShards(tc.ops, arch(tc.model), tc.batch, tc.cpus)
+		if shards != tc.wantShards || threads != tc.wantThreads {
+			t.Errorf("%s: %d shards of %d threads, want %d of %d", tc.name, shards, threads, tc.wantShards, tc.wantThreads)
+		}
+	}
+}
