@@ -135,10 +135,11 @@ func TestHandGradientsMatchAutodiff(t *testing.T) {
 	}
 }
 
-// Max-pooling's gradient goes to the first maximum of each window where values tie, as XLA's
-// does: checked against graph.Gradient of the Go backend's pooling on a tensor full of ties.
-func TestMaxPoolGradTies(t *testing.T) {
-	backend := testBackends(t)["go"]
+// Max-pooling in pairs computes the 6-D reduction's maximum and sends each window's gradient
+// to its first maximum where values tie, as GoMLX's own MaxPool gradient does (XLA's
+// SelectAndScatter; checked on ONNX Runtime on a tensor full of ties); upsampling in pairs
+// matches the broadcast form and its graph.Gradient. On each backend.
+func TestPoolingPairsMatchAutodiff(t *testing.T) {
 	x := tensors.FromFlatDataAndDimensions([]float32{
 		1, 1, 2, 0,
 		1, 1, 2, 2,
@@ -146,27 +147,64 @@ func TestMaxPoolGradTies(t *testing.T) {
 		3, 3, 5, 4,
 	}, 1, 4, 4, 1)
 	dy := tensors.FromFlatDataAndDimensions([]float32{10, 20, 30, 40}, 1, 2, 2, 1)
-	exec, err := NewExec(backend, func(x, dy *Node) (*Node, *Node) {
-		pooled := maxPool2Reshape(x)
-		auto := Gradient(ReduceAllSum(Mul(pooled, dy)), x)[0]
-		return maxPool2Grad(x, pooled, dy), auto
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Call(x, dy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []float32{
+	wantGrad := []float32{
 		10, 0, 20, 0,
 		0, 0, 0, 0,
 		0, 30, 40, 0,
 		0, 0, 0, 0,
 	}
-	if got := tensors.MustCopyFlatData[float32](out[0]); !slices.Equal(got, want) {
-		t.Errorf("maxPool2Grad = %v, want %v (graph.Gradient: %v)", got, want, tensors.MustCopyFlatData[float32](out[1]))
+	rng := rand.New(rand.NewPCG(5, 6))
+	up, dUp := randomTensor(rng, 1, 2, 3, 2, 4), randomTensor(rng, 1, 2, 6, 4, 4)
+	backends := testBackends(t)
+	for name, backend := range backends {
+		t.Run(name, func(t *testing.T) {
+			up, dUp := localClone(t, up), localClone(t, dUp) // a tensor lives on one backend
+			exec, err := NewExec(backend, func(x, dy, up, dUp *Node) []*Node {
+				pooled, picks := maxPool2Pairs(x)
+				grad := maxPool2PairsGrad(picks, dy)
+				upRef := upSample2(up)
+				upGrad := Gradient(ReduceAllSum(Mul(upRef, dUp)), up)[0]
+				return []*Node{pooled, maxPool2Reshape(x), grad, upSample2Pairs(up), upRef, upSample2PairsGrad(dUp), upGrad}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Call(localClone(t, x), localClone(t, dy), up, dUp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareTensors(t, "pooled", out[0], out[1], 0)
+			if got := tensors.MustCopyFlatData[float32](out[2]); !slices.Equal(got, wantGrad) {
+				t.Errorf("maxPool2PairsGrad = %v, want %v", got, wantGrad)
+			}
+			compareTensors(t, "upsampled", out[3], out[4], 0)
+			compareTensors(t, "upsampling's gradient", out[5], out[6], 1e-6)
+		})
 	}
+	// The expected gradient is GoMLX's own max-pooling gradient (XLA's SelectAndScatter
+	// semantics; the Go backend has none, and its 6-D ReduceMax's gradient goes to every tie).
+	if backends["onnx"] == nil {
+		return
+	}
+	exec, err := NewExec(backends["onnx"], func(x, dy *Node) *Node {
+		return Gradient(ReduceAllSum(Mul(maxPool2Native(x), dy)), x)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tensors.MustCopyFlatData[float32](exec.MustCall(localClone(t, x), localClone(t, dy))[0]); !slices.Equal(got, wantGrad) {
+		t.Errorf("graph.Gradient of MaxPool on ONNX Runtime = %v, want %v", got, wantGrad)
+	}
+}
+
+// localClone is a copy of t that is on no backend yet: a tensor lives on one backend.
+func localClone(t *testing.T, x *tensors.Tensor) *tensors.Tensor {
+	t.Helper()
+	c, err := x.LocalClone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Both forms of the convolution (convFormFor: 1 → 8 and 8 → 8 patches, 32 → 1 product)
