@@ -10,7 +10,7 @@ import (
 )
 
 // CurrentSchemaVersion is the newest store schema this code knows.
-const CurrentSchemaVersion = 5
+const CurrentSchemaVersion = 6
 
 // sqliteMigrations[i] takes a SQLite store from version i to version i+1
 // (postgresMigrations are the same steps in PostgreSQL's words). Append only:
@@ -99,6 +99,8 @@ CREATE INDEX tags_key ON tags(key, value);
 `,
 	// 4 → 5: hyperparameter sweeps (sweeps.go).
 	sweepsMigration,
+	// 5 → 6: each run's revision, raised by the database on every change (revision.go).
+	revisionMigration,
 }
 
 // schemaVersionDDL makes the version table, before the first migration.

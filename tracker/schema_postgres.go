@@ -111,4 +111,6 @@ CREATE INDEX metrics_run_key ON metrics(run_id, key, step, id);
 `,
 	// 4 → 5: hyperparameter sweeps.
 	postgresSweepsMigration,
+	// 5 → 6: each run's revision.
+	postgresRevisionMigration,
 }

@@ -7,10 +7,11 @@ import (
 )
 
 // Version is a short opaque value that changes when what a reader shows of the runs changes:
-// with no ids, the list of runs (runs added, ended, deleted, restored or renamed, tags added
-// or removed or changed in length, the latest metrics of running runs, heartbeats); with ids
-// (full), everything about those runs (status, name, tags, metric values, artifacts). A live view polls it and reloads when it differs, whichever
-// process or machine wrote the change. Runs found dead are marked LOST first, as by SearchRuns.
+// with no ids, the list of runs (runs added or removed, and any change of a run's name,
+// status, deletion, tags, params or latest metrics: their revisions, revision.go; heartbeats);
+// with ids, everything about those runs (their revisions, metric histories, artifacts). A live
+// view polls it and reloads when it differs, whichever process or machine wrote the change.
+// Runs found dead are marked LOST first, as by SearchRuns.
 func (s *Store) Version(runIDs ...string) (string, error) {
 	s.reapLost()
 	h := fnv.New64a()
@@ -42,15 +43,7 @@ func (s *Store) Version(runIDs ...string) (string, error) {
 	}
 	var err error
 	if len(runIDs) == 0 {
-		err = write(`SELECT count(*), max(start_time), sum(COALESCE(end_time, 0)), sum(deleted), max(heartbeat),
-			sum(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END), sum(length(name)) FROM runs`)
-		if err == nil {
-			err = write(`SELECT count(*), sum(length(key) + length(value)) FROM tags`)
-		}
-		if err == nil {
-			err = write(`SELECT max(lm.timestamp), count(*) FROM latest_metrics lm JOIN runs r ON r.id = lm.run_id
-				WHERE r.status = 'RUNNING'`)
-		}
+		err = write(`SELECT count(*), max(start_time), sum(revision), max(heartbeat) FROM runs`)
 	} else {
 		args := make([]any, len(runIDs))
 		for i, id := range runIDs {
@@ -58,7 +51,7 @@ func (s *Store) Version(runIDs ...string) (string, error) {
 		}
 		in := placeholders(len(args))
 		for _, q := range []string{
-			`SELECT id, status, COALESCE(end_time, 0), deleted, name, error FROM runs WHERE id IN ` + in + ` ORDER BY id`,
+			`SELECT id, revision, status, COALESCE(end_time, 0), deleted, name, error FROM runs WHERE id IN ` + in + ` ORDER BY id`,
 			`SELECT run_id, count(*), max(step), max(timestamp) FROM metrics WHERE run_id IN ` + in + ` GROUP BY run_id ORDER BY run_id`,
 			`SELECT run_id, key, value FROM tags WHERE run_id IN ` + in + ` ORDER BY run_id, key`,
 			`SELECT run_id, count(*) FROM artifacts WHERE run_id IN ` + in + ` GROUP BY run_id ORDER BY run_id`,
