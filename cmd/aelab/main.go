@@ -1,10 +1,3 @@
-// Command aelab trains, tracks, benchmarks and reports on the course's autoencoders.
-//
-// Usage:
-//
-//	aelab <command> [flags]
-//
-// Run `aelab help` for the list of commands.
 package main
 
 import (

@@ -1,0 +1,24 @@
+// Command aelab trains, tracks, benchmarks and reports on the course's autoencoders.
+//
+// Usage:
+//
+//	aelab <command> [flags]
+//	aelab <command> -h
+//
+// `aelab help` lists the commands: train, bench and summary (the models of aelib's registry,
+// configured by the one flag set of experiments.ConfigFlags), runs and experiments (the run
+// history in the store: list, show, compare, export, tag, delete, reproduce, push, pull),
+// report, course, sweep and worker (hyperparameter sweeps over River's queue), ui (the store
+// in a browser, package web) and db (a PostgreSQL server of one's own, store upgrades).
+//
+// Every command that touches runs takes --db: a SQLite file (default
+// ~/.local/share/aelab/aelab.db, or $AELAB_DB) or a postgres:// URL. Commands that only read
+// open the store read-only and never write to it; a store that is not aelab's, or is of a
+// newer aelab, is refused before anything is written.
+//
+// Exit status: 0 on success; 2 on a usage error (an unknown flag, a bad value, a store that
+// cannot be the one meant), printed on one line as "aelab COMMAND: …"; 1 on any other failure.
+//
+// Each command lives in its own file and registers itself in init (see command); flags that
+// several commands share are defined once in flags.go.
+package main
