@@ -229,8 +229,8 @@ func conv3x3Train(x, kernel, bias *Node) (y, patches *Node) {
 	}
 	// t[(k, co), q] = Σ_ci K[k, ci, co]·x[q, ci]; y[p] = Σ_k t[(k, ·), p + o_k]. With the offset
 	// first, each (k, co) plane is one contiguous block, so the nine shifted slices copy whole
-	// rows (slicing one of nine interleaved channels took 9 of the step's 65 ms at 28×28); ONNX
-	// Runtime folds the transpose of x into the product.
+	// rows instead of picking one channel in nine (docs/performance.md, lever 9); ONNX Runtime
+	// folds the transpose of x into the product.
 	kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin)
 	t := Dot(kt, Transpose(Reshape(x, b*h*w, cin), 0, 1)).Product() // [9·Cout, B·H·W]
 	padded := Reshape(padHW1(Reshape(t, 9*cout*b, h, w, 1)), 9, cout, b, h+2, w+2)
@@ -288,8 +288,8 @@ func conv3x3TrainGrads(ops graphOps, x, kernel, patches, dy *Node, needInput boo
 
 // Max-pooling and upsampling work on pairs of contiguous blocks: [B,H,W,C] is [B·H·W/2, 2, C]
 // (each row's pairs of columns) and [B·H/2, 2, W·C] (pairs of rows), so every pass reads and
-// writes whole blocks. The 6-D forms [B,H/2,2,W/2,2,C], reduced or broadcast over their inner
-// axes, took ONNX Runtime 2–3 times longer (docs/performance.md).
+// writes whole blocks, where ONNX Runtime ran the 6-D forms [B,H/2,2,W/2,2,C], reduced or
+// broadcast over their inner axes, more slowly (docs/performance.md, lever 9).
 
 // halves splits t [N,2,M] into its two [N,1,M] halves.
 func halves(t *Node) (first, second *Node) {
@@ -298,8 +298,8 @@ func halves(t *Node) (first, second *Node) {
 
 // poolPicks says, for each pair max-pooling compared, whether the first value was kept (1) or
 // the second (0): the pairs of columns of each row [B·H·W/2, 1, C], then the pairs of rows
-// [B·H/2, 1, W/2·C]. Multiplying by a 0/1 mask ran 4–5 times faster on ONNX Runtime than
-// Where.
+// [B·H/2, 1, W/2·C]. Multiplying by a 0/1 mask took ONNX Runtime about a quarter of Where's
+// time (docs/performance.md, lever 9).
 type poolPicks struct{ cols, rows *Node }
 
 // maxPool2Pairs is max-pooling [B,H,W,C] → [B,H/2,W/2,C], in two passes: the maximum of each

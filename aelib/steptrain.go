@@ -415,9 +415,9 @@ const minShardRows = 16
 //
 // Convolutional models shard, one shard per core with one thread each: ONNX Runtime runs
 // their step op by op, and 40–45 % of it is memory-bound work (shifted views, max-pooling's
-// mask, upsampling) that its per-operator threads barely spread, so two threads ran the
-// denoiser's step only 1.15× faster than one; two shards on one thread each ran it 1.9×
-// faster (docs/performance.md). The dense models' steps are matrix products that ONNX
+// mask, upsampling) that its per-operator threads barely spread: two shards on one thread each
+// took half the CPU time of the whole batch on two threads, and less wall time
+// (docs/performance.md, lever 8). The dense models' steps are matrix products that ONNX
 // Runtime's threads already share well: shards measured no faster there.
 func stepShards(ops graphOps, a Architecture, batch, cpus int) (shards, threads int) {
 	if !ops.dataParallel || !slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv }) {
