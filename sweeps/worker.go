@@ -98,9 +98,6 @@ func (w *Worker) Stop(ctx context.Context) error {
 	return w.queue.close()
 }
 
-// Stopped is closed once the worker has stopped.
-func (w *Worker) Stopped() <-chan struct{} { return w.client.Stopped() }
-
 // Name is the worker's host:pid, as its trials' runs are tagged.
 func (w *Worker) Name() string { return w.trials.name }
 

@@ -67,11 +67,7 @@ type keyOption struct {
 
 // curveKeys lists the metrics the runs logged more than once: those with a curve to draw.
 func (s *Server) curveKeys(recs []*tracker.RunRecord) ([]keyOption, error) {
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	hk, err := s.store.HistoryKeys(ids...)
+	hk, err := s.store.HistoryKeys(runIDs(recs)...)
 	if err != nil {
 		return nil, err
 	}
@@ -88,12 +84,10 @@ func (s *Server) curveKeys(recs []*tracker.RunRecord) ([]keyOption, error) {
 // schema's chart metric, else the first.
 func (s *Server) newChartView(recs []*tracker.RunRecord, want string) (*chartView, error) {
 	cv := &chartView{}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
+	for _, r := range recs {
 		cv.Live = cv.Live || r.Status == tracker.StatusRunning
 	}
-	cv.RunIDs = strings.Join(ids, " ")
+	cv.RunIDs = strings.Join(runIDs(recs), " ")
 	var err error
 	if cv.Keys, err = s.curveKeys(recs); err != nil {
 		return nil, err

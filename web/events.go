@@ -20,10 +20,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, err)
 		return
 	}
-	ids := make([]string, len(recs))
-	for i, rec := range recs {
-		ids[i] = rec.ID
-	}
+	ids := runIDs(recs)
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the stream outlives the server's ReadTimeout
 	h := w.Header()

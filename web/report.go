@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aelab/aelab/reports"
+	"github.com/aelab/aelab/tracker"
 )
 
 // reportsCached is how many report documents the server keeps.
@@ -27,41 +28,52 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, errors.New("no runs selected: tick some runs on the Runs page, then Report"))
 		return
 	}
-	ids := make([]string, len(recs))
-	quoted := make([]string, len(recs))
-	for i, rec := range recs {
-		ids[i] = rec.ID
-	}
+	ids := runIDs(recs)
 	slices.Sort(ids)
+	quoted := make([]string, len(ids))
 	for i, id := range ids {
 		quoted[i] = strconv.Quote(id)
 	}
-	version, err := s.store.Version(ids...)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	doc, err := s.reports.get(strings.Join(ids, ",")+"@"+version, func() ([]byte, error) {
+	s.serveReport(w, r, strings.Join(ids, ","), ids, func() (string, error) {
 		rep, err := reports.Build(s.store, reports.Options{
 			Where: "attributes.id in (" + strings.Join(quoted, ", ") + ")",
 			Title: fmt.Sprintf("aelab report: %d selected run%s", len(ids), map[bool]string{true: "", false: "s"}[len(ids) == 1]),
 		})
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return []byte(rep.Document()), nil
+		return rep.Document(), nil
+	})
+}
+
+// serveReport serves a report document of package reports under its own strict policy:
+// build's document, kept in the cache under key and the version of the runs it shows, so it
+// is built again only when one of them changes.
+func (s *Server) serveReport(w http.ResponseWriter, r *http.Request, key string, runIDs []string, build func() (string, error)) {
+	version, err := s.store.Version(runIDs...)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	doc, err := s.reports.get(key+"@"+version, func() ([]byte, error) {
+		doc, err := build()
+		return []byte(doc), err
 	})
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeReport(w, doc)
-}
-
-// writeReport serves a report document of package reports, under its own strict policy.
-func writeReport(w http.ResponseWriter, doc []byte) {
 	w.Header().Set("Content-Security-Policy", reportPolicy)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(doc)
+}
+
+// runIDs are the ids of the runs.
+func runIDs(recs []*tracker.RunRecord) []string {
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	return ids
 }

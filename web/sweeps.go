@@ -200,25 +200,11 @@ func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	ids := make([]string, len(runs))
-	for i, run := range runs {
-		ids[i] = run.ID
-	}
-	version, err := s.store.Version(ids...)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	doc, err := s.reports.get("sweep "+sw.ID+"@"+version+fmt.Sprint(sw.Cancelled.UnixMilli()), func() ([]byte, error) {
+	s.serveReport(w, r, fmt.Sprintf("sweep %s cancelled %d", sw.ID, sw.Cancelled.UnixMilli()), runIDs(runs), func() (string, error) {
 		rep, err := reports.BuildSweep(s.store, sw.ID, reports.SweepOptions{})
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return []byte(rep.Document()), nil
+		return rep.Document(), nil
 	})
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	writeReport(w, doc)
 }

@@ -64,24 +64,26 @@ const specExample = `  name: denoise-grid
   early_stopping: {rule: median}      # or {rule: asha, reduction_factor: 3}
   # max_parallel: 4   queue: cpu   max_attempts: 3   trial_timeout: 1h`
 
-// readSpecArg reads the one SPEC argument and checks its trials (more than MaxGridTrials only
-// with allowLarge).
-func readSpecArg(rest []string, allowLarge bool) (*sweeps.Spec, error) {
+// openSpecStore reads the one SPEC argument, checks its trials (more than MaxGridTrials only
+// with allowLarge), then opens the store of --db for writing: a bad spec is a usage error,
+// found before a store is created.
+func openSpecStore(rest []string, allowLarge bool, db string) (*sweeps.Spec, *tracker.Store, error) {
 	if len(rest) != 1 {
-		return nil, usagef("expected one SPEC file, got %d arguments", len(rest))
+		return nil, nil, usagef("expected one SPEC file, got %d arguments", len(rest))
 	}
 	spec, err := sweeps.ReadSpec(rest[0])
 	if err != nil {
 		var se *sweeps.SpecError
 		if errors.As(err, &se) || errors.Is(err, os.ErrNotExist) {
-			return nil, usageError{err}
+			return nil, nil, usageError{err}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := spec.ExpandTrials(allowLarge); err != nil {
-		return nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
-	return spec, nil
+	store, err := openStore(db)
+	return spec, store, err
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -107,11 +109,7 @@ func sweepRun(args []string, stdout, stderr io.Writer) error {
 			return usagef("--report: %v", err)
 		}
 	}
-	spec, err := readSpecArg(rest, *allowLarge)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(*db)
+	spec, store, err := openSpecStore(rest, *allowLarge, *db)
 	if err != nil {
 		return err
 	}
@@ -152,11 +150,7 @@ func sweepCreate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return helpOr(err)
 	}
-	spec, err := readSpecArg(rest, *allowLarge)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(*db)
+	spec, store, err := openSpecStore(rest, *allowLarge, *db)
 	if err != nil {
 		return err
 	}
