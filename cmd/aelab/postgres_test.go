@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -108,6 +109,27 @@ func TestCLIOnPostgres(t *testing.T) {
 	}
 	if _, out := run("runs", "list", "--where", `tags.note = "on-postgres"`); !strings.Contains(out, a) {
 		t.Errorf("tag not found:\n%s", out)
+	}
+	// reproduce reads the stored config from PostgreSQL and logs the new run there; the same
+	// seed on the same backend gives the same validation loss.
+	code, out = run("runs", "reproduce", a, "--progress=false")
+	if code != 0 || !strings.Contains(out, "reproduces "+a) || !regexp.MustCompile(`val_bce\s+\S+\s+\S+\s+\+0\s`).MatchString(out) {
+		t.Errorf("runs reproduce: exit %d\n%s", code, out)
+	}
+	// delete hides a run from the list and keeps it for --all.
+	if code, out := run("runs", "delete", b); code != 0 {
+		t.Errorf("runs delete: exit %d\n%s", code, out)
+	}
+	if _, out := run("runs", "list"); strings.Contains(out, b) || !strings.Contains(out, a) {
+		t.Errorf("after runs delete %s:\n%s", b, out)
+	}
+	if _, out := run("runs", "list", "--all"); !strings.Contains(out, b) || !strings.Contains(out, "(deleted)") {
+		t.Errorf("runs list --all does not show the deleted run:\n%s", out)
+	}
+	after, err := store.SearchRuns(tracker.Search{IncludeDeleted: true, OrderBy: "attributes.start_time asc"})
+	if err != nil || len(after) != 3 || !after[1].Deleted || after[2].Status != tracker.StatusFinished ||
+		after[2].Params["model"] != "vanilla" || after[2].Params["train_subset"] != "300" {
+		t.Errorf("after reproduce and delete: %d runs, %v; want the deleted deep run and a FINISHED vanilla reproduction", len(after), err)
 	}
 	if strings.Contains(output.String(), password) {
 		t.Errorf("the password is in the output:\n%s", output.String())

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sort"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/aelab/aelab/experiments"
@@ -32,7 +28,7 @@ func runsReproduce(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	orig, res, err := experiments.Reproduce(ctx, store, pos[0], experiments.Options{ProgressBar: *progress, Log: stdout})
 	if err != nil {
