@@ -63,6 +63,13 @@ func bigStore(b *testing.B) string {
 		}
 		benchStore.path = filepath.Join(dir, benchStoreFile)
 		if _, err := os.Stat(benchStore.path); err == nil {
+			// Written by an older aelab, maybe: migrated here, since the copy into
+			// PostgreSQL opens it read-only.
+			s, err := tracker.OpenExisting(benchStore.path)
+			if err == nil {
+				err = s.Close()
+			}
+			benchStore.err = err
 			return
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
