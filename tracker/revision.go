@@ -26,7 +26,11 @@ func sqliteChildRevision(table string) string {
 }
 
 // postgresRevisionMigration is revisionMigration in PostgreSQL's words: the run's own row is
-// counted up before its update is written, and only when a listed column really changes.
+// counted up before its update is written, and only when a listed column really changes; the
+// triggers on tags, params and latest_metrics fire once a statement, not once a row (the
+// statement's rows are in the transition table "changed"): copying 1,000 runs of 65 rows
+// into PostgreSQL took 1.2 s without triggers, 1.9–2.4 s with a trigger call a row, 1.4 s
+// with one a statement (this 2-core VM, loaded).
 const postgresRevisionMigration = `
 ALTER TABLE runs ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 CREATE FUNCTION aelab_run_revision() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -41,15 +45,26 @@ WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.status IS DISTINCT FROM NEW.stat
 EXECUTE FUNCTION aelab_run_revision();
 CREATE FUNCTION aelab_child_revision() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-	IF TG_OP = 'DELETE' THEN
-		UPDATE runs SET revision = revision + 1 WHERE id = OLD.run_id;
-		RETURN OLD;
-	END IF;
-	UPDATE runs SET revision = revision + 1 WHERE id = NEW.run_id;
-	RETURN NEW;
+	UPDATE runs SET revision = revision + 1 WHERE id IN (SELECT DISTINCT run_id FROM changed);
+	RETURN NULL;
 END
 $fn$;
-CREATE TRIGGER tags_revision AFTER INSERT OR UPDATE OR DELETE ON tags FOR EACH ROW EXECUTE FUNCTION aelab_child_revision();
-CREATE TRIGGER params_revision AFTER INSERT OR UPDATE OR DELETE ON params FOR EACH ROW EXECUTE FUNCTION aelab_child_revision();
-CREATE TRIGGER latest_metrics_revision AFTER INSERT OR UPDATE OR DELETE ON latest_metrics FOR EACH ROW EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER tags_revision_insert AFTER INSERT ON tags REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER tags_revision_update AFTER UPDATE ON tags REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER tags_revision_delete AFTER DELETE ON tags REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER params_revision_insert AFTER INSERT ON params REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER params_revision_update AFTER UPDATE ON params REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER params_revision_delete AFTER DELETE ON params REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER latest_metrics_revision_insert AFTER INSERT ON latest_metrics REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER latest_metrics_revision_update AFTER UPDATE ON latest_metrics REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
+CREATE TRIGGER latest_metrics_revision_delete AFTER DELETE ON latest_metrics REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION aelab_child_revision();
 `
