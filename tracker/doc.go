@@ -118,6 +118,16 @@
 // named in the run's reason and in Finish's error. A write whose commit was
 // not acknowledged is not applied twice (runs.logged_seq).
 //
+// # Reading many runs
+//
+// [Store.EachRun] hands out the runs a search selects with their whole metric
+// histories ([History], in columns), reading 500 runs at a time in one read
+// transaction each, two batches at once, while the caller handles earlier ones:
+// an export of 10,000 runs with a million metric values holds a few batches in
+// memory, never the store. [AppendRunJSON] writes a run with its history as JSON
+// (aelab runs list/show/export --json): byte for byte what encoding/json writes
+// for the record, without its reflection.
+//
 // # Query language
 //
 // [Search.Filter] is a small filter language, parsed to an AST and turned

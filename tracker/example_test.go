@@ -171,3 +171,69 @@ func ExampleStore_WriteTx() {
 	fmt.Println(err, store.Dialect(), rec.Tags["queued"])
 	// Output: <nil> sqlite yes
 }
+
+func ExampleStore_EachRun() {
+	path, cleanup := tempDB()
+	defer cleanup()
+	store, err := tracker.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for _, name := range []string{"vanilla", "deep"} {
+		run, _ := store.StartRun(tracker.RunSpec{Name: name})
+		for epoch := 1; epoch <= 3; epoch++ {
+			run.LogMetrics(map[string]float64{"train_loss": 0.4 / float64(epoch), "val_loss": 0.5 / float64(epoch)}, int64(epoch*235), epoch)
+		}
+		run.Finish(tracker.StatusFinished, "")
+	}
+
+	// Every run with its whole history, a batch at a time: an export of 10,000 runs holds
+	// a few batches in memory, not the store.
+	err = store.EachRun(tracker.Search{OrderBy: "attributes.name asc"}, func(r *tracker.RunRecord, h *tracker.History) error {
+		for i, key := range h.Keys {
+			points := h.Start[i+1] - h.Start[i]
+			fmt.Println(r.Name, key, points, "points, latest", h.Latest(i).Value, "at step", h.Latest(i).Step)
+		}
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// deep train_loss 3 points, latest 0.13333333333333333 at step 705
+	// deep val_loss 3 points, latest 0.16666666666666666 at step 705
+	// vanilla train_loss 3 points, latest 0.13333333333333333 at step 705
+	// vanilla val_loss 3 points, latest 0.16666666666666666 at step 705
+	// <nil>
+}
+
+func ExampleAppendRunJSON() {
+	path, cleanup := tempDB()
+	defer cleanup()
+	store, err := tracker.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	run, _ := store.StartRun(tracker.RunSpec{Name: "vanilla-32", Params: map[string]string{"model": "vanilla"}})
+	run.LogMetric("val_loss", 0.25, 235, 1)
+	run.LogMetric("val_loss", 0.125, 470, 2)
+	run.Finish(tracker.StatusFinished, "")
+
+	// The JSON of `aelab runs show --json`: the record (its latest metrics from the
+	// history), then the history, a point per line.
+	store.EachRun(tracker.Search{}, func(r *tracker.RunRecord, h *tracker.History) error {
+		b, err := tracker.AppendRunJSON(nil, r, h, "")
+		if err != nil {
+			return err
+		}
+		var decoded struct {
+			Name    string                                     `json:"name"`
+			Metrics map[string]struct{ Value float64 }         `json:"metrics"`
+			History map[string][]struct{ Step, Epoch float64 } `json:"history"`
+		}
+		err = json.Unmarshal(b, &decoded)
+		fmt.Println(decoded.Name, decoded.Metrics["val_loss"].Value, decoded.History["val_loss"], err)
+		return nil
+	})
+	// Output: vanilla-32 0.125 [{235 1} {470 2}] <nil>
+}

@@ -38,29 +38,6 @@ func (s *Store) metricHistories(runID string, key *string) (map[string][]MetricP
 	return out, nil
 }
 
-// historyBatch is how many runs' histories MetricHistoriesOf reads in one query.
-const historyBatch = 500
-
-// MetricHistoriesOf returns the history of every metric of each run (full ids),
-// by run id and key, reading them in one query per 500 runs rather than one
-// per run: what an export of thousands of runs needs.
-func (s *Store) MetricHistoriesOf(runIDs []string) (map[string]map[string][]MetricPoint, error) {
-	out := make(map[string]map[string][]MetricPoint, len(runIDs))
-	for _, id := range runIDs {
-		out[id] = map[string][]MetricPoint{}
-	}
-	for start := 0; start < len(runIDs); start += historyBatch {
-		part := runIDs[start:min(start+historyBatch, len(runIDs))]
-		err := s.readHistories(`run_id IN `+placeholders(len(part)), anys(part), func(id, k string, p MetricPoint) {
-			out[id][k] = append(out[id][k], p)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("tracker: metric histories: %w", err)
-		}
-	}
-	return out, nil
-}
-
 // readHistories calls each for every metric value the condition where selects,
 // by run, key and step, values of one step in the order logged.
 func (s *Store) readHistories(where string, args []any, each func(runID, key string, p MetricPoint)) error {

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// loadRuns loads the records of ids, in that order: with every param, tag and
-// metric, or, when columns is not nil, only those columns names.
-func (s *Store) loadRuns(ids []string, lost map[string]string, columns []Field) ([]*RunRecord, error) {
+// loadRuns loads the records of ids, in that order, through db: with every param, tag
+// and metric, or, when columns is not nil, only those columns names.
+func (s *Store) loadRuns(db sqlRunner, ids []string, lost map[string]string, columns []Field) ([]*RunRecord, error) {
 	byID := make(map[string]*RunRecord, len(ids))
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
@@ -19,7 +19,7 @@ func (s *Store) loadRuns(ids []string, lost map[string]string, columns []Field) 
 		for i, id := range part {
 			args[i] = id
 		}
-		if err := s.loadChunk(in, args, byID, columns); err != nil {
+		if err := s.loadChunk(db, in, args, byID, columns); err != nil {
 			return nil, err
 		}
 	}
@@ -37,7 +37,7 @@ func (s *Store) loadRuns(ids []string, lost map[string]string, columns []Field) 
 	return out, nil
 }
 
-func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, columns []Field) error {
+func (s *Store) loadChunk(db sqlRunner, in string, args []any, byID map[string]*RunRecord, columns []Field) error {
 	// keyed limits a query on table (kind) to the columns' keys; ok is false
 	// when none of its keys is asked for.
 	keyed := func(kind FieldKind, query string) (string, []any, bool) {
@@ -56,7 +56,7 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, col
 		}
 		return query + ` AND key IN ` + placeholders(len(keys)), append(slices.Clone(args), keys...), len(keys) > 0
 	}
-	rows, err := s.reader().query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time,
+	rows, err := db.query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time,
 		runs.source, runs.error, runs.config, runs.owner_pid, runs.owner_host, runs.heartbeat, runs.deleted
 		FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE runs.id IN `+in, args...)
 	if err != nil {
@@ -89,7 +89,7 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, col
 		if !ok {
 			continue
 		}
-		rows, err := s.reader().query(q, qargs...)
+		rows, err := db.query(q, qargs...)
 		if err != nil {
 			return err
 		}
@@ -113,11 +113,11 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, col
 		}
 	}
 	if q, qargs, ok := keyed(FieldMetric, `SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in); ok {
-		if err := s.loadLatest(q, qargs, byID); err != nil {
+		if err := loadLatest(db, q, qargs, byID); err != nil {
 			return err
 		}
 	}
-	rows, err = s.reader().query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
+	rows, err = db.query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
 	if err != nil {
 		return err
 	}
@@ -139,8 +139,8 @@ func (s *Store) loadChunk(in string, args []any, byID map[string]*RunRecord, col
 }
 
 // loadLatest reads latest_metrics rows (query) into the records.
-func (s *Store) loadLatest(query string, args []any, byID map[string]*RunRecord) error {
-	rows, err := s.reader().query(query, args...)
+func loadLatest(db sqlRunner, query string, args []any, byID map[string]*RunRecord) error {
+	rows, err := db.query(query, args...)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -17,47 +16,6 @@ type MetricPoint struct {
 	Epoch int       `json:"epoch"`
 	Value float64   `json:"value"`
 	Time  time.Time `json:"time"`
-}
-
-// MarshalJSON writes NaN and ±Inf values as null (JSON has no such numbers).
-// It writes what encoding/json would write for the fields, without reflection:
-// an export of a million points spends its time here.
-func (p MetricPoint) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 96)
-	b = append(b, `{"step":`...)
-	b = strconv.AppendInt(b, p.Step, 10)
-	b = append(b, `,"epoch":`...)
-	b = strconv.AppendInt(b, int64(p.Epoch), 10)
-	b = append(b, `,"value":`...)
-	if v := p.Value; math.IsNaN(v) || math.IsInf(v, 0) {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONFloat(b, v)
-	}
-	t, err := p.Time.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	b = append(b, `,"time":`...)
-	b = append(b, t...)
-	return append(b, '}'), nil
-}
-
-// appendJSONFloat appends f as encoding/json writes a float64: plain decimals,
-// exponents only for very small or large magnitudes, "e-7" rather than "e-07".
-func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
 }
 
 // Artifact is a file a run produced.
@@ -127,42 +85,39 @@ type Search struct {
 // SearchRuns returns the runs q selects, in its order. A malformed filter or
 // order returns a *QueryError.
 func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
-	where, order, err := parseSearch(q)
+	ids, lost, err := s.searchIDs(q)
 	if err != nil {
 		return nil, err
+	}
+	recs, err := s.loadRuns(s.reader(), ids, lost, q.Columns)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: search runs: %w", err)
+	}
+	return recs, nil
+}
+
+// searchIDs returns the ids of the runs q selects, in its order, with the reasons of the
+// RUNNING runs found lost (by id).
+func (s *Store) searchIDs(q Search) ([]string, map[string]string, error) {
+	where, order, err := parseSearch(q)
+	if err != nil {
+		return nil, nil, err
 	}
 	lost := s.reapLost()
 	b, err := s.searchSQL(q, where, lost, "runs.id")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	orderBy(b, order)
 	if q.Limit > 0 {
 		b.w(" LIMIT ")
 		b.arg(q.Limit)
 	}
-	rows, err := s.reader().query(b.String(), b.args...)
+	ids, err := s.reader().strings(b.String(), b.args...)
 	if err != nil {
-		return nil, fmt.Errorf("tracker: search runs: %w", err)
+		return nil, nil, fmt.Errorf("tracker: search runs: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("tracker: search runs: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tracker: search runs: %w", err)
-	}
-	recs, err := s.loadRuns(ids, lost, q.Columns)
-	if err != nil {
-		return nil, fmt.Errorf("tracker: search runs: %w", err)
-	}
-	return recs, nil
+	return ids, lost, nil
 }
 
 // ResolveRunID turns a full id or a unique id prefix into the full id.
@@ -217,7 +172,7 @@ func (s *Store) GetRun(idOrPrefix string) (*RunRecord, error) {
 		return nil, err
 	}
 	lost := s.reapLost()
-	recs, err := s.loadRuns([]string{id}, lost, nil)
+	recs, err := s.loadRuns(s.reader(), []string{id}, lost, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: get run %s: %w", idOrPrefix, err)
 	}

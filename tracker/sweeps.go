@@ -268,7 +268,7 @@ func (s *Store) SweepRuns(sweepID string, trial int) ([]*RunRecord, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("tracker: runs of sweep %s: %w", short(sweepID), err)
 	}
-	runs, err := s.loadRuns(ids, lost, nil)
+	runs, err := s.loadRuns(s.reader(), ids, lost, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: runs of sweep %s: %w", short(sweepID), err)
 	}

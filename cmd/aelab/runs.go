@@ -22,6 +22,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -123,23 +124,28 @@ func runsQueryErr(err error, flagName, q string, stderr io.Writer) error {
 	return usagef("%s: %v", flagName, qe)
 }
 
-// searchRunStore runs a searchRunStore, mapping query errors to usage errors.
+// searchRunStore runs a search, mapping query errors to usage errors.
 func searchRunStore(s *tracker.Store, q tracker.Search, stderr io.Writer) ([]*tracker.RunRecord, error) {
 	runs, err := s.SearchRuns(q)
-	if err == nil {
-		return runs, nil
+	if err != nil {
+		return nil, searchErr(err, q, stderr)
 	}
+	return runs, nil
+}
+
+// searchErr makes the error of a search for q a usage error when the query is at fault.
+func searchErr(err error, q tracker.Search, stderr io.Writer) error {
 	var qe *tracker.QueryError
 	if errors.As(err, &qe) {
 		if qe.Query == q.OrderBy && q.OrderBy != "" {
-			return nil, runsQueryErr(err, "--order-by", q.OrderBy, stderr)
+			return runsQueryErr(err, "--order-by", q.OrderBy, stderr)
 		}
-		return nil, runsQueryErr(err, "--where", q.Filter, stderr)
+		return runsQueryErr(err, "--where", q.Filter, stderr)
 	}
 	if strings.HasPrefix(err.Error(), "query:") {
-		return nil, usagef("%v", err)
+		return usagef("%v", err)
 	}
-	return nil, err
+	return err
 }
 
 // ---- formatting helpers
@@ -252,20 +258,20 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 	}
 	defer s.Close()
 	q := tracker.Search{Filter: *where, OrderBy: *orderBy, Limit: *limit, IncludeDeleted: *all, Experiment: *experiment}
-	switch {
-	case *asJSON:
-		q.Columns = jsonColumns
-	case !*asCSV:
+	if *asJSON {
+		if _, err := writeRunsJSON(s, q, stdout); err != nil {
+			return searchErr(err, q, stderr)
+		}
+		return nil
+	}
+	if !*asCSV {
 		q.Columns = runsTableColumns() // all the table shows: a few keys, not a run's hundred
 	}
 	runs, err := searchRunStore(s, q, stderr)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *asJSON:
-		return writeRunsJSON(s, runs, stdout)
-	case *asCSV:
+	if *asCSV {
 		return writeRunsCSV(runs, stdout)
 	}
 	if len(runs) == 0 {
@@ -395,20 +401,15 @@ func runsShow(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
+	if *asJSON {
+		id, err := s.ResolveRunID(pos[0])
+		if err != nil {
+			return err
+		}
+		return writeRunJSON(s, id, stdout)
+	}
 	r, err := s.GetRun(pos[0])
 	if err != nil {
-		return err
-	}
-	if *asJSON {
-		h, err := s.MetricHistories(r.ID)
-		if err != nil {
-			return err
-		}
-		b, err := appendRunJSON(nil, r, h, "")
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(append(b, '\n'))
 		return err
 	}
 	hist, err := s.MetricHistories(r.ID)
@@ -757,31 +758,59 @@ func runsExport(args []string, stdout, stderr io.Writer) error {
 	}
 	defer s.Close()
 	q := tracker.Search{Filter: *where, OrderBy: *orderBy, IncludeDeleted: *all}
-	if *asJSON {
-		q.Columns = jsonColumns
-	}
-	runs, err := searchRunStore(s, q, stderr)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if *asJSON {
-		err = writeRunsJSON(s, runs, &buf)
-	} else {
-		err = writeRunsCSV(runs, &buf)
-	}
-	if err != nil {
-		return err
+	export := func(w io.Writer) (int, error) {
+		if *asJSON {
+			n, err := writeRunsJSON(s, q, w)
+			if err != nil {
+				return n, searchErr(err, q, stderr)
+			}
+			return n, nil
+		}
+		runs, err := searchRunStore(s, q, stderr)
+		if err != nil {
+			return 0, err
+		}
+		return len(runs), writeRunsCSV(runs, w)
 	}
 	if *outPath == "" {
-		_, err = stdout.Write(buf.Bytes())
+		_, err = export(stdout)
 		return err
 	}
-	if err := os.WriteFile(*outPath, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", *outPath, err)
+	n, err := writeFileReplacing(*outPath, export)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stderr, "exported %d runs to %s\n", len(runs), *outPath)
+	fmt.Fprintf(stderr, "exported %d runs to %s\n", n, *outPath)
 	return nil
+}
+
+// writeFileReplacing streams what write writes into a new file beside path and renames it
+// over path, so a failed export leaves no half file and an export of a million metric values
+// is never held in memory. It returns write's count.
+func writeFileReplacing(path string, write func(io.Writer) (int, error)) (n int, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return 0, fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	n, err = write(f)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing %s: %w", path, cerr)
+	}
+	if err != nil {
+		return n, err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return n, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return n, nil
 }
 
 // ---- tag, delete

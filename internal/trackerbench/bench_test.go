@@ -89,33 +89,26 @@ func BenchmarkSearchFilter(b *testing.B) {
 	}
 }
 
-// Every run of the big store with its full history, read in batches (what runs list --json
-// reads; cmd/aelab's BenchmarkRunsListJSON adds the JSON).
+// Every run of the big store with its full history, as tracker.EachRun reads them (what
+// runs list --json reads; cmd/aelab's BenchmarkRunsListJSON adds the JSON).
 func BenchmarkAllHistories(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			s := open(b, be.big(b), tracker.Options{ReadOnly: true})
-			runs, err := s.SearchRuns(tracker.Search{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids := make([]string, len(runs))
-			for i, r := range runs {
-				ids[i] = r.ID
-			}
-			var points int
+			var runs, points int
 			for b.Loop() {
-				h, err := s.MetricHistoriesOf(ids)
+				runs, points = 0, 0
+				err := s.EachRun(tracker.Search{Columns: []tracker.Field{{Kind: tracker.FieldParam}, {Kind: tracker.FieldTag}}},
+					func(_ *tracker.RunRecord, h *tracker.History) error {
+						runs++
+						points += len(h.Steps)
+						return nil
+					})
 				if err != nil {
 					b.Fatal(err)
 				}
-				points = 0
-				for _, keys := range h {
-					for _, ps := range keys {
-						points += len(ps)
-					}
-				}
 			}
+			b.ReportMetric(float64(runs), "runs")
 			b.ReportMetric(float64(points), "points")
 		})
 	}

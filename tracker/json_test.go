@@ -1,0 +1,138 @@
+package tracker
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fillValue sets v, and every field, element and entry under it, to something that is not
+// zero and that a JSON writer can get wrong; it fails on a kind it does not know, so that a
+// field added to RunRecord is added here (and to AppendRunJSON) too.
+func fillValue(t *testing.T, v reflect.Value, name string) {
+	t.Helper()
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		v.Set(reflect.ValueOf(time.UnixMilli(1_790_000_123_450)))
+	case v.Type() == reflect.TypeFor[json.RawMessage]():
+		v.SetBytes([]byte(` {"note": "<b>&amp;</b>\u2028", "widths": [256, 64], "empty": {}, "none": [], "x": 1e-7} `))
+	case v.Kind() == reflect.String:
+		v.SetString(name + " <&> \u2028é\"\\\t")
+	case v.Kind() == reflect.Int, v.Kind() == reflect.Int64:
+		v.SetInt(4242)
+	case v.Kind() == reflect.Bool:
+		v.SetBool(true)
+	case v.Kind() == reflect.Float64:
+		v.SetFloat(0.125)
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			fillValue(t, v.Field(i), v.Type().Field(i).Name)
+		}
+	case v.Kind() == reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		fillValue(t, v.Index(0), name+"0")
+		fillValue(t, v.Index(1), name+"1")
+	case v.Kind() == reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		for _, k := range []string{"k&1", "a"} {
+			e := reflect.New(v.Type().Elem()).Elem()
+			fillValue(t, e, name+k)
+			v.SetMapIndex(reflect.ValueOf(k), e)
+		}
+	default:
+		t.Fatalf("fill %s: a %s; teach fillValue and AppendRunJSON about it", name, v.Type())
+	}
+	if v.IsZero() {
+		t.Fatalf("fill %s: still zero", name)
+	}
+}
+
+// marshalRun is json.MarshalIndent's record (latest metrics from h) followed by the history,
+// each point by json.Marshal: what AppendRunJSON writes.
+func marshalRun(r RunRecord, h *History, prefix string) ([]byte, error) {
+	r.LatestMetrics = map[string]MetricPoint{}
+	for i, k := range h.Keys {
+		r.LatestMetrics[k] = h.Latest(i)
+	}
+	rec, err := json.MarshalIndent(r, prefix, "  ")
+	if err != nil {
+		return nil, err
+	}
+	end := bytes.LastIndexByte(rec, '\n')
+	var b bytes.Buffer
+	b.Write(rec[:end])
+	b.WriteString(",\n" + prefix + `  "history": {`)
+	for i, k := range h.Keys {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		name, _ := json.Marshal(k)
+		b.WriteString("\n" + prefix + "    " + string(name) + ": [")
+		for j := h.Start[i]; j < h.Start[i+1]; j++ {
+			if j > h.Start[i] {
+				b.WriteString(",")
+			}
+			point, err := json.Marshal(h.Point(j))
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString("\n" + prefix + "      " + string(point))
+		}
+		b.WriteString("\n" + prefix + "    ]")
+	}
+	if len(h.Keys) > 0 {
+		b.WriteString("\n" + prefix + "  ")
+	}
+	b.WriteString("}")
+	b.Write(rec[end:])
+	return b.Bytes(), nil
+}
+
+// AppendRunJSON writes byte for byte what encoding/json writes, for a record with every field
+// set (by reflection), one with nil and one with empty maps and slices, at two prefixes; and
+// fails where encoding/json fails.
+func TestAppendRunJSON(t *testing.T) {
+	var full RunRecord
+	fillValue(t, reflect.ValueOf(&full).Elem(), "run")
+	at := int64(1_790_000_123_456)
+	h := &History{Keys: []string{"a&b", "big", "val_bce"}, Start: []int{0, 1, 2, 6},
+		Steps:  []int64{3, 0, 1, 2, 2, 3},
+		Epochs: []int{1, 0, 1, 2, 2, 3},
+		Values: []float64{math.Copysign(0, -1), 1e21, 0.5, math.NaN(), math.Inf(1), 1.5e-7},
+		Times:  []int64{at, 0, at + 10, at + 20, at + 21, at + 1000}}
+	empty := RunRecord{ID: "e", Params: map[string]string{}, Tags: map[string]string{}, Artifacts: []Artifact{}}
+	noMetrics := &History{Start: []int{0}}
+	for _, c := range []struct {
+		name string
+		r    RunRecord
+		h    *History
+	}{{"full", full, h}, {"nil", RunRecord{}, noMetrics}, {"empty", empty, noMetrics}, {"empty with metrics", empty, h}} {
+		for _, prefix := range []string{"", "  "} {
+			want, err := marshalRun(c.r, c.h, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := AppendRunJSON([]byte("before"), &c.r, c.h, prefix)
+			if err != nil || string(got) != "before"+string(want) {
+				t.Errorf("%s, prefix %q: %v\n got %s\nwant %s", c.name, prefix, err, got, want)
+			}
+		}
+	}
+	bad := full
+	bad.Config = json.RawMessage(`{"a": `)
+	if _, err := AppendRunJSON(nil, &bad, h, ""); err == nil {
+		t.Error("a config that is not JSON: no error")
+	}
+	bad = full
+	bad.Heartbeat = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := json.Marshal(bad); err == nil {
+		t.Fatal("encoding/json took year 10000")
+	}
+	if _, err := AppendRunJSON(nil, &bad, h, ""); err == nil || !strings.Contains(err.Error(), "year") {
+		t.Errorf("year 10000: %v", err)
+	}
+}
