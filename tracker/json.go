@@ -3,7 +3,7 @@ package tracker
 // The JSON of runs, written by hand: an export of 10,000 runs is a million metric points
 // and 150 MB of JSON, which encoding/json spends seconds on (reflection, then compacting
 // and indenting each point). Each function writes byte for byte what encoding/json writes
-// for the same value (marshal_test.go compares them).
+// for the same value (json_test.go compares them).
 
 import (
 	"bytes"
@@ -24,36 +24,41 @@ func (p MetricPoint) MarshalJSON() ([]byte, error) {
 
 // AppendJSON appends the point's JSON (MarshalJSON's) to b.
 func (p MetricPoint) AppendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"step":`...)
-	b = strconv.AppendInt(b, p.Step, 10)
-	b = append(b, `,"epoch":`...)
-	b = strconv.AppendInt(b, int64(p.Epoch), 10)
-	b = append(b, `,"value":`...)
-	b = appendJSONValue(b, p.Value)
-	b = append(b, `,"time":`...)
+	b = appendPointHead(b, p.Step, p.Epoch, p.Value)
 	b, err := appendJSONTime(b, p.Time)
 	return append(b, '}'), err
 }
 
-// appendIndentedPoint appends p as json.MarshalIndent writes it inside an object at
-// indentation in (the point's fields one level deeper).
-func appendIndentedPoint(b []byte, p MetricPoint, in string) ([]byte, error) {
+// appendPointHead appends a point's JSON up to its time: {"step":…,"epoch":…,"value":…,"time":
+func appendPointHead(b []byte, step int64, epoch int, value float64) []byte {
+	b = append(b, `{"step":`...)
+	b = strconv.AppendInt(b, step, 10)
+	b = append(b, `,"epoch":`...)
+	b = strconv.AppendInt(b, int64(epoch), 10)
+	b = append(b, `,"value":`...)
+	b = appendJSONValue(b, value)
+	return append(b, `,"time":`...)
+}
+
+// appendIndentedPoint appends point j of h as json.MarshalIndent writes a MetricPoint inside
+// an object at indentation in (the point's fields one level deeper).
+func appendIndentedPoint(b []byte, h *History, j int, in string, times *jsonTimes) ([]byte, error) {
 	b = append(b, "{\n"...)
 	b = append(b, in...)
 	b = append(b, `  "step": `...)
-	b = strconv.AppendInt(b, p.Step, 10)
+	b = strconv.AppendInt(b, h.Steps[j], 10)
 	b = append(b, ",\n"...)
 	b = append(b, in...)
 	b = append(b, `  "epoch": `...)
-	b = strconv.AppendInt(b, int64(p.Epoch), 10)
+	b = strconv.AppendInt(b, int64(h.Epochs[j]), 10)
 	b = append(b, ",\n"...)
 	b = append(b, in...)
 	b = append(b, `  "value": `...)
-	b = appendJSONValue(b, p.Value)
+	b = appendJSONValue(b, h.Values[j])
 	b = append(b, ",\n"...)
 	b = append(b, in...)
 	b = append(b, `  "time": `...)
-	b, err := appendJSONTime(b, p.Time)
+	b, err := times.append(b, h.Times[j])
 	b = append(b, '\n')
 	b = append(b, in...)
 	return append(b, '}'), err
@@ -75,6 +80,7 @@ func appendIndentedPoint(b []byte, p MetricPoint, in string) ([]byte, error) {
 // has not four digits.
 func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, error) {
 	in := prefix + "  "
+	times := jsonTimes{loc: time.Local}
 	field := func(name string) {
 		b = append(b, ",\n"...)
 		b = append(b, in...)
@@ -83,7 +89,7 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 		b = append(b, `": `...)
 	}
 	var err error
-	times := func(t time.Time) {
+	timeField := func(t time.Time) {
 		var e error
 		b, e = appendJSONTime(b, t)
 		err = cmpOr(err, e)
@@ -99,9 +105,9 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 	field("status")
 	b = appendJSONString(b, string(r.Status))
 	field("start_time")
-	times(r.StartTime)
+	timeField(r.StartTime)
 	field("end_time")
-	times(r.EndTime)
+	timeField(r.EndTime)
 	if r.Source != "" {
 		field("source")
 		b = appendJSONString(b, r.Source)
@@ -132,7 +138,7 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 		b = appendJSONString(b, k)
 		b = append(b, ": "...)
 		var e error
-		b, e = appendIndentedPoint(b, h.Latest(i), in+"  ")
+		b, e = appendIndentedPoint(b, h, h.Start[i+1]-1, in+"  ", &times)
 		err = cmpOr(err, e)
 	}
 	if len(h.Keys) > 0 {
@@ -171,7 +177,7 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 			b = append(b, ",\n"...)
 			b = append(b, in...)
 			b = append(b, `    "created": `...)
-			times(a.Created)
+			timeField(a.Created)
 			b = append(b, '\n')
 			b = append(b, in...)
 			b = append(b, "  }"...)
@@ -185,7 +191,7 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 	field("owner_host")
 	b = appendJSONString(b, r.OwnerHost)
 	field("heartbeat")
-	times(r.Heartbeat)
+	timeField(r.Heartbeat)
 	if r.Deleted {
 		field("deleted")
 		b = append(b, "true"...)
@@ -208,8 +214,10 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 			b = append(b, '\n')
 			b = append(b, in...)
 			b = append(b, "    "...)
+			b = appendPointHead(b, h.Steps[j], h.Epochs[j], h.Values[j])
 			var e error
-			b, e = h.Point(j).AppendJSON(b)
+			b, e = times.append(b, h.Times[j])
+			b = append(b, '}')
 			err = cmpOr(err, e)
 		}
 		b = append(b, '\n')
@@ -335,4 +343,47 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 		}
 	}
 	return append(b, '"'), err
+}
+
+// jsonTimes appends Unix-millisecond times as Time.MarshalJSON writes time.UnixMilli(ms) in
+// loc (zero for 0), keeping the text of the last seconds it wrote: the hundred points of a
+// run have a dozen distinct seconds, and formatting each time was a third of writing them.
+type jsonTimes struct {
+	loc  *time.Location
+	last [16]struct {
+		sec  int64
+		n    int      // 0: empty
+		text [32]byte // the second's time, quoted: "2006-01-02T15:04:05Z07:00"
+	}
+}
+
+// append appends time ms, quoted.
+func (c *jsonTimes) append(b []byte, ms int64) ([]byte, error) {
+	if ms == 0 {
+		return appendJSONTime(b, time.Time{})
+	}
+	sec, frac := ms/1000, ms%1000
+	if frac < 0 {
+		sec, frac = sec-1, frac+1000
+	}
+	e := &c.last[sec&15]
+	if e.n == 0 || e.sec != sec {
+		text, err := appendJSONTime(e.text[:0], time.Unix(sec, 0).In(c.loc))
+		if err != nil || len(text) > len(e.text) {
+			return appendJSONTime(b, time.UnixMilli(ms).In(c.loc))
+		}
+		e.sec, e.n = sec, len(text)
+	}
+	// A zone changes offset at a whole second: the second's text is this time's, but for
+	// the fraction after the seconds (`"2006-01-02T15:04:05` is 20 bytes), which
+	// RFC 3339 with nanoseconds writes without trailing zeros.
+	text := e.text[:e.n]
+	b = append(b, text[:20]...)
+	if frac != 0 {
+		b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+		for b[len(b)-1] == '0' {
+			b = b[:len(b)-1]
+		}
+	}
+	return append(b, text[20:]...), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones of TestJSONTimes, wherever the tests run
 )
 
 // fillValue sets v, and every field, element and entry under it, to something that is not
@@ -134,5 +135,42 @@ func TestAppendRunJSON(t *testing.T) {
 	}
 	if _, err := AppendRunJSON(nil, &bad, h, ""); err == nil || !strings.Contains(err.Error(), "year") {
 		t.Errorf("year 10000: %v", err)
+	}
+}
+
+// jsonTimes writes what Time.MarshalJSON writes for time.UnixMilli(ms) in the zone, from the
+// seconds it remembers: across daylight-saving changes, in zones a half hour off, before
+// 1970, with fractions that end in zeros, and for 0 (the zero time).
+func TestJSONTimes(t *testing.T) {
+	for _, name := range []string{"UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := jsonTimes{loc: loc}
+		var ms []int64
+		for _, at := range []time.Time{time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC), time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC),
+			time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)} {
+			for d := int64(-2500); d <= 2500; d += 7 {
+				ms = append(ms, at.UnixMilli()+d)
+			}
+		}
+		ms = append(ms, 0, 1, 10, 100, 120, 1_790_000_123_000, -1, -1000, -999)
+		for _, m := range ms {
+			want, err := time.UnixMilli(m).In(loc).MarshalJSON()
+			if m == 0 {
+				want, err = time.Time{}.MarshalJSON()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := c.append(nil, m); err != nil || string(got) != string(want) {
+				t.Fatalf("%s, %d ms: got %s %v, want %s", name, m, got, err, want)
+			}
+		}
+	}
+	c := jsonTimes{loc: time.UTC}
+	if _, err := c.append(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()); err == nil {
+		t.Error("year 10000: no error")
 	}
 }
