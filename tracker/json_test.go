@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	_ "time/tzdata" // the zones of TestJSONTimes, wherever the tests run
+	_ "time/tzdata"
+	"unicode/utf8" // the zones of TestJSONTimes, wherever the tests run
 )
 
 // fillValue sets v, and every field, element and entry under it, to something that is not
@@ -22,7 +23,7 @@ func fillValue(t *testing.T, v reflect.Value, name string) {
 	case v.Type() == reflect.TypeFor[json.RawMessage]():
 		v.SetBytes([]byte(` {"note": "<b>&amp;</b>\u2028", "widths": [256, 64], "empty": {}, "none": [], "x": 1e-7} `))
 	case v.Kind() == reflect.String:
-		v.SetString(name + " <&> \u2028é\"\\\t")
+		v.SetString(name + " <&> \u2028é\"\\\t\x00\x1f\x7f\xff\xfe")
 	case v.Kind() == reflect.Int, v.Kind() == reflect.Int64:
 		v.SetInt(4242)
 	case v.Kind() == reflect.Bool:
@@ -39,7 +40,7 @@ func fillValue(t *testing.T, v reflect.Value, name string) {
 		fillValue(t, v.Index(1), name+"1")
 	case v.Kind() == reflect.Map:
 		v.Set(reflect.MakeMap(v.Type()))
-		for _, k := range []string{"k&1", "a"} {
+		for _, k := range []string{"k&1", "a", "\xff\x01\"k", "é\u2028\xff"} {
 			e := reflect.New(v.Type().Elem()).Elem()
 			fillValue(t, e, name+k)
 			v.SetMapIndex(reflect.ValueOf(k), e)
@@ -100,11 +101,11 @@ func TestAppendRunJSON(t *testing.T) {
 	var full RunRecord
 	fillValue(t, reflect.ValueOf(&full).Elem(), "run")
 	at := int64(1_790_000_123_456)
-	h := &History{Keys: []string{"a&b", "big", "val_bce"}, Start: []int{0, 1, 2, 6},
-		Steps:  []int64{3, 0, 1, 2, 2, 3},
-		Epochs: []int{1, 0, 1, 2, 2, 3},
-		Values: []float64{math.Copysign(0, -1), 1e21, 0.5, math.NaN(), math.Inf(1), 1.5e-7},
-		Times:  []int64{at, 0, at + 10, at + 20, at + 21, at + 1000}}
+	h := &History{Keys: []string{"\x00\"\xff", "a&b", "big", "val_bce"}, Start: []int{0, 1, 2, 3, 7},
+		Steps:  []int64{1, 3, 0, 1, 2, 2, 3},
+		Epochs: []int{1, 1, 0, 1, 2, 2, 3},
+		Values: []float64{math.Inf(-1), math.Copysign(0, -1), 1e21, 0.5, math.NaN(), math.Inf(1), 1.5e-7},
+		Times:  []int64{at, at, 0, at + 10, at + 20, at + 21, at + 1000}}
 	empty := RunRecord{ID: "e", Params: map[string]string{}, Tags: map[string]string{}, Artifacts: []Artifact{}}
 	noMetrics := &History{Start: []int{0}}
 	for _, c := range []struct {
@@ -172,5 +173,73 @@ func TestJSONTimes(t *testing.T) {
 	c := jsonTimes{loc: time.UTC}
 	if _, err := c.append(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()); err == nil {
 		t.Error("year 10000: no error")
+	}
+}
+
+// AppendRunJSON's output is JSON that encoding/json decodes back to the run, whatever its
+// text holds: quotes, backslashes, control characters, NUL, U+2028, HTML and invalid UTF-8
+// (each bad byte read back as U+FFFD, as encoding/json writes it). NaN and ±Inf values
+// are null, in the latest metrics and in the history; other values come back exactly.
+func TestAppendRunJSONDecodes(t *testing.T) {
+	hostile := "q\"b\\s\x00\x01\x1f\x7f\u2028</script>&\xff\xfeé"
+	readBack := "q\"b\\s\x00\x01\x1f\x7f\u2028</script>&\ufffd\ufffdé"
+	r := RunRecord{ID: "id", Name: hostile, Experiment: hostile, Error: hostile,
+		Params: map[string]string{hostile: hostile}, Tags: map[string]string{"env.command": hostile, "bytes": "é\xff\u2028"}}
+	at := int64(1_790_000_123_456)
+	h := &History{Keys: []string{hostile, "val_bce"}, Start: []int{0, 3, 5},
+		Steps: []int64{1, 2, 3, 1, 2}, Epochs: []int{1, 2, 3, 1, 2},
+		Values: []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0.1, 1e-7},
+		Times:  []int64{at, at + 1, at + 2, at + 3, 0}}
+	for _, prefix := range []string{"", "    "} {
+		b, err := AppendRunJSON(nil, &r, h, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(b) || !utf8.Valid(b) {
+			t.Fatalf("not JSON in UTF-8:\n%s", b)
+		}
+		type point struct {
+			Step  int64
+			Value *float64
+			Time  time.Time
+		}
+		var got struct {
+			Name, Experiment, Error string
+			Params, Tags            map[string]string
+			Metrics                 map[string]point
+			History                 map[string][]point
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		for what, s := range map[string]string{"name": got.Name, "experiment": got.Experiment, "error": got.Error,
+			"param": got.Params[readBack], "tag": got.Tags["env.command"]} {
+			if s != readBack {
+				t.Errorf("%s: %q, want %q", what, s, readBack)
+			}
+		}
+		if got.Tags["bytes"] != "é\ufffd\u2028" {
+			t.Errorf("tag bytes: %q", got.Tags["bytes"])
+		}
+		if len(got.History) != 2 || len(got.History[readBack]) != 3 || len(got.History["val_bce"]) != 2 {
+			t.Fatalf("history: %+v", got.History)
+		}
+		for _, p := range append(got.History[readBack], got.Metrics[readBack]) {
+			if p.Value != nil {
+				t.Errorf("NaN or Inf at step %d read back as %v, want null", p.Step, *p.Value)
+			}
+		}
+		for i, p := range append(got.History["val_bce"], got.Metrics["val_bce"]) {
+			want := []float64{0.1, 1e-7, 1e-7}[i]
+			if p.Value == nil || *p.Value != want {
+				t.Errorf("val_bce point %d: %v, want %v", i, p.Value, want)
+			}
+		}
+		if ts := got.History[readBack][1].Time; !ts.Equal(time.UnixMilli(at + 1)) {
+			t.Errorf("time %v, want %v", ts, time.UnixMilli(at+1))
+		}
+		if ts := got.Metrics["val_bce"].Time; !ts.IsZero() {
+			t.Errorf("no time: %v, want the zero time", ts)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/internal/trackerbench"
@@ -22,8 +23,9 @@ import (
 // as experiments.Run logs them (trackerbench.LogRun: config, params, environment tags, every
 // epoch, the evaluation), and runs that hold what a JSON writer can get wrong: text to
 // escape, NaN and infinite values, a step logged twice, an artifact, a run still running,
-// one without metrics and a deleted one.
-func runsJSONStore(t *testing.T, location string) {
+// one without metrics and a deleted one. hostile is more text to escape, where the backend
+// keeps it (SQLite keeps NUL and invalid UTF-8; PostgreSQL refuses them).
+func runsJSONStore(t *testing.T, location, hostile string) {
 	t.Helper()
 	s, err := tracker.OpenWith(location, tracker.Options{ArtifactRoot: t.TempDir()})
 	if err != nil {
@@ -40,10 +42,10 @@ func runsJSONStore(t *testing.T, location string) {
 			t.Fatal(err)
 		}
 	}
-	odd, err := s.StartRun(tracker.RunSpec{Experiment: "odd <&>", Name: "r<&>\u2028é\"\\\t",
+	odd, err := s.StartRun(tracker.RunSpec{Experiment: "odd <&>", Name: "r<&>\u2028é\"\\\t" + hostile,
 		Config: json.RawMessage(` {"note": "<b>&amp;</b>", "widths": [1, 2], "empty": {}, "none": [], "x": 1e-7} `),
 		Params: map[string]string{"model": "deep", "quote": `say "hi"`, "bad\x01": "\u2029"},
-		Tags:   map[string]string{"env.command": "aelab train --model deep && echo done", "ünï": "cödé", "x>y": "1"}})
+		Tags:   map[string]string{"env.command": "aelab train --model deep && echo done", "ünï": "cödé" + hostile, "x>y": "1", "ctl" + hostile: "\x1f\x7f"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +181,15 @@ func TestRunsJSONAsEncodingJSON(t *testing.T) {
 	for _, backend := range []struct {
 		name     string
 		location func(t *testing.T) string
+		hostile  string // and what encoding/json reads back
+		readBack string
 	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "aelab.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.Shared(t).NewDatabase(t) }},
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "aelab.db") }, "\x00\xff\xfe", "\x00\ufffd\ufffd"},
+		{"postgres", func(t *testing.T) string { return pgtest.Shared(t).NewDatabase(t) }, "", ""},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
 			db := backend.location(t)
-			runsJSONStore(t, db)
+			runsJSONStore(t, db, backend.hostile)
 			for _, c := range []struct {
 				args []string
 				q    tracker.Search
@@ -201,6 +205,27 @@ func TestRunsJSONAsEncodingJSON(t *testing.T) {
 				code, got, stderr := runAelab(t, append(c.args, "--db", db)...)
 				if code != 0 || got != want {
 					t.Errorf("%s: exit %d %s\n%s", strings.Join(c.args, " "), code, stderr, firstDifference(got, want))
+				}
+			}
+			// What a JSON reader sees: each bad byte as U+FFFD, NaN and ±Inf as null.
+			_, listed, _ := runAelab(t, "runs", "list", "--json", "--where", "attributes.status = 'FAILED'", "--db", db)
+			var odd []struct {
+				Name    string
+				Tags    map[string]string
+				History map[string][]struct{ Value *float64 }
+			}
+			if err := json.Unmarshal([]byte(listed), &odd); err != nil || len(odd) != 1 || !utf8.ValidString(listed) {
+				t.Fatalf("the failed run's JSON: %v\n%s", err, listed)
+			}
+			readBack := backend.readBack
+			if o := odd[0]; o.Name != "r<&>\u2028é\"\\\t"+readBack || o.Tags["ctl"+readBack] != "\x1f\x7f" || len(o.History["inf"]) != 3 {
+				t.Errorf("read back: %q, tags %q, %d inf points", o.Name, o.Tags, len(o.History["inf"]))
+			}
+			for _, k := range []string{"val/loss", "inf"} {
+				for _, p := range odd[0].History[k] {
+					if p.Value != nil {
+						t.Errorf("%s: %v, want null", k, *p.Value)
+					}
 				}
 			}
 			s, err := tracker.OpenReadOnly(db)
