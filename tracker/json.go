@@ -126,26 +126,13 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 	b = appendStringMap(b, r.Params, in)
 	field("tags")
 	b = appendStringMap(b, r.Tags, in)
+	key := func(i int) string { return h.Keys[i] }
 	field("metrics")
-	b = append(b, '{')
-	for i, k := range h.Keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, in...)
-		b = append(b, "  "...)
-		b = appendJSONString(b, k)
-		b = append(b, ": "...)
-		var e error
-		b, e = appendIndentedPoint(b, h, h.Start[i+1]-1, in+"  ", &times)
+	b = appendIndentedObject(b, in, len(h.Keys), key, func(b []byte, i int) []byte {
+		b, e := appendIndentedPoint(b, h, h.Start[i+1]-1, in+"  ", &times)
 		err = cmpOr(err, e)
-	}
-	if len(h.Keys) > 0 {
-		b = append(b, '\n')
-		b = append(b, in...)
-	}
-	b = append(b, '}')
+		return b
+	})
 	field("artifacts")
 	switch {
 	case r.Artifacts == nil:
@@ -197,16 +184,8 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 		b = append(b, "true"...)
 	}
 	field("history")
-	b = append(b, '{')
-	for i, k := range h.Keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, in...)
-		b = append(b, "  "...)
-		b = appendJSONString(b, k)
-		b = append(b, ": ["...)
+	b = appendIndentedObject(b, in, len(h.Keys), key, func(b []byte, i int) []byte {
+		b = append(b, '[')
 		for j := h.Start[i]; j < h.Start[i+1]; j++ {
 			if j > h.Start[i] {
 				b = append(b, ',')
@@ -222,13 +201,9 @@ func AppendRunJSON(b []byte, r *RunRecord, h *History, prefix string) ([]byte, e
 		}
 		b = append(b, '\n')
 		b = append(b, in...)
-		b = append(b, "  ]"...)
-	}
-	if len(h.Keys) > 0 {
-		b = append(b, '\n')
-		b = append(b, in...)
-	}
-	b = append(b, "}\n"...)
+		return append(b, "  ]"...)
+	})
+	b = append(b, '\n')
 	b = append(b, prefix...)
 	b = append(b, '}')
 	if err != nil {
@@ -251,19 +226,26 @@ func appendStringMap(b []byte, m map[string]string, in string) []byte {
 		return append(b, "null"...)
 	}
 	keys := slices.Sorted(maps.Keys(m))
+	return appendIndentedObject(b, in, len(keys), func(i int) string { return keys[i] },
+		func(b []byte, i int) []byte { return appendJSONString(b, m[keys[i]]) })
+}
+
+// appendIndentedObject appends an object of n members as json.MarshalIndent writes it at
+// indentation in: member i's key is key(i), its value what value(b, i) appends.
+func appendIndentedObject(b []byte, in string, n int, key func(i int) string, value func(b []byte, i int) []byte) []byte {
 	b = append(b, '{')
-	for i, k := range keys {
+	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, '\n')
 		b = append(b, in...)
 		b = append(b, "  "...)
-		b = appendJSONString(b, k)
+		b = appendJSONString(b, key(i))
 		b = append(b, ": "...)
-		b = appendJSONString(b, m[k])
+		b = value(b, i)
 	}
-	if len(keys) > 0 {
+	if n > 0 {
 		b = append(b, '\n')
 		b = append(b, in...)
 	}
