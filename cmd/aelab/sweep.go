@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,9 +198,7 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 		rows = append(rows, row)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(stdout, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(stdout, "no sweeps in %s\n", store.Path())
@@ -323,9 +320,7 @@ func writeStatusJSON(w io.Writer, st *sweeps.SweepStatus) error {
 		}
 		out.Trials = append(out.Trials, t)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }
 
 func sweepCancel(args []string, stdout, stderr io.Writer) error {

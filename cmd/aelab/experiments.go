@@ -1,0 +1,59 @@
+package main
+
+// `aelab experiments`: the store's experiments and their run counts.
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/aelab/aelab/tracker"
+)
+
+func runExperiments(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, "Usage: aelab experiments list [--json] [--db PATH]")
+		return nil
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if args[0] != "list" {
+			return usagef("unknown subcommand %q (aelab experiments list)", args[0])
+		}
+		args = args[1:]
+	}
+	fs, db := newRunsFlags("experiments list", "experiments list [--json] [--db PATH]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	s, err := openReadOnly(*db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	exps, err := s.Experiments()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if exps == nil {
+			exps = []tracker.ExperimentInfo{}
+		}
+		return writeJSON(stdout, exps)
+	}
+	if len(exps) == 0 {
+		fmt.Fprintf(stdout, "no experiments yet (store %s)\n", s.Path())
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXPERIMENT\tRUNS\tLAST RUN\tCREATED")
+	for _, e := range exps {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, e.Runs, fmtRunTime(e.LastRun), fmtRunTime(e.Created))
+	}
+	return tw.Flush()
+}
