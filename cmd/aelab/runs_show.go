@@ -274,15 +274,9 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 	row(tw, " ", "start", cells(func(r *tracker.RunRecord) string { return fmtRunTime(r.StartTime) }))
 	row(tw, " ", "duration", cells(func(r *tracker.RunRecord) string { return fmtRunDuration(r.Duration()) }))
 
-	keys := map[string]bool{}
-	for _, r := range runs {
-		for k := range r.Params {
-			keys[k] = true
-		}
-	}
-	if len(keys) > 0 {
+	if keys := keysOfRuns(runs, func(r *tracker.RunRecord) map[string]string { return r.Params }); len(keys) > 0 {
 		fmt.Fprintln(tw, "Params (* differs)"+strings.Repeat("\t", len(runs)+1))
-		for _, k := range runsSortedKeys(keys) {
+		for _, k := range keys {
 			vals := cells(func(r *tracker.RunRecord) string {
 				if v, ok := r.Params[k]; ok {
 					return v
@@ -298,15 +292,9 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 			row(tw, mark, k, vals)
 		}
 	}
-	mkeys := map[string]bool{}
-	for _, r := range runs {
-		for k := range r.Metrics {
-			mkeys[k] = true
-		}
-	}
-	if len(mkeys) > 0 {
+	if keys := keysOfRuns(runs, func(r *tracker.RunRecord) map[string]float64 { return r.Metrics }); len(keys) > 0 {
 		fmt.Fprintln(tw, "Final metrics"+strings.Repeat("\t", len(runs)+1))
-		for _, k := range runsSortedKeys(mkeys) {
+		for _, k := range keys {
 			row(tw, " ", k, cells(func(r *tracker.RunRecord) string {
 				if v, ok := r.Metrics[k]; ok {
 					return experiments.FormatMetric(k, v)
@@ -358,4 +346,15 @@ func runsLossKeys(hists []map[string][]tracker.MetricPoint) []string {
 		return strings.Contains(keys[i], "loss") && !strings.Contains(keys[j], "loss")
 	})
 	return keys[:min(2, len(keys))]
+}
+
+// keysOfRuns is the sorted union of the keys of one map of each run (params, metrics, …).
+func keysOfRuns[V any](runs []*tracker.RunRecord, of func(*tracker.RunRecord) map[string]V) []string {
+	union := map[string]bool{}
+	for _, r := range runs {
+		for k := range of(r) {
+			union[k] = true
+		}
+	}
+	return runsSortedKeys(union)
 }
