@@ -33,9 +33,21 @@ type CopyStats struct {
 	Running   int `json:"running"`   // left out because they were RUNNING
 	Metrics   int `json:"metrics"`   // metric rows written
 	Files     int `json:"files"`     // artifact files copied
-	// MissingFiles are artifacts the source records but whose files it lacks
-	// (recorded in the target all the same).
-	MissingFiles []string `json:"missing_files,omitempty"`
+	// Refused are the runs left out because a row of theirs cannot be trusted
+	// (an id that is not a UUID).
+	Refused []CopyNote `json:"refused,omitempty"`
+	// MissingFiles are artifacts recorded in the target without their files:
+	// the source lacks them, or their path is not safely inside the source's
+	// artifact folder (then nothing is read from it).
+	MissingFiles []CopyNote `json:"missing_files,omitempty"`
+}
+
+// CopyNote is a run, or an artifact of a run, that Copy left out, and why.
+// The texts come from the source store as they are: escape them for a terminal.
+type CopyNote struct {
+	RunID  string `json:"run_id"`
+	Path   string `json:"path,omitempty"` // the artifact's path as the source records it
+	Reason string `json:"reason"`
 }
 
 // Copy copies runs from src into dst: config, params, tags, the full metric
@@ -95,6 +107,10 @@ func (s *Store) copyCandidates(o CopyOptions, st *CopyStats) ([]string, error) {
 			return nil, err
 		}
 		st.Selected++
+		if !validRunID(id) {
+			st.Refused = append(st.Refused, CopyNote{RunID: id, Reason: "its id is not a UUID"})
+			continue
+		}
 		if _, dead := lost[id]; status == string(StatusRunning) && !dead && !o.Running {
 			st.Running++
 			continue
@@ -164,10 +180,12 @@ func (s *Store) readRuns(ids []string) (map[string]*copiedRun, error) {
 				rows.Close()
 				return nil, err
 			}
-			if table == "params" {
-				out[id].params[k] = v
-			} else {
-				out[id].tags[k] = v
+			switch r := out[id]; {
+			case r == nil: // its run row is missing (the source's foreign keys were off)
+			case table == "params":
+				r.params[k] = v
+			default:
+				r.tags[k] = v
 			}
 		}
 		rows.Close()
@@ -186,7 +204,9 @@ func (s *Store) readRuns(ids []string) (map[string]*copiedRun, error) {
 			rows.Close()
 			return nil, err
 		}
-		out[id].metrics = n
+		if r := out[id]; r != nil {
+			r.metrics = n
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -203,7 +223,9 @@ func (s *Store) readRuns(ids []string) (map[string]*copiedRun, error) {
 		if err := rows.Scan(&id, &a.kind, &a.path, &a.description, &a.created); err != nil {
 			return nil, err
 		}
-		out[id].artifacts = append(out[id].artifacts, a)
+		if r := out[id]; r != nil {
+			r.artifacts = append(r.artifacts, a)
+		}
 	}
 	return out, rows.Err()
 }
@@ -250,14 +272,14 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 	}
 	for _, r := range todo {
 		for i, a := range r.artifacts {
-			stored, files, missing, err := copyArtifactFiles(dst, src, r.id, a.path)
+			stored, files, missing, err := copyArtifact(dst, src, r.id, a, false)
 			if err != nil {
 				return err
 			}
 			r.artifacts[i].path = stored
 			st.Files += files
 			if missing != "" {
-				st.MissingFiles = append(st.MissingFiles, missing)
+				st.MissingFiles = append(st.MissingFiles, CopyNote{RunID: r.id, Path: a.path, Reason: missing})
 			}
 		}
 	}

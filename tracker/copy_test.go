@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -66,6 +67,16 @@ func copySource(t *testing.T, s *Store) (ids map[string]string, running *Run) {
 	return ids, mk("running", map[string]string{"model": "deep"}, StatusRunning)
 }
 
+// outsideFigure is the path the source records for run id's figure, outside its artifact folder.
+func outsideFigure(t *testing.T, s *Store, id string) string {
+	t.Helper()
+	var path string
+	if err := s.reader().queryRow(`SELECT path FROM artifacts WHERE run_id = ?`, id).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // sameRun fails unless the run reads the same from both stores.
 func sameRun(t *testing.T, dst, src *Store, id string) {
 	t.Helper()
@@ -124,9 +135,13 @@ func TestCopyBetweenStores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantMissing := filepath.Join(src.ArtifactRoot(), "checkpoints", "deleted-by-hand")
-			if st.Selected != 4 || st.Copied != 3 || st.Running != 1 || st.Metrics != 18 || st.Files != 3 ||
-				len(st.MissingFiles) != 1 || st.MissingFiles[0] != wantMissing {
+			// The figure outside the source's artifact folder is not read: recorded as missing.
+			wantMissing := []CopyNote{
+				{ids["failed"], outsideFigure(t, src, ids["failed"]), "its path is outside the source's artifact folder"},
+				{ids["gone"], filepath.Join("checkpoints", "deleted-by-hand"), "its files are missing from the source's artifact folder"},
+			}
+			if st.Selected != 4 || st.Copied != 3 || st.Running != 1 || st.Metrics != 18 || st.Files != 2 ||
+				!reflect.DeepEqual(st.MissingFiles, wantMissing) {
 				t.Errorf("first copy: %+v", st)
 			}
 			for _, name := range []string{"done", "failed", "gone"} {
@@ -144,6 +159,9 @@ func TestCopyBetweenStores(t *testing.T) {
 			dst.reader().queryRow(`SELECT path FROM artifacts WHERE run_id = ?`, ids["failed"]).Scan(&stored)
 			if stored != filepath.Join("imported", ids["failed"], "loss.png") {
 				t.Errorf("artifact from outside the root recorded as %s", stored)
+			}
+			if _, err := os.Stat(filepath.Join(dst.ArtifactRoot(), stored)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("artifact from outside the root was copied: %v", err)
 			}
 
 			again, err := Copy(ctx, dst, src, CopyOptions{})

@@ -1,0 +1,165 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Rows read from another store are untrusted: a run id or an artifact path
+// becomes a file path here only after the checks in this file.
+
+// uuidPattern is a run id as NewID writes it: a canonical, lower-case UUID.
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// validRunID reports whether id is a canonical UUID, the only run ids Copy
+// accepts from a source store.
+func validRunID(id string) bool { return uuidPattern.MatchString(id) }
+
+// within reports whether path is root or inside it; both must be clean and absolute.
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// resolveArtifact finds the files of the artifact recorded in s as stored: the
+// real path (links resolved) and that path relative to s's real artifact root.
+// An artifact that is not inside the root, once its path is cleaned and its
+// links resolved, is refused: reason says why, and nothing is read.
+func (s *Store) resolveArtifact(stored string) (real, rel, reason string) {
+	if stored == "" {
+		return "", "", "its path is empty"
+	}
+	root, err := filepath.EvalSymlinks(s.artifactRoot)
+	if err != nil {
+		return "", "", "the source's artifact folder " + s.artifactRoot + " cannot be read"
+	}
+	p := filepath.Clean(stored)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.artifactRoot, p)
+	}
+	if !within(filepath.Clean(s.artifactRoot), p) && !within(root, p) {
+		return "", "", "its path is outside the source's artifact folder"
+	}
+	real, err = filepath.EvalSymlinks(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", "", "its files are missing from the source's artifact folder"
+	}
+	if err != nil {
+		return "", "", "its path cannot be resolved"
+	}
+	if !within(root, real) {
+		return "", "", "its path leads through a link outside the source's artifact folder"
+	}
+	if rel, _ = filepath.Rel(root, real); rel == "." {
+		return "", "", "its path is the artifact folder itself"
+	}
+	return real, rel, ""
+}
+
+// targetArtifactPath is where the target records an artifact of run id found at
+// rel under the source's root: checkpoints/<id>/… stays so (the checkpoint
+// folder of that same run); anything else goes to imported/<id>/<its name>.
+// Only the validated id and a clean path inside the source's root go in, so the
+// result stays inside the target's root.
+func targetArtifactPath(id, rel string) string {
+	parts := strings.Split(rel, string(filepath.Separator))
+	if len(parts) >= 2 && parts[0] == "checkpoints" && parts[1] == id && !slices.Contains(parts, "..") {
+		return filepath.Join(append([]string{"checkpoints", id}, parts[2:]...)...)
+	}
+	name := filepath.Base(rel)
+	if name == "." || name == ".." || name == string(filepath.Separator) {
+		name = "artifact"
+	}
+	return filepath.Join("imported", id, name)
+}
+
+// copyArtifact copies the files of artifact a of run id (validated), recorded in
+// src as a.path, into dst's artifact root. It returns how dst records the
+// artifact, the number of files copied, and, when nothing was copied because
+// the artifact is not safely inside src's root or its files are missing, the
+// reason (the artifact is then recorded, as missing, at a path inside dst's
+// root made from id and the source path's last element).
+// Files already in place with the same size are not copied again; a file is
+// written to a temporary name and renamed, so an interrupted copy leaves no
+// half file; links inside the artifact are not followed. With dry set nothing
+// is written.
+func copyArtifact(dst, src *Store, id string, a artifactRow, dry bool) (stored string, files int, missing string, err error) {
+	from, rel, reason := src.resolveArtifact(a.path)
+	if reason != "" { // recorded where the target has no files: missing there too
+		return targetArtifactPath(id, filepath.Clean(a.path)), 0, reason, nil
+	}
+	if dstRoot, err := filepath.EvalSymlinks(dst.artifactRoot); err == nil {
+		if srcRoot, err := filepath.EvalSymlinks(src.artifactRoot); err == nil && dstRoot == srcRoot {
+			return rel, 0, "", nil // one root both stores share: nothing to copy
+		}
+	}
+	stored = targetArtifactPath(id, rel)
+	if dry {
+		return stored, 0, "", nil
+	}
+	to := filepath.Join(dst.artifactRoot, stored)
+	err = filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(to, strings.TrimPrefix(path, from))
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case !d.Type().IsRegular():
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if have, err := os.Stat(target); err == nil && have.Size() == info.Size() {
+			return nil
+		}
+		if err := copyFile(target, path); err != nil {
+			return err
+		}
+		files++
+		return nil
+	})
+	if err != nil {
+		return stored, files, "", fmt.Errorf("copying artifact %s: %w", from, err)
+	}
+	return stored, files, "", nil
+}
+
+// copyFile copies the regular file from to the path to, through a temporary
+// file beside it. It refuses a from that is no longer a regular file (a link
+// put in its place after the walk saw it).
+func copyFile(to, from string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if info, err := os.Lstat(from); err != nil || !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is no longer a regular file", from)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(to), "."+filepath.Base(to)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(tmp, in)
+	if err = errors.Join(err, tmp.Close()); err == nil {
+		err = os.Rename(tmp.Name(), to)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
