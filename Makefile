@@ -41,7 +41,7 @@ export AELAB_CACHE
 .DEFAULT_GOAL := help
 # setup must finish before build/test start, even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup check-setup build run test vet notebooks lab ui ui-assets report pg bench bench-peer docker-cpu docker-cuda clean
+.PHONY: help setup check-setup build run test test-short vet notebooks lab ui ui-assets report pg bench bench-peer docker-cpu docker-cuda clean
 
 help: ## list the targets
 	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
@@ -69,6 +69,9 @@ test: setup vet ## set up, vet, and run all tests (notebooks run inside package 
 		echo "fuzz: $$f for $(FUZZTIME)"; \
 		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*}/; \
 	done
+
+test-short: ## the edit-test loop: every test but the notebooks, browsers, multi-host and training children (go test -short)
+	$(GO) test -tags $(TAGS) -short -timeout 10m ./...
 
 notebooks: setup ## execute every notebooks/*.ipynb headless into build/notebooks/ (QUICK=1: short)
 	@# Warm the build cache with the notebooks' tags so the first cell does not pay for it.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/internal/testenv"
 )
 
 func TestParamCounts(t *testing.T) {
@@ -70,7 +71,7 @@ func onnxForTests(t *testing.T) bool {
 	if onnxBuilt && findONNXRuntime(hostBackendEnv()) != "" {
 		return true
 	}
-	if os.Getenv("CI") == "true" {
+	if testenv.OnCI() {
 		t.Fatal("no ONNX Runtime: CI builds with -tags onnx and `make setup` installs its library")
 	}
 	return false

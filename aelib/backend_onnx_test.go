@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/aelab/aelab/internal/testenv"
 )
 
 // ortChildEnv makes TestONNXRuntimeLeavesNoFiles run as the child process that loads ONNX Runtime.
@@ -33,10 +35,7 @@ func TestONNXRuntimeLeavesNoFiles(t *testing.T) {
 	}
 	lib := findONNXRuntime(hostBackendEnv())
 	if lib == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no ONNX Runtime library: run `make setup`")
-		}
-		t.Skip("no ONNX Runtime library (run `make setup`)")
+		testenv.Missing(t, "no ONNX Runtime library (make setup installs it)")
 	}
 	tmp, home := t.TempDir(), t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestONNXRuntimeLeavesNoFiles$", "-test.count=1")

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/aelab/aelab/internal/testenv"
 )
 
 // findChromium returns a headless-capable Chromium, or "".
@@ -70,10 +72,7 @@ func inkStats(img image.Image) (ink int, colours int) {
 func TestBrowserRendersReport(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found: the setup script installs it (apt-get install chromium)")
-		}
-		t.Skip("chromium not found: install it (apt-get install -y --no-install-recommends chromium) to run the browser test")
+		testenv.Missing(t, "chromium not found (make setup installs it: apt-get install chromium)")
 	}
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")

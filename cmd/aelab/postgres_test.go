@@ -16,6 +16,7 @@ import (
 
 	"github.com/aelab/aelab/internal/pglocal"
 	"github.com/aelab/aelab/internal/pgtest"
+	"github.com/aelab/aelab/internal/testenv"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -277,12 +278,8 @@ func TestRunsPushPull(t *testing.T) {
 // honoured), never printed; the store there works with that URL alone; stop and status say
 // what they do.
 func TestDBStartStop(t *testing.T) {
-	if _, err := pglocal.Binaries(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	_, err := pglocal.Binaries()
+	testenv.Need(t, err, "PostgreSQL's server (make setup installs it)")
 	parent, err := os.MkdirTemp("", "aelab-dbtest-")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/testenv"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -27,10 +28,7 @@ func browserTools(t *testing.T) (node, root string) {
 		t.Fatal(err)
 	}
 	missing := func(what string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (make setup installs it)", what)
-		}
-		t.Skipf("%s: run make setup to run the browser test", what)
+		testenv.Missing(t, what+" (make setup installs it)")
 	}
 	if node, err = exec.LookPath("node"); err != nil {
 		missing("node not found")

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/internal/pglocal"
+	"github.com/aelab/aelab/internal/testenv"
 )
 
 // Server is a throwaway PostgreSQL server.
@@ -31,12 +32,8 @@ var testSettings = map[string]string{"fsync": "off", "synchronous_commit": "off"
 // available skips tb (or fails it with CI=true) when PostgreSQL is not installed.
 func available(tb testing.TB) {
 	tb.Helper()
-	if _, err := pglocal.Binaries(); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true and %v", err)
-		}
-		tb.Skipf("skipped: %v", err)
-	}
+	_, err := pglocal.Binaries()
+	testenv.Need(tb, err, "PostgreSQL's server (make setup installs it)")
 }
 
 // Start starts a new server (for a TestMain; tests use New or Shared).
