@@ -21,12 +21,15 @@ func checkParamName(name string) error {
 }
 
 // configFlags are a spec's flags: its model and base settings.
-func (s *Spec) configFlags() (*experiments.ConfigFlags, error) {
+func (s *Spec) configFlags() (*experiments.ConfigFlags, error) { return s.flagsWith(s.Base) }
+
+// flagsWith are the flags of the spec's model with these base settings.
+func (s *Spec) flagsWith(base []Setting) (*experiments.ConfigFlags, error) {
 	f := experiments.NewConfigFlags()
 	if err := f.Set("model", s.Model); err != nil {
 		return nil, err
 	}
-	for _, b := range s.Base {
+	for _, b := range base {
 		if err := f.Set(b.Name, b.Value); err != nil {
 			return nil, &SpecError{File: s.File, Line: b.Line, Field: "base." + b.Name, Msg: err.Error()}
 		}

@@ -2,8 +2,10 @@ package sweeps
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/aelab/aelab/aelib"
@@ -35,23 +37,45 @@ func (s *Spec) Count() int {
 	return n * seeds
 }
 
-// ExpandTrials lists the spec's trials in order: a grid varies its last parameter fastest,
-// a random search draws its configurations from a generator seeded with RandomSeed (the
-// same spec always makes the same trials), and each configuration runs once per seed. More
-// than MaxGridTrials trials are refused unless allowLarge is set. Every trial's config is
-// checked.
-func (s *Spec) ExpandTrials(allowLarge bool) ([]Trial, error) {
-	if n := s.Count(); n > MaxGridTrials && !allowLarge {
-		return nil, fmt.Errorf("sweep %s makes %s trials, more than %d: pass --allow-large (Options.AllowLarge) if you mean it",
+// MaxTrials is the most trials a sweep may have, even with Options.AllowLarge: the store keeps
+// a sweep's trial list in one row, and status, reports and the UI read it whole.
+const MaxTrials = 100_000
+
+// CheckCount refuses a spec that makes more than MaxGridTrials trials unless allowLarge is
+// set, and one that makes more than MaxTrials in any case. It counts; it makes no trial.
+func (s *Spec) CheckCount(allowLarge bool) error {
+	n := s.Count()
+	switch {
+	case n > MaxTrials:
+		return fmt.Errorf("sweep %s makes %s trials, more than the limit of %s even with --allow-large: split it into several sweeps or vary fewer values",
+			s.Name, countText(n), aelib.Thousands(MaxTrials))
+	case n > MaxGridTrials && !allowLarge:
+		return fmt.Errorf("sweep %s makes %s trials, more than %d: pass --allow-large (Options.AllowLarge) if you mean it",
 			s.Name, countText(n), MaxGridTrials)
 	}
-	trials := s.expand()
-	for _, t := range trials {
+	return nil
+}
+
+// CheckTrials checks the trial count (CheckCount) and then every trial's config, making the
+// trials one at a time (All) and keeping none.
+func (s *Spec) CheckTrials(allowLarge bool) error {
+	if err := s.CheckCount(allowLarge); err != nil {
+		return err
+	}
+	for t := range s.All() {
 		if _, err := s.TrialConfig(t); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return trials, nil
+	return nil
+}
+
+// ExpandTrials lists the spec's trials in the order of All, after CheckTrials.
+func (s *Spec) ExpandTrials(allowLarge bool) ([]Trial, error) {
+	if err := s.CheckTrials(allowLarge); err != nil {
+		return nil, err
+	}
+	return slices.Collect(s.All()), nil
 }
 
 func countText(n int) string {
@@ -61,46 +85,55 @@ func countText(n int) string {
 	return aelib.Thousands(n)
 }
 
-// expand makes the trials (without the size check or the config check).
-func (s *Spec) expand() []Trial {
-	var configs []map[string]string
-	if s.Method == MethodRandom {
-		rng := rand.New(rand.NewPCG(s.RandomSeed, 0x5eed))
-		for range s.Trials {
-			c := map[string]string{}
-			for _, p := range s.Parameters {
-				c[p.Name] = p.draw(rng)
-			}
-			configs = append(configs, c)
-		}
-	} else {
-		configs = []map[string]string{{}}
-		for _, p := range s.Parameters {
-			var next []map[string]string
-			for _, c := range configs {
-				for _, v := range p.Values {
-					d := make(map[string]string, len(c)+1)
-					for k, x := range c {
-						d[k] = x
-					}
-					d[p.Name] = v
-					next = append(next, d)
-				}
-			}
-			configs = next
-		}
-	}
+// All makes the spec's trials one at a time, in order, keeping none: a grid varies its
+// last parameter fastest (trial i's values are the digits of i in the grid's mixed radix), a
+// random search draws its configurations from a generator seeded with RandomSeed (the same
+// spec always makes the same trials), and each configuration runs once per seed, its trials
+// sharing one Params map. It makes Count trials; call CheckCount first, a grid's count
+// saturates.
+func (s *Spec) All() iter.Seq[Trial] {
 	seeds := s.Seeds
 	if len(seeds) == 0 {
 		seeds = []uint64{0}
 	}
-	trials := make([]Trial, 0, len(configs)*len(seeds))
-	for _, c := range configs {
-		for _, seed := range seeds {
-			trials = append(trials, Trial{Index: len(trials), Params: c, Seed: seed})
+	return func(yield func(Trial) bool) {
+		index := 0
+		emit := func(params map[string]string) bool {
+			for _, seed := range seeds {
+				if !yield(Trial{Index: index, Params: params, Seed: seed}) {
+					return false
+				}
+				index++
+			}
+			return true
+		}
+		if s.Method == MethodRandom {
+			rng := rand.New(rand.NewPCG(s.RandomSeed, 0x5eed))
+			for range s.Trials {
+				c := make(map[string]string, len(s.Parameters))
+				for _, p := range s.Parameters {
+					c[p.Name] = p.draw(rng)
+				}
+				if !emit(c) {
+					return
+				}
+			}
+			return
+		}
+		configs := s.Count() / len(seeds)
+		for i := range configs {
+			c := make(map[string]string, len(s.Parameters))
+			rest := i
+			for j := len(s.Parameters) - 1; j >= 0; j-- {
+				p := s.Parameters[j]
+				c[p.Name] = p.Values[rest%len(p.Values)]
+				rest /= len(p.Values)
+			}
+			if !emit(c) {
+				return
+			}
 		}
 	}
-	return trials
 }
 
 // draw picks one value of a parameter. Floats keep 4 significant digits, so the value a
@@ -108,14 +141,30 @@ func (s *Spec) expand() []Trial {
 func (p Parameter) draw(rng *rand.Rand) string {
 	switch p.Kind {
 	case KindUniform:
-		return strconv.FormatFloat(p.Min+rng.Float64()*(p.Max-p.Min), 'g', 4, 64)
+		return flagNumber(round4(p.Min + rng.Float64()*(p.Max-p.Min)))
 	case KindLogUniform:
 		lo, hi := math.Log(p.Min), math.Log(p.Max)
-		return strconv.FormatFloat(math.Exp(lo+rng.Float64()*(hi-lo)), 'g', 4, 64)
+		return flagNumber(round4(math.Exp(lo + rng.Float64()*(hi-lo))))
 	case KindIntRange:
 		return strconv.FormatInt(int64(p.Min)+rng.Int64N(int64(p.Max-p.Min)+1), 10)
 	}
 	return p.Values[rng.IntN(len(p.Values))]
+}
+
+// round4 rounds to 4 significant digits.
+func round4(f float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 4, 64), 64)
+	return r
+}
+
+// flagNumber formats a number as a config flag's value: a whole number as an integer
+// ("1000000", which an integer flag accepts, never "1e+06"), any other in the shortest form
+// that reads back as the same float.
+func flagNumber(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // BaseConfig is the configuration every trial starts from: the model's defaults with the
@@ -127,9 +176,26 @@ func (s *Spec) BaseConfig() (aelib.Config, error) {
 	}
 	cfg, err := f.Config()
 	if err != nil {
-		return cfg, &SpecError{File: s.File, Field: "base", Msg: err.Error()}
+		return cfg, s.baseError(err)
 	}
 	return cfg, nil
+}
+
+// baseError places an error of the base config on the base setting that causes it: the first
+// one whose adding to the model's defaults (with the settings before it) makes the config fail.
+func (s *Spec) baseError(err error) error {
+	e := &SpecError{File: s.File, Field: "base", Msg: err.Error()}
+	for i, b := range s.Base {
+		f, ferr := s.flagsWith(s.Base[:i+1])
+		if ferr != nil {
+			return ferr // a value no flag accepts: configFlags names its line
+		}
+		if _, cerr := f.Config(); cerr != nil {
+			e.Line, e.Field, e.Msg = b.Line, "base."+b.Name, cerr.Error()
+			break
+		}
+	}
+	return e
 }
 
 // TrialConfig is the configuration trial t trains: the base settings, then its parameter

@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -176,10 +175,9 @@ func ParseSpec(file string, src []byte) (*Spec, error) {
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		if prev := seen[k.Value]; prev != nil {
-			return nil, p.errf(k, k.Value, "given twice (first at line %d)", prev.Line)
+		if err := p.once(seen, k, k.Value); err != nil {
+			return nil, err
 		}
-		seen[k.Value] = k
 		var err error
 		switch k.Value {
 		case "name":
@@ -306,7 +304,7 @@ func (p *specParser) checkValues(s *Spec) error {
 	for _, prm := range s.Parameters {
 		values := prm.Values
 		if prm.Kind != KindChoice {
-			values = []string{strconv.FormatFloat(prm.Min, 'g', -1, 64), strconv.FormatFloat(prm.Max, 'g', -1, 64)}
+			values = []string{flagNumber(prm.Min), flagNumber(prm.Max)}
 		}
 		for _, v := range values {
 			f, err := s.configFlags()

@@ -135,15 +135,28 @@ func (p *specParser) mapping(n *yaml.Node, field string) error {
 	return nil
 }
 
+// once refuses a key given twice in one mapping (YAML keeps the last silently), naming both lines.
+func (p *specParser) once(seen map[string]*yaml.Node, k *yaml.Node, field string) error {
+	if prev := seen[k.Value]; prev != nil {
+		return p.errf(k, field, "given twice (first at line %d)", prev.Line)
+	}
+	seen[k.Value] = k
+	return nil
+}
+
 // settings reads base: a mapping of config flag names to single values.
 func (p *specParser) settings(n *yaml.Node) ([]Setting, error) {
 	if err := p.mapping(n, "base"); err != nil {
 		return nil, err
 	}
 	var out []Setting
+	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		field := "base." + k.Value
+		if err := p.once(seen, k, field); err != nil {
+			return nil, err
+		}
 		if err := checkParamName(k.Value); err != nil {
 			return nil, p.errf(k, field, "%v", err)
 		}
@@ -166,9 +179,13 @@ func (p *specParser) parameters(n *yaml.Node) ([]Parameter, error) {
 		return nil, err
 	}
 	var out []Parameter
+	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		field := "parameters." + k.Value
+		if err := p.once(seen, k, field); err != nil {
+			return nil, err
+		}
 		if err := checkParamName(k.Value); err != nil {
 			return nil, p.errf(k, field, "%v", err)
 		}
@@ -203,6 +220,7 @@ func (p *specParser) parameters(n *yaml.Node) ([]Parameter, error) {
 				if err != nil {
 					return nil, err
 				}
+				val = wholeNumber(item, val)
 				if slices.Contains(prm.Values, val) {
 					return nil, p.errf(item, field, "value %s given twice", val)
 				}
@@ -228,6 +246,18 @@ func (p *specParser) parameters(n *yaml.Node) ([]Parameter, error) {
 		out = append(out, prm)
 	}
 	return out, nil
+}
+
+// wholeNumber writes a YAML float in exponent form that is a whole number as an integer
+// ("1e6" → "1000000"), so an integer setting accepts it; any other value stays as written.
+func wholeNumber(n *yaml.Node, val string) string {
+	if n.Tag != "!!float" || !strings.ContainsAny(val, "eE") {
+		return val
+	}
+	if f, err := strconv.ParseFloat(val, 64); err == nil && f == math.Trunc(f) {
+		return flagNumber(f)
+	}
+	return val
 }
 
 func (p *specParser) checkRange(prm Parameter, n *yaml.Node, field string) error {
@@ -282,7 +312,9 @@ func (p *specParser) stopping(n *yaml.Node) (*Stopping, error) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		field := "early_stopping." + k.Value
-		keys[k.Value] = k
+		if err := p.once(keys, k, field); err != nil {
+			return nil, err
+		}
 		var err error
 		switch k.Value {
 		case "rule":
