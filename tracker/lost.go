@@ -65,7 +65,7 @@ func (s *Store) reapLost() map[string]string {
 		hb         sql.NullInt64
 	}
 	var found []cand
-	now := time.Now()
+	now := s.now()
 	for rows.Next() {
 		var c cand
 		var pid int

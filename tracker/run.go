@@ -88,7 +88,7 @@ func (s *Store) StartRun(spec RunSpec) (*Run, error) {
 	interval := s.heartbeat
 	s.mu.Unlock()
 
-	now := nowMS()
+	now := s.nowMS()
 	err := s.writeTx(func(tx sqlRunner) error {
 		if _, err := tx.exec(`INSERT INTO experiments(name, created) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, spec.Experiment, now); err != nil {
 			return err
@@ -174,7 +174,7 @@ func (r *Run) LogMetrics(values map[string]float64, step int64, epoch int) error
 			return fmt.Errorf("tracker: run %s: log metrics: empty metric key", short(r.id))
 		}
 	}
-	if err := r.log(pendingWrite{at: nowMS(), metrics: maps.Clone(values), step: step, epoch: epoch}); err != nil {
+	if err := r.log(pendingWrite{at: r.store.nowMS(), metrics: maps.Clone(values), step: step, epoch: epoch}); err != nil {
 		return fmt.Errorf("tracker: run %s: log metrics: %w", short(r.id), scrub(err, r.store.secret))
 	}
 	return nil
@@ -187,7 +187,7 @@ func (r *Run) LogMetrics(values map[string]float64, step int64, epoch int) error
 func (r *Run) LogArtifact(kind, path, description string) error {
 	s := r.store
 	a := &Artifact{Kind: kind, Path: s.scrubText(s.storedArtifactPath(path)), Description: s.scrubText(description)}
-	if err := r.log(pendingWrite{at: nowMS(), artifact: a}); err != nil {
+	if err := r.log(pendingWrite{at: r.store.nowMS(), artifact: a}); err != nil {
 		return fmt.Errorf("tracker: run %s: log artifact %s: %w", short(r.id), path, scrub(err, s.secret))
 	}
 	return nil
@@ -216,7 +216,7 @@ func (r *Run) Finish(status Status, reason string) error {
 	if lost != nil {
 		reason = strings.TrimPrefix(reason+"; store: "+lost.Error(), "; ")
 	}
-	now := nowMS()
+	now := r.store.nowMS()
 	err := r.store.execRecordingEnd(deadline, `UPDATE runs SET status = ?, error = ?, end_time = ?, heartbeat = ?
 		WHERE id = ? AND status IN ('RUNNING', 'LOST')`, string(status), r.store.scrubText(reason), now, now, r.id)
 	switch {
@@ -256,7 +256,7 @@ func (r *Run) beat(interval time.Duration) {
 		case <-t.C:
 			r.store.exec(`UPDATE runs SET heartbeat = ?,
 				error = CASE status WHEN 'LOST' THEN '' ELSE error END, end_time = NULL, status = 'RUNNING'
-				WHERE id = ? AND status IN ('RUNNING', 'LOST')`, nowMS(), r.id)
+				WHERE id = ? AND status IN ('RUNNING', 'LOST')`, r.store.nowMS(), r.id)
 		}
 	}
 }

@@ -44,6 +44,10 @@ type Options struct {
 	// ArtifactRoot is the folder artifacts live under (see Store.ArtifactRoot);
 	// empty for $AELAB_ARTIFACTS or the default.
 	ArtifactRoot string
+	// Now is the store's clock: run start and end times, metric timestamps, heartbeats
+	// and the age that makes a run LOST are read from it. time.Now when nil; tests set
+	// it so that time passes without sleeping.
+	Now func() time.Time
 }
 
 // Store is an open experiment store. It is safe for concurrent use.
@@ -58,6 +62,7 @@ type Store struct {
 	pgConfig *pgx.ConnConfig // how to connect again (OpenDB), on PostgreSQL
 	// artifactRoot is the folder artifact paths are recorded relative to.
 	artifactRoot string
+	clock        func() time.Time // Options.Now
 
 	mu        sync.Mutex
 	heartbeat time.Duration
@@ -111,6 +116,9 @@ func OpenWith(location string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.artifactRoot = artifactRootFor(location, o.ArtifactRoot)
+	if o.Now != nil {
+		s.clock = o.Now
+	}
 	return s, nil
 }
 
@@ -118,7 +126,7 @@ func newStore(path string, d *dialect, readOnly bool, w, r *sql.DB) *Store {
 	if readOnly {
 		w = nil
 	}
-	return &Store{path: path, d: d, readOnly: readOnly, w: w, r: r,
+	return &Store{path: path, d: d, readOnly: readOnly, w: w, r: r, clock: time.Now,
 		heartbeat: DefaultHeartbeatInterval, lostAfter: DefaultLostAfter, flushFor: FlushTimeout, runs: map[*Run]struct{}{}}
 }
 
@@ -217,4 +225,8 @@ func msTime(ms sql.NullInt64) time.Time {
 	return time.UnixMilli(ms.Int64)
 }
 
-func nowMS() int64 { return time.Now().UnixMilli() }
+// now reads the store's clock.
+func (s *Store) now() time.Time { return s.clock() }
+
+// nowMS is the store's clock in Unix milliseconds, as times are stored.
+func (s *Store) nowMS() int64 { return s.clock().UnixMilli() }
