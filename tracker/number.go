@@ -7,7 +7,7 @@ import (
 
 // numberPattern is what a param, tag or attribute text must look like to compare
 // as a number: a decimal number with an optional exponent, blanks around it
-// allowed. PostgreSQL's aelab_num (a SQL function in postgresMigrations) uses
+// allowed. PostgreSQL's aelab_num (a SQL function in migrations/postgres/0001.sql) uses
 // it and SQLite's (parseNumber) matches it by hand, so both stores select the
 // same runs (TestNumberParity, TestNumberScannerMatchesPattern).
 const numberPattern = `^[ \t\n\r\f\v]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f\v]*$`

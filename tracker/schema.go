@@ -2,105 +2,65 @@ package tracker
 
 import (
 	"context"
+	"embed"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // CurrentSchemaVersion is the newest store schema this code knows.
 const CurrentSchemaVersion = 6
 
-// sqliteMigrations[i] takes a SQLite store from version i to version i+1
-// (postgresMigrations are the same steps in PostgreSQL's words). Append only:
-// never edit a migration that has shipped.
-var sqliteMigrations = []string{
-	// 0 → 1: the MLflow-like tables.
-	`
-CREATE TABLE experiments (
-	id      INTEGER PRIMARY KEY,
-	name    TEXT NOT NULL UNIQUE,
-	created INTEGER NOT NULL              -- Unix ms
-);
-CREATE TABLE runs (
-	id            TEXT PRIMARY KEY,       -- UUID
-	experiment_id INTEGER NOT NULL REFERENCES experiments(id),
-	name          TEXT NOT NULL DEFAULT '',
-	status        TEXT NOT NULL,
-	start_time    INTEGER NOT NULL,       -- Unix ms
-	end_time      INTEGER,                -- Unix ms, NULL while running
-	source        TEXT NOT NULL DEFAULT '',
-	error         TEXT NOT NULL DEFAULT '',
-	config        TEXT,                   -- JSON
-	owner_pid     INTEGER NOT NULL DEFAULT 0,
-	owner_host    TEXT NOT NULL DEFAULT '',
-	deleted       INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX runs_experiment ON runs(experiment_id, start_time);
-CREATE INDEX runs_status ON runs(status);
-CREATE TABLE params (
-	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-	key    TEXT NOT NULL,
-	value  TEXT NOT NULL,
-	PRIMARY KEY (run_id, key)
-);
-CREATE TABLE tags (
-	run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-	key    TEXT NOT NULL,
-	value  TEXT NOT NULL,
-	PRIMARY KEY (run_id, key)
-);
-CREATE TABLE metrics (
-	run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-	key       TEXT NOT NULL,
-	step      INTEGER NOT NULL,
-	epoch     INTEGER NOT NULL,
-	value     REAL,                       -- NULL stands for NaN
-	timestamp INTEGER NOT NULL            -- Unix ms
-);
-CREATE INDEX metrics_run_key ON metrics(run_id, key, step);
-CREATE TABLE latest_metrics (
-	run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-	key       TEXT NOT NULL,
-	step      INTEGER NOT NULL,
-	epoch     INTEGER NOT NULL,
-	value     REAL,
-	timestamp INTEGER NOT NULL,
-	PRIMARY KEY (run_id, key)
-);
-CREATE INDEX latest_metrics_key ON latest_metrics(key, value);
-CREATE TABLE artifacts (
-	id      INTEGER PRIMARY KEY,
-	run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-	kind    TEXT NOT NULL,
-	path    TEXT NOT NULL,
-	created INTEGER NOT NULL
-);
-CREATE INDEX artifacts_run ON artifacts(run_id);
-`,
-	// 1 → 2: heartbeats (so dead runs can be told from live ones) and artifact descriptions.
-	`
-ALTER TABLE runs ADD COLUMN heartbeat INTEGER;           -- Unix ms
-ALTER TABLE runs ADD COLUMN heartbeat_interval INTEGER;  -- ms
-UPDATE runs SET heartbeat = COALESCE(end_time, start_time);
-ALTER TABLE artifacts ADD COLUMN description TEXT NOT NULL DEFAULT '';
-`,
-	// 2 → 3: the last buffered write of a run that reached the store, so that a
-	// write retried after a lost connection is not applied twice.
-	`
-ALTER TABLE runs ADD COLUMN logged_seq INTEGER NOT NULL DEFAULT 0;
-`,
-	// 3 → 4: filters on a param or tag find its runs through an index (10,000 runs
-	// hold 150,000 params) instead of reading them all.
-	`
-CREATE INDEX params_key ON params(key, value);
-CREATE INDEX tags_key ON tags(key, value);
-`,
-	// 4 → 5: hyperparameter sweeps (sweeps.go).
-	sweepsMigration,
-	// 5 → 6: each run's revision, raised by the database on every change (revision.go).
-	revisionMigration,
+// The migrations are SQL files, one per schema version and dialect:
+// migrations/sqlite/0001.sql takes a SQLite store from version 0 to 1, and
+// migrations/postgres/0001.sql is the same step in PostgreSQL's words (BIGINT
+// milliseconds, DOUBLE PRECISION values, identity columns, text in the "C"
+// collation so that it compares and orders bytewise as SQLite does, an id
+// column for the metrics' insertion order where SQLite has its rowid, and
+// aelab_num, numberPattern as a SQL function). A shipped migration never
+// changes: migrations/checksums.txt records each file's SHA-256, only grows,
+// and TestMigrationChecksums holds the files to it.
+//
+// The steps: 1 the MLflow-like tables; 2 heartbeats (so dead runs can be told
+// from live ones) and artifact descriptions; 3 the last buffered write of a
+// run that reached the store (logged_seq), so a write retried after a lost
+// connection is not applied twice; 4 indexes for filters on params and tags;
+// 5 the sweeps table; 6 each run's revision, a counter the database raises by
+// triggers whenever the run's name, status, error, end or deletion changes or
+// one of its tags, params or latest metrics is written or removed (Version
+// sums them, so a live view sees every change for the cost of reading one
+// column; heartbeats and logged_seq leave it alone; PostgreSQL's triggers on
+// the child tables fire once a statement).
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFiles embed.FS
+
+var (
+	sqliteMigrations   = mustMigrations("sqlite")
+	postgresMigrations = mustMigrations("postgres")
+)
+
+// migrationPath is the file of the migration to version v in dialect's folder.
+func migrationPath(dialect string, v int) string {
+	return fmt.Sprintf("migrations/%s/%04d.sql", dialect, v)
+}
+
+// mustMigrations reads dialect's migrations, 1 to CurrentSchemaVersion: the
+// element i takes a store from version i to i+1. A missing file is a broken
+// build, so it panics.
+func mustMigrations(dialect string) []string {
+	out := make([]string, CurrentSchemaVersion)
+	for v := 1; v <= CurrentSchemaVersion; v++ {
+		b, err := migrationFiles.ReadFile(migrationPath(dialect, v))
+		if err != nil {
+			panic(fmt.Sprintf("tracker: migration %d for %s: %v", v, dialect, err))
+		}
+		out[v-1] = string(b)
+	}
+	return out
 }
 
 // schemaVersionDDL makes the version table, before the first migration.
@@ -242,7 +202,7 @@ func migrate(db *sql.DB, d *dialect, path string, target int) error {
 		if _, err := sqlTx.ExecContext(ctx, d.migrations[next-1]); err != nil {
 			return fmt.Errorf("tracker: open %s: migrating schema to version %d: %w", path, next, err)
 		}
-		if _, err := tx.exec(`INSERT INTO schema_version(version, applied) VALUES (?, ?)`, next, nowMS()); err != nil {
+		if _, err := tx.exec(`INSERT INTO schema_version(version, applied) VALUES (?, ?)`, next, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("tracker: open %s: %w", path, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 // Version is a short opaque value that changes when what a reader shows of the runs changes:
 // with no ids, the list of runs (runs added or removed, and any change of a run's name,
-// status, deletion, tags, params or latest metrics: their revisions, revision.go; heartbeats);
+// status, deletion, tags, params or latest metrics: their revisions, migration 6; heartbeats);
 // with ids, everything about those runs (their revisions, metric histories, artifacts). A live
 // view polls it and reloads when it differs, whichever process or machine wrote the change.
 // Runs found dead are marked LOST first, as by SearchRuns.
