@@ -48,7 +48,7 @@ func TestSweepOnPostgres(t *testing.T) {
 	if _, err := Create(context.Background(), store, mustParse(t, tinySpec), Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := Cancel(context.Background(), store, sw.ID); err != nil || n != 0 {
-		t.Errorf("cancelling a finished sweep: %d trials, %v", n, err)
+	if c, err := Cancel(context.Background(), store, sw.ID); err != nil || c.Unfinished != 0 {
+		t.Errorf("cancelling a finished sweep: %+v, %v", c, err)
 	}
 }

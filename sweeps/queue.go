@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -288,23 +289,56 @@ var unfinishedStates = []rivertype.JobState{rivertype.JobStateAvailable, riverty
 // ErrSweepCancelled is the reason a trial running when its sweep was cancelled ends KILLED.
 var ErrSweepCancelled = errors.New(tracker.ReasonSweepCancelled)
 
+// Cancelled is what Cancel did.
+type Cancelled struct {
+	// Before is when the sweep had already been cancelled; zero when this call cancelled it.
+	Before time.Time
+	// Unfinished is how many of its trials were queued or running (a trial told to stop by an
+	// earlier cancel may still be winding down).
+	Unfinished int
+}
+
+// String says what happened, for people: "cancelled: 1 trial was queued or running", or
+// "already cancelled at 2006-01-02 15:04:05 (local time); nothing was queued or running".
+func (c Cancelled) String() string {
+	var b strings.Builder
+	if c.Before.IsZero() {
+		b.WriteString("cancelled: ")
+	} else {
+		fmt.Fprintf(&b, "already cancelled at %s; ", c.Before.Local().Format("2006-01-02 15:04:05"))
+	}
+	switch c.Unfinished {
+	case 0:
+		b.WriteString("no trial was queued or running")
+	case 1:
+		b.WriteString("1 trial was queued or running")
+	default:
+		fmt.Fprintf(&b, "%d trials were queued or running", c.Unfinished)
+	}
+	if c.Unfinished > 0 {
+		b.WriteString(" (running ones end KILLED \"sweep cancelled\" within seconds)")
+	}
+	return b.String()
+}
+
 // Cancel cancels a sweep: its queued trials will not run, and running ones are told through
 // their context (a worker notices within seconds) and end KILLED "sweep cancelled". The sweep
-// is marked cancelled in the store. It returns how many trials were queued or running.
-func Cancel(ctx context.Context, store *tracker.Store, sweepID string) (int, error) {
+// is marked cancelled in the store. Cancelling a cancelled sweep again tells its unfinished
+// trials again and keeps the first cancel's time.
+func Cancel(ctx context.Context, store *tracker.Store, sweepID string) (Cancelled, error) {
 	sw, err := store.GetSweep(sweepID)
 	if err != nil {
-		return 0, err
+		return Cancelled{}, err
 	}
 	q, err := openQueue(ctx, store, clientConfig{}, true)
 	if err != nil {
-		return 0, err
+		return Cancelled{}, err
 	}
 	defer q.close()
 	client := q.client
 	jobs, err := sweepJobs(ctx, client, sw.ID, unfinishedStates...)
 	if err != nil {
-		return 0, err
+		return Cancelled{}, err
 	}
 	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
 		if err := store.CancelSweepTx(tx, sw.ID); err != nil {
@@ -318,7 +352,7 @@ func Cancel(ctx context.Context, store *tracker.Store, sweepID string) (int, err
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return Cancelled{}, err
 	}
-	return len(jobs), nil
+	return Cancelled{Before: sw.Cancelled, Unfinished: len(jobs)}, nil
 }

@@ -130,9 +130,9 @@ parameters: {lr: [0.001, 0.002, 0.003]}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	n, err := Cancel(ctx, store, swID[:8])
-	if err != nil || n != 3 {
-		t.Fatalf("Cancel: %d trials, %v", n, err)
+	c, err := Cancel(ctx, store, swID[:8])
+	if err != nil || c.Unfinished != 3 || !c.Before.IsZero() {
+		t.Fatalf("Cancel: %+v, %v", c, err)
 	}
 	select {
 	case err := <-done:

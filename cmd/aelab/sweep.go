@@ -8,12 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -23,29 +21,10 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-var sweepSubcommands = map[string]runsSubcommand{
-	"run":    {"run a sweep on this machine with local workers: aelab sweep run SPEC [--workers N]", sweepRun},
-	"create": {"record a sweep and queue its trials for `aelab worker`s: aelab sweep create SPEC", sweepCreate},
-	"list":   {"list the sweeps of the store", sweepList},
-	"status": {"where each trial of a sweep stands: aelab sweep status ID", sweepStatus},
-	"cancel": {"cancel a sweep's queued and running trials: aelab sweep cancel ID", sweepCancel},
-	"report": {"write a sweep's report (HTML, Markdown, figures): aelab sweep report ID [--out DIR]", sweepReport},
-}
-
-func init() {
-	register(command{name: "sweep", summary: "hyperparameter sweeps: run, create, list, status, cancel, report", run: runSweep})
-}
-
-func runSweep(args []string, stdout, stderr io.Writer) error {
-	return runSubcommand("sweep", "run|create|list|status|cancel|report", sweepSubcommands, printSweepHelp, args, stdout, stderr)
-}
-
-func printSweepHelp(w io.Writer) {
-	fmt.Fprintln(w, "Usage: aelab sweep <subcommand> [flags]   (aelab sweep <subcommand> -h for its flags)\n\nSubcommands:")
-	for _, n := range slices.Sorted(maps.Keys(sweepSubcommands)) {
-		fmt.Fprintf(w, "  %-8s %s\n", n, sweepSubcommands[n].summary)
-	}
-	fmt.Fprintln(w, "\nA spec is a YAML file:\n"+specExample)
+// printSweepSpec prints what `aelab sweep help` says after the subcommands: a spec's format
+// and the workers.
+func printSweepSpec(w io.Writer) {
+	fmt.Fprintln(w, "A spec is a YAML file:\n"+specExample)
 	fmt.Fprintln(w, "Workers on other machines: aelab worker --db postgres://… [--queue cpu|gpu] [--concurrency N]")
 }
 
@@ -330,11 +309,11 @@ func sweepCancel(args []string, stdout, stderr io.Writer) error {
 		return helpOr(err)
 	}
 	defer store.Close()
-	n, err := sweeps.Cancel(context.Background(), store, id)
+	c, err := sweeps.Cancel(context.Background(), store, id)
 	if err != nil {
 		return noSweepUsage(err)
 	}
-	fmt.Fprintf(stdout, "sweep %s cancelled: %d trials were queued or running (running ones end KILLED \"sweep cancelled\" within seconds)\n", id, n)
+	fmt.Fprintf(stdout, "sweep %s %s\n", id, c)
 	return nil
 }
 
