@@ -53,6 +53,7 @@ func buildFigures(runs []*Run, opts Options, notes []string) ([]*Figure, []strin
 		}
 	}
 	add(valLossChart(runs))
+	add(sharedCurves(runs, sharedMetricsOf(runs)))
 	add(barChart(runs, experiments.ParamCount.Name, "Parameters", "trainable parameters", fmt.Sprintf("Trainable parameters per run (from metric %s).", experiments.ParamCount.Name),
 		[]experiments.Metric{experiments.ParamCount}, []string{"parameters"}, 1))
 	add(barChart(runs, "model_size", "Model size", "MB (1024² bytes)", fmt.Sprintf("Model size as float32 and float16 (metrics %s, %s).", experiments.ModelBytesF32.Name, experiments.ModelBytesF16.Name),

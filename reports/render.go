@@ -287,7 +287,7 @@ func (r *Report) trainingTable() table {
 	t := table{class: "training", header: append(append([]string{"Run", "Model", "Epochs", "Batch", "Optimizer"}, metricHeads(trainingColumns)...), "Backend / device"),
 		right: numeric(5, len(trainingColumns))}
 	t.right[2], t.right[3] = true, true
-	for _, run := range r.Runs {
+	for _, run := range r.courseRuns() {
 		p := run.Record.Params
 		opt := orDash(p["optimizer"])
 		if lr := p["learning_rate"]; lr != "" {
@@ -305,7 +305,7 @@ func (r *Report) trainingTable() table {
 
 func (r *Report) qualityTable() table {
 	t := table{class: "quality", header: append([]string{"Run", "Model"}, metricHeads(qualityColumns)...), right: numeric(2, len(qualityColumns))}
-	for _, run := range r.Runs {
+	for _, run := range r.courseRuns() {
 		t.rows = append(t.rows, append([]string{run.Record.ShortID(), run.Model()}, metricCells(run, qualityColumns)...))
 	}
 	return t
@@ -427,6 +427,17 @@ func (r *Report) HTML() string {
 		esc(r.Generated.Format("2006-01-02 15:04:05 MST")), esc(orDash(r.Host)), esc(r.StorePath), esc(r.Query), len(r.Runs))
 	b.WriteString("<h2>Runs</h2>\n")
 	r.runsTable().html(&b)
+	if keys := r.sharedMetrics(); len(keys) > 0 {
+		b.WriteString("<h2>Metrics the runs share</h2>\n")
+		r.sharedTable(keys).html(&b)
+	}
+	if len(r.courseRuns()) == 0 {
+		b.WriteString("<h2>Figures</h2>\n")
+		figuresHTML(&b, r.Figures)
+		notesHTML(&b, r.Notes)
+		b.WriteString("</div>\n")
+		return b.String()
+	}
 
 	b.WriteString("<h2>Architecture</h2>\n")
 	r.architectureTable().html(&b)
@@ -497,6 +508,16 @@ func (r *Report) Markdown() string {
 		r.Generated.Format("2006-01-02 15:04:05 MST"), orDash(r.Host), r.StorePath, r.Query, len(r.Runs))
 	b.WriteString("## Runs\n\n")
 	r.runsTable().markdown(&b)
+	if keys := r.sharedMetrics(); len(keys) > 0 {
+		b.WriteString("## Metrics the runs share\n\n")
+		r.sharedTable(keys).markdown(&b)
+	}
+	if len(r.courseRuns()) == 0 {
+		b.WriteString("## Figures\n\n")
+		figuresMarkdown(&b, r.Figures)
+		notesMarkdown(&b, r.Notes)
+		return b.String()
+	}
 	b.WriteString("## Architecture\n\n")
 	r.architectureTable().markdown(&b)
 	for _, run := range r.architectures() {

@@ -50,6 +50,8 @@ type Run struct {
 	ValBCE []tracker.MetricPoint
 	// System is every sample of each system.* metric (experiments.SystemMetrics).
 	System map[string][]tracker.MetricPoint
+	// History is every logged value of each metric, by metric name.
+	History map[string][]tracker.MetricPoint
 	// Checkpoint is the run's checkpoint folder, "" when it has none.
 	Checkpoint string
 }
@@ -60,8 +62,12 @@ func (r *Run) Model() string { return r.Record.Params["model"] }
 // Peer names the reference implementation that trained the run ("pytorch"), "" for aelab's own.
 func (r *Run) Peer() string { return r.Record.Tags[experiments.TagPeer] }
 
-// Label names the run on charts: "deep 1a2b3c4d", "deep (pytorch) 1a2b3c4d".
+// Label names the run on charts: "deep 1a2b3c4d", "deep (pytorch) 1a2b3c4d"; a run that is not
+// an aelab model by its name: "fashion-clf 1a2b3c4d".
 func (r *Run) Label() string {
+	if r.Model() == "" {
+		return r.Record.Name + " " + r.Record.ShortID()
+	}
 	if p := r.Peer(); p != "" {
 		return r.Model() + " (" + p + ") " + r.Record.ShortID()
 	}
@@ -134,13 +140,14 @@ func Build(store *tracker.Store, opts Options) (*Report, error) {
 					run.Summary = &s
 				}
 			}
-		} else {
+		} else if rec.Params["model"] != "" {
 			rep.Notes = append(rep.Notes, err.Error())
 		}
 		hist, err := store.MetricHistories(rec.ID)
 		if err != nil {
 			return nil, fmt.Errorf("reports: run %s: %w", rec.ShortID(), err)
 		}
+		run.History = hist
 		run.ValBCE = hist[experiments.ValBCE.Name]
 		for k, points := range hist {
 			if m, ok := experiments.LookupMetric(k); ok && m.Kind == experiments.Sampled {
