@@ -7,16 +7,18 @@ import (
 	"github.com/aelab/aelab/aelib/data"
 )
 
-// LayerKind is the type of one layer of an architecture.
+// LayerKind is the type of one layer of an architecture. Each kind is one entry of the layer
+// table (layers.go).
 type LayerKind string
 
 // The layer kinds aelib builds.
 const (
-	KindDense    LayerKind = "Dense"
+	KindDense    LayerKind = "Dense"        // a flat input times a weight matrix, plus biases
 	KindConv     LayerKind = "Conv2D"       // 3×3, 'same' padding, stride 1
 	KindMaxPool  LayerKind = "MaxPooling2D" // 2×2, stride 2
 	KindUpSample LayerKind = "UpSampling2D" // nearest neighbour, ×2
 	KindReshape  LayerKind = "Reshape"
+	KindDropout  LayerKind = "Dropout"  // in training, zeroes each value with probability Rate and scales the rest by 1/(1−Rate)
 	KindGaussian LayerKind = "Gaussian" // variational bottleneck: mean and log-variance, then a sample
 )
 
@@ -29,24 +31,30 @@ const (
 	ActLinear  Activation = "linear"
 	ActReLU    Activation = "relu"
 	ActSigmoid Activation = "sigmoid"
+	ActTanh    Activation = "tanh"
 )
 
 // Layer is one layer of an architecture.
 type Layer struct {
-	Name       string     // scope of its variables, like Keras' layer names: "enc_dense1"
-	Kind       LayerKind  //
-	Units      int        // Dense: output width; Conv2D: filters; Gaussian: latent size
-	Activation Activation // Dense and Conv2D
-	Shape      []int      // Reshape: the new shape without the batch axis
-	Encoder    bool       // part of the encoder (the rest is the decoder)
+	Name       string     `json:"name"` // scope of its variables, like Keras' layer names: "enc_dense1"
+	Kind       LayerKind  `json:"kind"`
+	Units      int        `json:"units,omitempty"`      // Dense: output width; Conv2D: filters; Gaussian: latent size
+	Activation Activation `json:"activation,omitempty"` // applied to the layer's output; "" is linear
+	Shape      []int      `json:"shape,omitempty"`      // Reshape: the new shape without the batch axis
+	Rate       float64    `json:"rate,omitempty"`       // Dropout: the share of values dropped in training
+	Encoder    bool       `json:"encoder,omitempty"`    // part of the encoder (the rest is the decoder)
 }
 
-// Architecture is an autoencoder as a list of layers, from the flat (784) input to the output
-// logits; the layers with Encoder set come first and end at the bottleneck.
+// Architecture is an autoencoder as data: a list of layers, from the flat (784) input to the
+// output logits, and the penalties its training adds to the reconstruction loss (BCE). The
+// layers with Encoder set come first and end at the bottleneck; the last layer with an
+// activation is the sigmoid output. The registry's models are architectures (Config.Architecture);
+// a program defines its own the same way and trains it with NewCustom.
 type Architecture struct {
-	Name   string
-	Input  []int // shape of one example without the batch axis: [784]
-	Layers []Layer
+	Name      string    `json:"name"`
+	Input     []int     `json:"input"` // shape of one example without the batch axis: [784]
+	Layers    []Layer   `json:"layers"`
+	Penalties []Penalty `json:"penalties,omitempty"`
 }
 
 // Course architectures.
@@ -99,48 +107,38 @@ type LayerShape struct {
 }
 
 // Shapes computes every layer's output shape and parameter count, or an error if the layers
-// do not fit together (e.g. pooling an odd size).
+// do not fit together (e.g. pooling an odd size) or the output is not a sigmoid.
 func (a Architecture) Shapes() ([]LayerShape, error) {
+	if len(a.Input) == 0 || len(a.Layers) == 0 {
+		return nil, fmt.Errorf("architecture %s: needs an input shape and layers", a.Name)
+	}
 	shape := append([]int(nil), a.Input...)
 	out := make([]LayerShape, 0, len(a.Layers))
+	names := map[string]bool{}
 	for _, l := range a.Layers {
-		params := 0
-		last := shape[len(shape)-1]
-		switch l.Kind {
-		case KindDense:
-			params = last*l.Units + l.Units
-			shape = append(append([]int(nil), shape[:len(shape)-1]...), l.Units)
-		case KindGaussian:
-			params = 2 * (last*l.Units + l.Units)
-			shape = []int{l.Units}
-		case KindConv:
-			if len(shape) != 3 {
-				return nil, fmt.Errorf("layer %s: Conv2D needs an image (H,W,C) input, got %v", l.Name, shape)
-			}
-			params = 3*3*last*l.Units + l.Units
-			shape = []int{shape[0], shape[1], l.Units}
-		case KindMaxPool:
-			if len(shape) != 3 || shape[0]%2 != 0 || shape[1]%2 != 0 {
-				return nil, fmt.Errorf("layer %s: MaxPooling2D needs an (H,W,C) input with even H and W, got %v", l.Name, shape)
-			}
-			shape = []int{shape[0] / 2, shape[1] / 2, shape[2]}
-		case KindUpSample:
-			if len(shape) != 3 {
-				return nil, fmt.Errorf("layer %s: UpSampling2D needs an (H,W,C) input, got %v", l.Name, shape)
-			}
-			shape = []int{shape[0] * 2, shape[1] * 2, shape[2]}
-		case KindReshape:
-			if product(l.Shape) != product(shape) {
-				return nil, fmt.Errorf("layer %s: cannot reshape %v to %v", l.Name, shape, l.Shape)
-			}
-			shape = append([]int(nil), l.Shape...)
-		default:
+		rule, ok := layerRules[l.Kind]
+		if !ok {
 			return nil, fmt.Errorf("layer %s: unknown kind %q", l.Name, l.Kind)
 		}
+		if _, ok := activationRules[l.Activation]; !ok {
+			return nil, fmt.Errorf("layer %s: unknown activation %q", l.Name, l.Activation)
+		}
+		if l.Name == "" || names[l.Name] {
+			return nil, fmt.Errorf("architecture %s: every layer needs a name of its own, got %q twice or empty", a.Name, l.Name)
+		}
+		names[l.Name] = true
+		next, params, err := rule.shape(l, shape)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", l.Name, err)
+		}
+		shape = next
 		out = append(out, LayerShape{Layer: l, Output: shape, Params: params})
 	}
 	if product(shape) != product(a.Input) {
 		return nil, fmt.Errorf("architecture %s: output %v does not match input %v", a.Name, shape, a.Input)
+	}
+	if err := a.checkOutput(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

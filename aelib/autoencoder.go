@@ -2,6 +2,7 @@ package aelib
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -27,6 +28,9 @@ type Autoencoder struct {
 	Backend compute.Backend
 	Choice  BackendChoice
 
+	// custom: the architecture is a program's own (NewCustom), not the registry's for Config.Model.
+	custom bool
+
 	store                     *model.Store
 	encodeExec, decodeExec    *model.Exec
 	reconstructExec, initExec *model.Exec
@@ -49,6 +53,42 @@ func New(cfg Config) (*Autoencoder, error) {
 		return nil, err
 	}
 	return newOnBackend(cfg, arch, backend, choice), nil
+}
+
+// NewCustom creates an untrained autoencoder of an architecture a program defines — its layers
+// and penalties — trained through the same engine as the registry's models, on the backend
+// cfg.Backend names or ChooseBackend picks. cfg gives the settings every model reads
+// (CommonSettings: dataset, epochs, batch, learning rate, noise, subsets, seed, backend); its
+// Model becomes the architecture's name, which must not be a registry model's. The architecture
+// takes flat images (Input [784]).
+func NewCustom(arch Architecture, cfg Config) (*Autoencoder, error) {
+	if _, err := LookupVariant(arch.Name); err == nil || arch.Name == "" {
+		return nil, fmt.Errorf("aelib: a custom architecture needs a name of its own, not %q (the registry's models: %s)", arch.Name, strings.Join(Models(), ", "))
+	}
+	if _, err := arch.Shapes(); err != nil {
+		return nil, fmt.Errorf("aelib: %w", err)
+	}
+	if len(arch.Input) != 1 || arch.Input[0] != data.Pixels {
+		return nil, fmt.Errorf("aelib: architecture %s takes %v, not flat images of %d pixels", arch.Name, arch.Input, data.Pixels)
+	}
+	if err := arch.checkPenalties(); err != nil {
+		return nil, fmt.Errorf("aelib: %w", err)
+	}
+	cfg.Model = arch.Name
+	if err := cfg.validateCommon(); err != nil {
+		return nil, fmt.Errorf("aelib: %w", err)
+	}
+	choice := ChooseBackend()
+	if cfg.Backend != "" {
+		choice = BackendChoice{Config: cfg.Backend, Name: cfg.Backend, Reason: "set in the config"}
+	}
+	backend, err := NewBackendFor(choice)
+	if err != nil {
+		return nil, err
+	}
+	ae := newOnBackend(cfg, arch, backend, choice)
+	ae.custom = true
+	return ae, nil
 }
 
 func newOnBackend(cfg Config, arch Architecture, backend compute.Backend, choice BackendChoice) *Autoencoder {

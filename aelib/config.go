@@ -94,6 +94,21 @@ func (c Config) Validate() error {
 	if err != nil {
 		return err
 	}
+	if err := c.validateCommon(); err != nil {
+		return err
+	}
+	if v.validate != nil {
+		if err := v.validate(c); err != nil {
+			return err
+		}
+	}
+	_, err = c.Architecture()
+	return err
+}
+
+// validateCommon checks the settings every model reads (CommonSettings) and the numbers of the
+// others.
+func (c Config) validateCommon() error {
 	switch {
 	case !slices.Contains(data.Names(), c.Dataset):
 		return fmt.Errorf("unknown dataset %q (known: %s)", c.Dataset, strings.Join(data.Names(), ", "))
@@ -113,13 +128,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("rho, lambda and beta must be finite, got %g, %g, %g", c.Rho, c.Lambda, c.Beta)
 		}
 	}
-	if v.validate != nil {
-		if err := v.validate(c); err != nil {
-			return err
-		}
-	}
-	_, err = c.Architecture()
-	return err
+	return nil
 }
 
 func isInf(v float64) bool { return math.IsInf(v, 0) }

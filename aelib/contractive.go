@@ -28,10 +28,26 @@ import (
 // ReLU masks are constants for the gradient (their derivative is zero almost everywhere), so the
 // penalty trains the weights only, which is the exact gradient of ‖J‖² wherever it exists.
 
-// DefaultContractiveLambda is the contractive model's default penalty weight. Measured on MNIST
-// (3 epochs, ONNX Runtime): with λ = 0 the trained encoder has ‖J‖²_F ≈ 729 and a code
-// sensitivity of 0.90; with λ = 1e-3 they fall to ≈4.5 and 0.074, for val_bce 0.124 against 0.107.
+// DefaultContractiveLambda is the contractive model's default penalty weight: it shrinks the
+// encoder's Jacobian by two orders of magnitude for a small rise of val_bce
+// (docs/performance.md, "Penalty weights").
 const DefaultContractiveLambda = 1e-3
+
+// Contractive is the contractive autoencoder: Dense("contractive", input, widths...) with the
+// penalty ContractivePenalty(lambda).
+func Contractive(input int, lambda float64, widths ...int) Architecture {
+	a := Dense(ModelContractive, input, widths...)
+	a.Penalties = []Penalty{ContractivePenalty(lambda)}
+	return a
+}
+
+// ContractivePenalty is λ‖J(x)‖²_F of the model's dense encoder, averaged over the batch's real
+// examples.
+func ContractivePenalty(lambda float64) Penalty {
+	return Penalty{Name: "jacobian", Term: func(t Trace) *Node {
+		return MulScalar(maskedMean(encoderJacobianSq(t.f, t.arch), t.Mask()), lambda)
+	}}
+}
 
 // JacobianFrobeniusSq builds ‖J‖²_F [B] of a dense encoder from its weights (W_l [in_l, out_l],
 // first layer first) and the derivatives of its activations at the example (φ′_l [B, out_l]):
@@ -55,30 +71,30 @@ func JacobianFrobeniusSq(weights, derivatives []*Node) *Node {
 	return ReduceSum(Mul(Einsum("bij,jk->bik", v, c), v), 1, 2) // trace(V C Vᵀ) per example
 }
 
-// encodeWithJacobian runs a dense encoder on x [B,in] and returns the codes and ‖J‖²_F [B].
-// It panics (a programmer error) when the encoder has a layer other than Dense.
-func (a Architecture) encodeWithJacobian(scope *model.Scope, x *Node) (codes, jacobianSq *Node) {
+// encoderJacobianSq builds ‖J‖²_F [B] of a dense encoder from the forward pass f, which ran it:
+// each layer's weight matrix, and its activation's derivative from its output. It panics (a
+// programmer error) when the encoder has a layer other than Dense.
+func encoderJacobianSq(f *forward, a Architecture) *Node {
 	var weights, derivs []*Node
-	for _, l := range a.Layers[:a.encoderEnd()] {
-		if l.Kind != KindDense {
-			panic(fmt.Sprintf("aelib: the encoder Jacobian needs dense layers, %s is %s", l.Name, l.Kind))
+	for _, e := range f.tape[:a.encoderEnd()] {
+		if e.layer.Kind != KindDense {
+			panic(fmt.Sprintf("aelib: the encoder Jacobian needs dense layers, %s is %s", e.layer.Name, e.layer.Kind))
 		}
-		y, w := denseLayer(scope.At("%s", l.Name), x, l.Units)
+		y := e.out
 		var d *Node
-		switch l.Activation {
+		switch e.act {
 		case ActReLU:
-			x = Max(y, ZerosLike(y))
 			d = StopGradient(ConvertDType(GreaterThan(y, ZerosLike(y)), y.DType()))
 		case ActSigmoid:
-			x = Sigmoid(y)
-			d = Mul(x, OneMinus(x))
+			d = Mul(y, OneMinus(y))
+		case ActTanh:
+			d = OneMinus(Square(y))
 		default:
-			x = y
 			d = OnesLike(y)
 		}
-		weights, derivs = append(weights, w), append(derivs, d)
+		weights, derivs = append(weights, e.weights[0].node), append(derivs, d)
 	}
-	return x, JacobianFrobeniusSq(weights, derivs)
+	return JacobianFrobeniusSq(weights, derivs)
 }
 
 // denseEncoder reports whether every encoder layer is Dense (the Jacobian functions need it).
@@ -102,8 +118,9 @@ func (ae *Autoencoder) JacobianNormSq(images []float32, n int) (float64, error) 
 		return 0, fmt.Errorf("aelib: JacobianNormSq needs images")
 	}
 	perImage, err := ae.runNamed("jacobian", func(scope *model.Scope, x *Node) *Node {
-		_, j := ae.Arch.encodeWithJacobian(ae.scope(), x)
-		return ExpandAxes(j, -1)
+		f := newForward(ae.scope(), x.Graph())
+		f.run(ae.Arch, x, 0, ae.Arch.encoderEnd())
+		return ExpandAxes(encoderJacobianSq(f, ae.Arch), -1)
 	}, images, n, data.Pixels, 1)
 	if err != nil {
 		return 0, err

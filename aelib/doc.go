@@ -6,16 +6,19 @@
 // encoder-Jacobian penalty) and variational autoencoders, with their diagnostics: CodeStats,
 // JacobianNormSq, CodeSensitivity, Sample, Interpolate and LatentGrid.
 //
-// Training runs GoMLX's train.Trainer one batch per call on CPU backends, batches built on the
-// host; on XLA (GPU) a whole epoch is one executable call, a graph.While over batches gathered
-// on the device (devicetrain.go).
+// Training is one epoch loop over one of two step engines, chosen from what the backend can do
+// (engine.go): on ONNX Runtime and the pure-Go backend one call per batch, batches built on the
+// host; on XLA (GPU) a whole epoch in one call, a graph.While over batches gathered on the
+// device. Both run the same forward pass, loss, penalties and Adam. Gradients are written by
+// hand per layer kind where ONNX Runtime runs graph.Gradient's slowly, and come from
+// graph.Gradient for every other layer and penalty, so any architecture trains everywhere.
 //
-// Every model is one entry of the variant registry (Variants, LookupVariant): its defaults,
-// architecture, training outputs and penalty, the settings it reads, its own measures and its
-// quick settings; DefaultConfig, Config.Validate, Config.Architecture and training read it.
-//
-// An architecture is a list of layers (see Architecture); the same list builds the GoMLX graph
-// and the summary, so the parameter counts printed are the ones trained. All models take flat
+// Models are data: an Architecture is a list of layers (dense, conv, pooling, upsampling,
+// reshape, dropout, a Gaussian code) and the penalties added to its loss; the same list builds
+// the GoMLX graph and the summary, so the parameter counts printed are the ones trained. The
+// variant registry (Variants, LookupVariant) names the six built-in models: their defaults,
+// architecture, the settings they read, their own measures and their quick settings. A program
+// defines its own architecture the same way and trains it with NewCustom. All models take flat
 // images, (N, 784) float32 in [0,1], and return reconstructions of the same shape; the
 // convolutional model reshapes to (N,28,28,1) inside.
 //

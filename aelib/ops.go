@@ -11,10 +11,14 @@ import (
 type graphOps struct {
 	conv3x3  func(x, kernel *Node) *Node // [B,H,W,Cin] × [3,3,Cin,Cout] → [B,H,W,Cout], 'same' padding
 	maxPool2 func(x *Node) *Node         // [B,H,W,C] → [B,H/2,W/2,C]
-	// handGradients: the course's models train with the hand-written gradients of gradients.go
-	// (stepTrainer) instead of graph.Gradient through GoMLX's train.Trainer.
+	// handGradients: training uses the hand-written gradients of the layers that have one
+	// (layerRules), where graph.Gradient's output runs slowly: ONNX Runtime.
 	handGradients bool
-	// dataParallel: the step trainer may split a batch into shards that run at the same time,
+	// deviceLoop: training runs a whole epoch per call, a graph.While with the gradients in its
+	// body (devicetrain.go): XLA, where per-call overhead dominates a step and While bodies
+	// with gradients run (the pure-Go backend's do not).
+	deviceLoop bool
+	// dataParallel: the step engine may split a batch into shards that run at the same time,
 	// one session each (stepShards says when): ONNX Runtime, where the backend lets sessions
 	// run concurrently (aelab's patched copy of it).
 	dataParallel bool
@@ -22,9 +26,9 @@ type graphOps struct {
 
 // opsFor returns the graph code for a backend. XLA and ONNX Runtime have fast native
 // convolution and max-pooling with gradients. GoMLX's pure-Go backend has neither: its
-// convolution is a naive loop (≈23 s per training step of the denoising model) and max-pool's
-// gradient (SelectAndScatterMax) is not implemented, so there we use shifted views with one
-// matrix multiplication, and a reshape with ReduceMax.
+// convolution is a naive loop, far slower than a matrix product (docs/performance.md, "The pure-Go backend"), and
+// max-pool's gradient (SelectAndScatterMax) is not implemented, so there we use shifted views
+// with one matrix multiplication, and a reshape with ReduceMax.
 func opsFor(backendName string) graphOps {
 	switch name := strings.ToLower(backendName); {
 	case strings.HasPrefix(name, "go"): // the pure-Go backend is "Go Backend"
@@ -32,6 +36,8 @@ func opsFor(backendName string) graphOps {
 	case name == "onnxruntime":
 		return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native, handGradients: true,
 			dataParallel: onnxSessionsRunConcurrently()}
+	case name == "xla":
+		return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native, deviceLoop: true}
 	}
 	return graphOps{conv3x3: conv3x3Native, maxPool2: maxPool2Native}
 }

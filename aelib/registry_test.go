@@ -39,8 +39,13 @@ func TestVariantRegistry(t *testing.T) {
 		if q.Epochs <= 0 || q.Epochs > cfg.Epochs || q.TrainSubset <= 0 || q.TestSubset <= 0 || q.Validate() != nil {
 			t.Errorf("%s: quick settings %+v", v.Name, v.Quick)
 		}
-		if (v.measure == nil) != (len(v.Measures) == 0) || (v.outputs == nil) != (v.penalty == nil) || v.DeviceLoop == (v.penalty != nil) {
-			t.Errorf("%s: measures, outputs, penalty and device loop disagree", v.Name)
+		if (v.measure == nil) != (len(v.Measures) == 0) {
+			t.Errorf("%s: measures and their function disagree", v.Name)
+		}
+		// The loss a model names is its architecture's: the BCE and one term per penalty.
+		arch := mustArch(t, cfg)
+		if got, want := v.Loss(cfg), arch.LossName(); got != want || strings.Count(got, "+") != len(arch.Penalties) {
+			t.Errorf("%s: loss %q, architecture's %q with %d penalties", v.Name, got, want, len(arch.Penalties))
 		}
 	}
 	if !slices.Equal(Models()[:3], []string{ModelVanilla, ModelDeep, ModelDenoise}) || len(Models()) != len(seen) {

@@ -17,10 +17,9 @@ import (
 //     Keras' activity_regularizer=l1(λ)); same sigmoid code, so the two variants compare.
 //
 // The penalty is added to the per-pixel mean BCE that every model minimises, so λ is relative
-// to a loss of about 0.1. Measured on MNIST (3 epochs, KL, ρ 0.05): λ 3e-3 gives a mean
-// activation of 0.108 with half the code values under 0.05 for val_bce 0.142; λ 3e-2 gives 0.062
-// and 0.69 for 0.163; λ 0.1 gives 0.056 for 0.199 (the vanilla model: 0.107). DefaultSparseLambda
-// is the cheap end; longer training moves the mean activation further towards ρ.
+// to a loss of about 0.1. DefaultSparseLambda is the cheap end of the λ that make the code
+// sparse (docs/performance.md, "Penalty weights"); longer training moves the mean activation
+// further towards ρ.
 
 // DefaultSparseLambda is the sparse model's default penalty weight.
 const DefaultSparseLambda = 3e-3
@@ -28,11 +27,34 @@ const DefaultSparseLambda = 3e-3
 // NearZeroActivation is the threshold under which CodeStats counts a code value as off.
 const NearZeroActivation = 0.05
 
-// SparseDense is Dense("sparse", input, widths...) with a sigmoid code layer (the last width).
+// SparseDense is Dense("sparse", input, widths...) with a sigmoid code layer (the last width)
+// and no penalty: Sparse adds it.
 func SparseDense(input int, widths ...int) Architecture {
 	a := Dense(ModelSparse, input, widths...)
 	a.Layers[len(widths)-1].Activation = ActSigmoid
 	return a
+}
+
+// Sparse is the sparse autoencoder: SparseDense with the penalty SparsityPenalty(penalty, rho,
+// lambda) on its code.
+func Sparse(input int, penalty string, rho, lambda float64, widths ...int) Architecture {
+	a := SparseDense(input, widths...)
+	a.Penalties = []Penalty{SparsityPenalty(penalty, rho, lambda)}
+	return a
+}
+
+// SparsityPenalty is λ times a penalty on the code's activations: PenaltyKL (Σ_j KL(ρ ‖ ρ̂_j))
+// or PenaltyL1 (Σ_j |h_j| per example), averaged over the batch's real examples.
+func SparsityPenalty(kind string, rho, lambda float64) Penalty {
+	return Penalty{Name: kind, Term: func(t Trace) *Node {
+		var p *Node
+		if kind == PenaltyL1 {
+			p = SparsityL1(t.Code(), t.Mask())
+		} else {
+			p = SparsityKL(t.Code(), t.Mask(), rho)
+		}
+		return MulScalar(p, lambda)
+	}}
 }
 
 // SparsityKL builds Σ_j KL(ρ ‖ ρ̂_j) for codes [B,m] in (0,1): ρ̂_j is unit j's mean activation
@@ -40,8 +62,7 @@ func SparseDense(input int, widths ...int) Architecture {
 // to [1e-6, 1−1e-6] so that a dead or saturated unit gives a large but finite penalty.
 func SparsityKL(codes, weights *Node, rho float64) *Node {
 	w := ExpandAxes(weights, -1)
-	count := Max(ReduceAllSum(weights), OnesLike(ReduceAllSum(weights)))
-	rhoHat := ClipScalar(Div(ReduceSum(Mul(codes, w), 0), count), 1e-6, 1-1e-6)
+	rhoHat := ClipScalar(Div(ReduceSum(Mul(codes, w), 0), exampleCount(weights)), 1e-6, 1-1e-6)
 	kl := Add(
 		MulScalar(Neg(Log(DivScalar(rhoHat, rho))), rho),
 		MulScalar(Neg(Log(DivScalar(OneMinus(rhoHat), 1-rho))), 1-rho))
@@ -51,23 +72,6 @@ func SparsityKL(codes, weights *Node, rho float64) *Node {
 // SparsityL1 builds the mean over the weighted examples of Σ_j |h_j| for codes [B,m].
 func SparsityL1(codes, weights *Node) *Node {
 	return maskedMean(ReduceSum(Abs(codes), 1), weights)
-}
-
-// maskedMean is the mean of perExample [B] over the examples of weight 1 (weights [B] of 0/1).
-func maskedMean(perExample, weights *Node) *Node {
-	total := ReduceAllSum(weights)
-	return Div(ReduceAllSum(Mul(perExample, weights)), Max(total, OnesLike(total)))
-}
-
-// sparsityPenalty is λ times the config's sparsity penalty of codes [B,m].
-func (c Config) sparsityPenalty(codes, weights *Node) *Node {
-	var p *Node
-	if c.Penalty == PenaltyL1 {
-		p = SparsityL1(codes, weights)
-	} else {
-		p = SparsityKL(codes, weights, c.Rho)
-	}
-	return MulScalar(p, c.Lambda)
 }
 
 // CodeStats describes how sparse a model's codes are on some images.
@@ -81,20 +85,20 @@ type CodeStats struct {
 // CodeStats encodes n flat images and measures the codes' mean activation and the share of
 // near-zero values. It works for every model; for the sparse one it is how well the penalty did.
 func (ae *Autoencoder) CodeStats(images []float32, n int) (CodeStats, error) {
-	var st CodeStats
+	var stats CodeStats
 	if n <= 0 {
-		return st, fmt.Errorf("aelib: CodeStats needs images")
+		return stats, fmt.Errorf("aelib: CodeStats needs images")
 	}
 	codes, err := ae.Encode(images, n)
 	if err != nil {
-		return st, err
+		return stats, err
 	}
 	m := ae.Arch.LatentSize()
-	st.UnitMeans = make([]float64, m)
+	stats.UnitMeans = make([]float64, m)
 	nearZero := 0
 	alive := make([]bool, m)
 	for i, v := range codes {
-		st.UnitMeans[i%m] += float64(v)
+		stats.UnitMeans[i%m] += float64(v)
 		if v < NearZeroActivation && v > -NearZeroActivation {
 			nearZero++
 		} else {
@@ -102,14 +106,14 @@ func (ae *Autoencoder) CodeStats(images []float32, n int) (CodeStats, error) {
 		}
 	}
 	var sum float64
-	for j := range st.UnitMeans {
-		sum += st.UnitMeans[j]
-		st.UnitMeans[j] /= float64(n)
+	for j := range stats.UnitMeans {
+		sum += stats.UnitMeans[j]
+		stats.UnitMeans[j] /= float64(n)
 		if !alive[j] {
-			st.DeadUnits++
+			stats.DeadUnits++
 		}
 	}
-	st.MeanActivation = sum / float64(len(codes))
-	st.NearZeroShare = float64(nearZero) / float64(len(codes))
-	return st, nil
+	stats.MeanActivation = sum / float64(len(codes))
+	stats.NearZeroShare = float64(nearZero) / float64(len(codes))
+	return stats, nil
 }

@@ -16,18 +16,17 @@ import (
 	"github.com/aelab/aelab/aelib/data"
 )
 
-// stepTrainer trains the course's models on CPU backends one batch per call, with a step graph
-// aelib builds itself instead of GoMLX's train.Trainer: the batch (assembled on the host, in
-// the host loop's order), the weights and Adam's state go in; the loss and the updated state
-// come out. The gradients are the hand-written ones of gradients.go where graphOps asks for
-// them (ONNX Runtime), and Adam is adamStep, so the trajectory is the host loop's.
+// stepEngine is the host-driven step engine (ONNX Runtime, the pure-Go backend): one call per
+// batch of a step graph aelib builds: the batch (assembled on the host, in the order of
+// data.Permutation), the weights, Adam's state and the random state go in; the loss and the
+// updated state come out. The graph is Architecture.lossAndGradients and adamStep.
 //
 // The weights and Adam's moments travel as three flat vectors (all variables end to end, in
 // path order), so Adam is a dozen operations on three long vectors rather than a dozen per
-// variable: ONNX Runtime runs a graph op by op, and for the dense models the per-variable form
-// spent about as long dispatching small operations as computing them. The layers read their
-// weights as slices of the flat vector. The per-variable tensors of trainState are filled from
-// the vectors at the end of every epoch, for the store.
+// variable: ONNX Runtime runs a graph op by op, and dispatching many small operations costs
+// time of its own (docs/performance.md, lever 2). The layers read their weights as slices of the
+// flat vector. The per-variable tensors of trainState are filled from the vectors at the end of
+// every epoch, for the store.
 //
 // Convolutional models split each batch into shards (stepShards) whose forward and backward
 // passes run at the same time, each in an ONNX Runtime session of its own; a shard's loss and
@@ -37,7 +36,7 @@ import (
 //
 // Between steps it finalizes the vectors it produced and no longer needs, so ONNX Runtime's
 // output buffers are recycled instead of allocated every step.
-type stepTrainer struct {
+type stepEngine struct {
 	*trainState
 	// shards are the parts of each batch, run concurrently, one graph (ONNX Runtime session)
 	// each; with one shard its graph is the whole step, Adam included.
@@ -47,7 +46,8 @@ type stepTrainer struct {
 	inputs, targets  []float32       // the training split
 	count            *tensors.Tensor // the batch's real examples, at least 1: the loss's denominator
 	targetsAreInputs bool
-	handGradients    bool
+	hand             bool                     // hand-written gradients where the layers have them (engineChoice.hand)
+	random           bool                     // the model draws random numbers in training: the random state travels
 	sizes            []int                    // values of each variable, in path order
 	flat             [3]*tensors.Tensor       // weights, first moments, second moments, end to end
 	owned            map[*tensors.Tensor]bool // vectors and step counts this trainer produced
@@ -64,43 +64,23 @@ type stepShard struct {
 	x, target, mask *tensors.Tensor
 }
 
-// UsesStepTrainer reports whether Train runs aelib's own step graph (the course's models on
-// ONNX Runtime, with hand-written gradients) rather than GoMLX's train.Trainer.
-func (ae *Autoencoder) UsesStepTrainer() bool {
-	return opsFor(ae.Backend.Name()).handGradients && ae.Config.variant().DeviceLoop // the plain masked BCE, the layers gradients.go knows
-}
-
-// Loop names the training loop Train runs with opts: "device" (a whole epoch per call, XLA),
-// "step" (aelib's step graph, stepTrainer) or "host" (GoMLX's train.Trainer).
-func (ae *Autoencoder) Loop(opts TrainOptions) string {
-	switch {
-	case opts.HostLoop:
-		return "host"
-	case ae.UsesDeviceLoop():
-		return "device"
-	case ae.UsesStepTrainer():
-		return "step"
-	}
-	return "host"
-}
-
-// newStepTrainer makes the step trainer of ae on the splits, sharding its batches as
-// stepShards says for this machine.
-func newStepTrainer(ae *Autoencoder, s Splits, graphPath string) (*stepTrainer, error) {
+// newStepEngine makes the step engine of ae on the splits, sharding its batches as
+// stepShards says for this machine; hand as engineChoice.hand.
+func newStepEngine(ae *Autoencoder, s Splits, graphPath string, hand bool) (*stepEngine, error) {
 	shards, threads := stepShards(opsFor(ae.Backend.Name()), ae.Arch, min(ae.Config.BatchSize, s.NTrain), runtime.NumCPU())
-	return newShardedStepTrainer(ae, s, graphPath, shards, threads)
+	return newShardedStepEngine(ae, s, graphPath, hand, shards, threads)
 }
 
-// newShardedStepTrainer makes a step trainer that splits each batch into shards, run at the
+// newShardedStepEngine makes a step engine that splits each batch into shards, run at the
 // same time, with threads intra-op threads per session (0: the backend's default).
-func newShardedStepTrainer(ae *Autoencoder, s Splits, graphPath string, shards, threads int) (*stepTrainer, error) {
+func newShardedStepEngine(ae *Autoencoder, s Splits, graphPath string, hand bool, shards, threads int) (*stepEngine, error) {
 	ts, err := newTrainState(ae, s.NTrain)
 	if err != nil {
 		return nil, err
 	}
-	st := &stepTrainer{trainState: ts, inputs: s.TrainInputs, targets: s.TrainTargets,
+	se := &stepEngine{trainState: ts, inputs: s.TrainInputs, targets: s.TrainTargets,
 		targetsAreInputs: &s.TrainTargets[0] == &s.TrainInputs[0], owned: map[*tensors.Tensor]bool{},
-		handGradients: opsFor(ae.Backend.Name()).handGradients, graphPath: graphPath,
+		hand: hand, random: ae.Arch.drawsRandom(), graphPath: graphPath,
 		count: tensors.FromScalar(float32(1)), sessionThreads: threads}
 	// Rows are dealt out as evenly as they go; a batch that does not divide leaves the last
 	// shard padding rows, masked like a short last batch.
@@ -110,123 +90,120 @@ func newShardedStepTrainer(ae *Autoencoder, s Splits, graphPath string, shards, 
 		sh := &stepShard{rows: rows, x: tensors.FromShape(shapes.Make(dtypes.Float32, rows, 784)),
 			mask: tensors.FromShape(shapes.Make(dtypes.Float32, rows))}
 		sh.target = sh.x
-		if !st.targetsAreInputs {
+		if !se.targetsAreInputs {
 			sh.target = tensors.FromShape(shapes.Make(dtypes.Float32, rows, 784))
 		}
-		graph := st.shardGraph
+		graph := se.shardGraph
 		if shards == 1 {
-			graph = st.stepGraph
+			graph = se.stepGraph
 		}
 		if sh.exec, err = NewExec(ae.Backend, graph); err != nil {
 			return nil, err
 		}
 		sh.exec.WithName(fmt.Sprintf("aelab_step_%s_shard%d", ae.Arch.Name, i))
-		st.shards = append(st.shards, sh)
+		se.shards = append(se.shards, sh)
 	}
 	if shards > 1 {
-		if st.update, err = NewExec(ae.Backend, st.updateGraph); err != nil {
+		if se.update, err = NewExec(ae.Backend, se.updateGraph); err != nil {
 			return nil, err
 		}
-		st.update.WithName("aelab_adam_" + ae.Arch.Name)
+		se.update.WithName("aelab_adam_" + ae.Arch.Name)
 	}
 	for _, w := range ts.weights {
-		st.sizes = append(st.sizes, w.Shape().Size())
+		se.sizes = append(se.sizes, w.Shape().Size())
 	}
 	for i, group := range [][]*tensors.Tensor{ts.weights, ts.m1, ts.m2} {
-		if st.flat[i], err = concatFlat(group); err != nil {
+		if se.flat[i], err = concatFlat(group); err != nil {
 			return nil, err
 		}
 	}
-	return st, nil
+	return se, nil
 }
 
-// lossAndGradient is the loss of the examples x, target, mask (divided by count) and its
-// gradient by the flat weight vector wFlat.
-func (st *stepTrainer) lossAndGradient(x, target, mask, count, wFlat *Node) (loss, grad *Node) {
-	P := len(st.weights)
-	plain := make(map[string]*Node, P)
-	weights := make([]*Node, P)
+// lossAndGradient is the loss of the examples x, target, mask (its BCE divided by count) and
+// its gradient by the flat weight vector wFlat; rng is the random state (nil when the model
+// draws none), returned as the draws left it.
+func (se *stepEngine) lossAndGradient(x, target, mask, count, wFlat, rng *Node) (loss, grad, nextRNG *Node) {
+	weights := make([]*Node, len(se.weights))
 	offset := 0
-	for i, path := range st.paths {
-		weights[i] = Reshape(Slice(wFlat, AxisRange(offset, offset+st.sizes[i])), st.weights[i].Shape().Dimensions...)
-		plain[path] = weights[i]
-		offset += st.sizes[i]
+	for i := range se.paths {
+		weights[i] = Reshape(Slice(wFlat, AxisRange(offset, offset+se.sizes[i])), se.weights[i].Shape().Dimensions...)
+		offset += se.sizes[i]
 	}
-	grads := make([]*Node, P)
-	withPlainWeights(x.Graph(), plain, func() {
-		if st.handGradients {
-			var byPath map[string]*Node
-			loss, byPath = st.ae.Arch.lossAndGradients(st.ae.scope(), x, target, mask, count)
-			for i, path := range st.paths {
-				if grads[i] = byPath[path]; grads[i] == nil {
-					panic(fmt.Sprintf("aelib: no hand-written gradient for %s", path))
-				}
-			}
-			return
-		}
-		logits := st.ae.Arch.Logits(st.ae.scope(), x)
-		loss = Div(weightedBCESum(target, mask, logits), count)
-		grads = Gradient(loss, weights...)
-	})
+	f := newForward(se.ae.scope(), x.Graph())
+	f.hand, f.rng = se.hand, rng
+	loss, grads := se.ae.Arch.lossAndGradients(f, x, target, mask, count, se.paths, weights)
 	for i, g := range grads {
-		grads[i] = Reshape(g, st.sizes[i])
+		grads[i] = Reshape(g, se.sizes[i])
 	}
-	return loss, Concatenate(grads, 0)
+	return loss, Concatenate(grads, 0), f.rng
 }
 
 // stepGraph is one whole training step: inputs x, target, mask, count, Adam's step, the
-// learning rate and the three flat vectors; outputs the loss, Adam's step and the three vectors.
-func (st *stepTrainer) stepGraph(in []*Node) []*Node {
-	loss, grad := st.lossAndGradient(in[0], in[1], in[2], in[3], in[6])
-	return append([]*Node{loss}, st.adam(in[4], in[5], in[6], in[7], in[8], grad)...)
+// learning rate, the three flat vectors and, when the model draws random numbers, the random
+// state; outputs the loss, Adam's step, the three vectors and the random state.
+func (se *stepEngine) stepGraph(in []*Node) []*Node {
+	var rng *Node
+	if se.random {
+		rng = in[9]
+	}
+	loss, grad, rng := se.lossAndGradient(in[0], in[1], in[2], in[3], in[6], rng)
+	out := append([]*Node{loss}, se.adam(in[4], in[5], in[6], in[7], in[8], grad)...)
+	if se.random {
+		out = append(out, rng)
+	}
+	return out
 }
 
 // shardGraph is one shard's part of a step: inputs x, target, mask, the whole batch's count and
 // the weights; outputs the shard's part of the loss and of the gradient.
-func (st *stepTrainer) shardGraph(in []*Node) []*Node {
-	loss, grad := st.lossAndGradient(in[0], in[1], in[2], in[3], in[4])
+func (se *stepEngine) shardGraph(in []*Node) []*Node {
+	loss, grad, _ := se.lossAndGradient(in[0], in[1], in[2], in[3], in[4], nil)
 	return []*Node{loss, grad}
 }
 
 // updateGraph is Adam on the shards' summed gradients: inputs Adam's step, the learning rate,
 // the three flat vectors and one gradient per shard; outputs Adam's step and the three vectors.
-func (st *stepTrainer) updateGraph(in []*Node) []*Node {
+func (se *stepEngine) updateGraph(in []*Node) []*Node {
 	grad := in[5]
 	for _, g := range in[6:] {
 		grad = Add(grad, g)
 	}
-	return st.adam(in[0], in[1], in[2], in[3], in[4], grad)
+	return se.adam(in[0], in[1], in[2], in[3], in[4], grad)
 }
 
 // adam is adamStep on the flat vectors: Adam's next step and the three updated vectors.
-func (st *stepTrainer) adam(adamT, lr, wFlat, m1Flat, m2Flat, grad *Node) []*Node {
+func (se *stepEngine) adam(adamT, lr, wFlat, m1Flat, m2Flat, grad *Node) []*Node {
 	nextT, w, m1, m2 := adamStep(adamT, lr, []*Node{wFlat}, []*Node{m1Flat}, []*Node{m2Flat}, []*Node{grad})
 	return []*Node{nextT, w[0], m1[0], m2[0]}
 }
 
-func (st *stepTrainer) compile() error {
-	if st.graphPath != "" {
-		if err := keepONNXModels(st.ae.Backend); err != nil {
+func (se *stepEngine) compile() error {
+	if se.graphPath != "" {
+		if err := keepONNXModels(se.ae.Backend); err != nil {
 			return err
 		}
 	}
-	if st.sessionThreads > 0 {
-		return withSessionThreads(st.sessionThreads, st.compileGraphs)
+	if se.sessionThreads > 0 {
+		return withSessionThreads(se.sessionThreads, se.compileGraphs)
 	}
-	return st.compileGraphs()
+	return se.compileGraphs()
 }
 
 // compileGraphs compiles the shards' graphs and Adam's, and writes the step's ONNX model when
 // asked to.
-func (st *stepTrainer) compileGraphs() error {
-	state := []shapes.Shape{st.adamT.Shape(), st.lr.Shape(), st.flat[0].Shape(), st.flat[1].Shape(), st.flat[2].Shape()}
+func (se *stepEngine) compileGraphs() error {
+	state := []shapes.Shape{se.adamT.Shape(), se.lr.Shape(), se.flat[0].Shape(), se.flat[1].Shape(), se.flat[2].Shape()}
+	if se.random {
+		state = append(state, se.rng.Shape())
+	}
 	var written *Graph
-	for _, sh := range st.shards {
-		in := []shapes.Shape{sh.x.Shape(), sh.target.Shape(), sh.mask.Shape(), st.count.Shape()}
-		if st.update == nil {
+	for _, sh := range se.shards {
+		in := []shapes.Shape{sh.x.Shape(), sh.target.Shape(), sh.mask.Shape(), se.count.Shape()}
+		if se.update == nil {
 			in = append(in, state...)
 		} else {
-			in = append(in, st.flat[0].Shape())
+			in = append(in, se.flat[0].Shape())
 		}
 		g, err := sh.exec.Compile(in...)
 		if err != nil {
@@ -236,51 +213,52 @@ func (st *stepTrainer) compileGraphs() error {
 			written = g // every shard runs the same graph
 		}
 	}
-	if st.update != nil {
+	if se.update != nil { // sharded: the model draws no random numbers
 		in := slices.Clone(state)
-		for range st.shards {
-			in = append(in, st.flat[0].Shape())
+		for range se.shards {
+			in = append(in, se.flat[0].Shape())
 		}
-		if _, err := st.update.Compile(in...); err != nil {
+		if _, err := se.update.Compile(in...); err != nil {
 			return err
 		}
 	}
-	if st.graphPath == "" {
+	if se.graphPath == "" {
 		return nil
 	}
-	return writeONNXModel(st.ae.Backend, written.Executable(), st.graphPath)
+	return writeONNXModel(se.ae.Backend, written.Executable(), se.graphPath)
 }
 
-// epoch trains one epoch in the order of data.Permutation(n, seed, epoch), the host loop's, and
-// returns each batch's loss.
-func (st *stepTrainer) epoch(ctx context.Context, epoch int) ([]float32, error) {
-	perm := data.Permutation(st.n, st.ae.Config.Seed, epoch)
-	losses := make([]float32, 0, st.steps)
-	st.report.startEpoch(epoch)
-	for start := 0; start < st.n; start += st.batch {
-		if err := ctx.Err(); err != nil { // an interrupt stops the run within a step, as the host loop does
+// epoch trains one epoch in the order of data.Permutation(n, seed, epoch) and returns each
+// batch's loss.
+func (se *stepEngine) epoch(ctx context.Context, epoch int) ([]float32, error) {
+	perm := data.Permutation(se.n, se.ae.Config.Seed, epoch)
+	losses := make([]float32, 0, se.steps)
+	se.report.startEpoch(epoch)
+	for start := 0; start < se.n; start += se.batch {
+		if err := ctx.Err(); err != nil { // an interrupt stops the run between two steps, not at the epoch's end
 			return nil, err
 		}
-		idx := perm[start:min(start+st.batch, st.n)]
-		st.fill(idx)
-		loss, err := st.step()
+		idx := perm[start:min(start+se.batch, se.n)]
+		se.fill(idx)
+		loss, err := se.step()
 		if err != nil {
 			return nil, err
 		}
 		losses = append(losses, loss)
-		if err := st.report.step(float64(loss), float64(len(idx))); err != nil {
+		if err := se.report.step(float64(loss), float64(len(idx))); err != nil {
 			return nil, err
 		}
 	}
-	st.globalStep += int64(st.steps)
+	se.globalStep += int64(se.steps)
 	// The store gets per-variable copies; the vectors stay with the trainer.
-	for i, group := range [][]*tensors.Tensor{st.weights, st.m1, st.m2} {
-		if err := splitFlat(st.flat[i], group); err != nil {
+	for i, group := range [][]*tensors.Tensor{se.weights, se.m1, se.m2} {
+		if err := splitFlat(se.flat[i], group); err != nil {
 			return nil, err
 		}
 	}
-	delete(st.owned, st.adamT) // the store holds it now
-	if err := st.writeBack(); err != nil {
+	delete(se.owned, se.adamT) // the store holds them now
+	delete(se.owned, se.rng)
+	if err := se.writeBack(); err != nil {
 		return nil, err
 	}
 	return losses, nil
@@ -288,24 +266,27 @@ func (st *stepTrainer) epoch(ctx context.Context, epoch int) ([]float32, error) 
 
 // step trains on the batch fill wrote and returns its loss: one call with one shard; otherwise
 // one call per shard, all at once, then Adam's.
-func (st *stepTrainer) step() (float32, error) {
-	state := []any{st.adamT, st.lr, st.flat[0], st.flat[1], st.flat[2]}
-	if st.update == nil {
-		sh := st.shards[0]
-		out, err := sh.exec.Call(append([]any{sh.x, sh.target, sh.mask, st.count}, state...)...)
+func (se *stepEngine) step() (float32, error) {
+	state := []any{se.adamT, se.lr, se.flat[0], se.flat[1], se.flat[2]}
+	if se.random {
+		state = append(state, se.rng)
+	}
+	if se.update == nil {
+		sh := se.shards[0]
+		out, err := sh.exec.Call(append([]any{sh.x, sh.target, sh.mask, se.count}, state...)...)
 		if err != nil {
 			return 0, err
 		}
 		loss := tensors.ToScalar[float32](out[0])
 		out[0].FinalizeAll()
-		st.keep(out[1:])
+		se.keep(out[1:])
 		return loss, nil
 	}
-	parts := make([][]*tensors.Tensor, len(st.shards))
-	errs := make([]error, len(st.shards))
+	parts := make([][]*tensors.Tensor, len(se.shards))
+	errs := make([]error, len(se.shards))
 	var wg sync.WaitGroup
-	for i, sh := range st.shards {
-		wg.Go(func() { parts[i], errs[i] = sh.exec.Call(sh.x, sh.target, sh.mask, st.count, st.flat[0]) })
+	for i, sh := range se.shards {
+		wg.Go(func() { parts[i], errs[i] = sh.exec.Call(sh.x, sh.target, sh.mask, se.count, se.flat[0]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -317,7 +298,7 @@ func (st *stepTrainer) step() (float32, error) {
 		loss += tensors.ToScalar[float32](p[0])
 		args = append(args, p[1])
 	}
-	out, err := st.update.Call(args...)
+	out, err := se.update.Call(args...)
 	for _, p := range parts {
 		p[0].FinalizeAll()
 		p[1].FinalizeAll()
@@ -325,15 +306,19 @@ func (st *stepTrainer) step() (float32, error) {
 	if err != nil {
 		return 0, err
 	}
-	st.keep(out)
+	se.keep(out)
 	return loss, nil
 }
 
-// keep takes Adam's step and the three vectors a step returned as the new state.
-func (st *stepTrainer) keep(out []*tensors.Tensor) {
-	st.replace(&st.adamT, out[0])
-	for i := range st.flat {
-		st.replace(&st.flat[i], out[1+i])
+// keep takes Adam's step, the three vectors and the random state (when it travels) a step
+// returned as the new state.
+func (se *stepEngine) keep(out []*tensors.Tensor) {
+	se.replace(&se.adamT, out[0])
+	for i := range se.flat {
+		se.replace(&se.flat[i], out[1+i])
+	}
+	if se.random {
+		se.replace(&se.rng, out[4])
 	}
 }
 
@@ -368,8 +353,8 @@ func splitFlat(flat *tensors.Tensor, ts []*tensors.Tensor) error {
 // fill writes the batch of the examples idx into the shards' input tensors (in place: on ONNX
 // Runtime they share the runtime's buffers), zero-padding a short batch and masking its padding,
 // and sets the count of real examples.
-func (st *stepTrainer) fill(idx []int) {
-	for s, sh := range st.shards {
+func (se *stepEngine) fill(idx []int) {
+	for s, sh := range se.shards {
 		rows := idx[min(s*sh.rows, len(idx)):min((s+1)*sh.rows, len(idx))]
 		copyRows := func(t *tensors.Tensor, from []float32) {
 			tensors.MustMutableFlatData(t, func(flat []float32) {
@@ -379,9 +364,9 @@ func (st *stepTrainer) fill(idx []int) {
 				clear(flat[len(rows)*784:])
 			})
 		}
-		copyRows(sh.x, st.inputs)
-		if !st.targetsAreInputs {
-			copyRows(sh.target, st.targets)
+		copyRows(sh.x, se.inputs)
+		if !se.targetsAreInputs {
+			copyRows(sh.target, se.targets)
 		}
 		tensors.MustMutableFlatData(sh.mask, func(flat []float32) {
 			for i := range flat {
@@ -392,35 +377,37 @@ func (st *stepTrainer) fill(idx []int) {
 			}
 		})
 	}
-	tensors.MustMutableFlatData(st.count, func(flat []float32) { flat[0] = float32(max(len(idx), 1)) })
+	tensors.MustMutableFlatData(se.count, func(flat []float32) { flat[0] = float32(max(len(idx), 1)) })
 }
 
 // replace sets *slot to t, finalizing the tensor it held if this trainer produced it and the
 // store does not hold it.
-func (st *stepTrainer) replace(slot **tensors.Tensor, t *tensors.Tensor) {
-	if old := *slot; st.owned[old] {
-		delete(st.owned, old)
+func (se *stepEngine) replace(slot **tensors.Tensor, t *tensors.Tensor) {
+	if old := *slot; se.owned[old] {
+		delete(se.owned, old)
 		old.FinalizeAll()
 	}
 	*slot = t
-	st.owned[t] = true
+	se.owned[t] = true
 }
 
 // minShardRows is the smallest shard stepShards makes: below it the products get too thin to
 // pay for a session call.
 const minShardRows = 16
 
-// stepShards returns how many shards the step trainer splits each batch of a into, on cpus
+// stepShards returns how many shards the step engine splits each batch of a into, on cpus
 // cores, and the intra-op threads of each shard's session (0: the backend's default).
 //
 // Convolutional models shard, one shard per core with one thread each: ONNX Runtime runs
-// their step op by op, and 40–45 % of it is memory-bound work (shifted views, max-pooling's
-// mask, upsampling) that its per-operator threads barely spread: two shards on one thread each
-// took half the CPU time of the whole batch on two threads, and less wall time
-// (docs/performance.md, lever 8). The dense models' steps are matrix products that ONNX
-// Runtime's threads already share well: shards measured no faster there.
+// their step op by op, and much of it is memory-bound work (shifted views, max-pooling's mask,
+// upsampling) that its per-operator threads barely spread, so shards on one thread each beat
+// the whole batch on all threads (docs/performance.md, lever 8). The dense models' steps are
+// matrix products that ONNX Runtime's threads already share well: shards gain nothing there.
+// A model that draws random numbers or has a penalty trains whole batches: a shard's draws and
+// penalty would not be the whole batch's.
 func stepShards(ops graphOps, a Architecture, batch, cpus int) (shards, threads int) {
-	if !ops.dataParallel || !slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv }) {
+	if !ops.dataParallel || a.drawsRandom() || len(a.Penalties) > 0 ||
+		!slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv }) {
 		return 1, 0
 	}
 	shards = min(cpus, batch/minShardRows)

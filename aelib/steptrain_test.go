@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph"
 )
 
 // A batch trained in shards, run at the same time, takes the same step as the whole batch:
@@ -18,28 +20,28 @@ func TestShardedStepMatchesWholeBatch(t *testing.T) {
 		train, batch   int
 		tol            float64
 	}{
-		{ModelDenoise, "onnx", 40, 16, 5e-3}, // conv biases: see TestStepTrainerMatchesHostLoop
+		{ModelDenoise, "onnx", 40, 16, 5e-3}, // conv biases: see TestStepEngineMatchesGoMLXTrainer
 		{ModelDeep, "onnx", 600, 256, 1e-4},  // last batch 88 of 256
-		{ModelDeep, "go", 600, 256, 1e-4},    // graph.Gradient's path of the step trainer
+		{ModelDeep, "go", 600, 256, 1e-4},    // graph.Gradient's gradients
 	} {
-		if backends[tc.backend] == nil {
-			t.Logf("%s: skipped, no %s backend here (aelab built without -tags onnx or ONNX Runtime not installed)", tc.model, tc.backend)
-			continue
-		}
-		cfg, _ := DefaultConfig(tc.model)
-		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
-		s := smallSplits(t, cfg)
-		train := func(t *testing.T, shards, threads int) (*Autoencoder, *History) {
-			ae := newTestAE(t, cfg, backendConfigs[tc.backend])
-			h, err := ae.trainEpochs(context.Background(), s, TrainOptions{}, cfg.BatchSize, func() (epochTrainer, error) {
-				return newShardedStepTrainer(ae, s, "", shards, threads)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ae, h
-		}
 		t.Run(tc.model+"/"+tc.backend, func(t *testing.T) {
+			if backends[tc.backend] == nil { // testBackends has failed the test on CI
+				t.Skipf("no %s backend here: build with -tags onnx and run `make setup`", tc.backend)
+			}
+			cfg, _ := DefaultConfig(tc.model)
+			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
+			s := smallSplits(t, cfg)
+			hand := opsFor(backends[tc.backend].Name()).handGradients
+			train := func(t *testing.T, shards, threads int) (*Autoencoder, *History) {
+				ae := newTestAE(t, cfg, backendConfigs[tc.backend])
+				h, err := ae.trainEpochs(context.Background(), s, TrainOptions{}, cfg.BatchSize, func() (engine, error) {
+					return newShardedStepEngine(ae, s, "", hand, shards, threads)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ae, h
+			}
 			whole, wh := train(t, 1, 0)
 			for _, sc := range []struct{ shards, threads int }{{2, 1}, {3, 0}} {
 				t.Run(fmt.Sprintf("%d-shards", sc.shards), func(t *testing.T) {
@@ -62,8 +64,9 @@ func TestShardedStepMatchesWholeBatch(t *testing.T) {
 var backendConfigs = map[string]string{"go": "go", "onnx": "onnx:cpu"}
 
 // Convolutional models shard their batches where sessions run at the same time, one shard per
-// core (at least minShardRows rows each) with its cores shared out as threads; dense models
-// and backends without data parallelism train whole batches.
+// core (at least minShardRows rows each) with its cores shared out as threads; dense models,
+// backends without data parallelism, and models that draw random numbers or have a penalty
+// train whole batches.
 func TestStepShards(t *testing.T) {
 	arch := func(model string) Architecture {
 		cfg, _ := DefaultConfig(model)
@@ -85,8 +88,19 @@ func TestStepShards(t *testing.T) {
 		{"denoise, no data parallelism", graphOps{}, ModelDenoise, 128, 2, 1, 0},
 		{"vanilla", parallel, ModelVanilla, 256, 2, 1, 0},
 		{"deep", parallel, ModelDeep, 256, 16, 1, 0},
+		{"conv with dropout", parallel, "conv+dropout", 128, 2, 1, 0},
+		{"conv with a penalty", parallel, "conv+penalty", 128, 2, 1, 0},
 	} {
-		shards, threads := stepShards(tc.ops, arch(tc.model), tc.batch, tc.cpus)
+		a := arch(ModelDenoise)
+		switch tc.model {
+		case "conv+dropout":
+			a.Layers = append(a.Layers[:2], append([]Layer{{Name: "drop", Kind: KindDropout, Rate: 0.1, Encoder: true}}, a.Layers[2:]...)...)
+		case "conv+penalty":
+			a.Penalties = []Penalty{{Name: "zero", Term: func(t Trace) *Node { return ReduceAllSum(MulScalar(t.Code(), 0)) }}}
+		default:
+			a = arch(tc.model)
+		}
+		shards, threads := stepShards(tc.ops, a, tc.batch, tc.cpus)
 		if shards != tc.wantShards || threads != tc.wantThreads {
 			t.Errorf("%s: %d shards of %d threads, want %d of %d", tc.name, shards, threads, tc.wantShards, tc.wantThreads)
 		}

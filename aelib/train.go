@@ -1,20 +1,16 @@
 package aelib
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"iter"
-	"math"
+	"os"
+	"slices"
 	"time"
 
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/train"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
-	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/aelab/aelab/aelib/data"
 )
@@ -41,9 +37,8 @@ type Observer interface {
 }
 
 // StepObserver is an Observer that also hears of every training step, for progress displays.
-// The loops that run a step per call (aelib's step trainer on ONNX Runtime, GoMLX's trainer
-// elsewhere) report each step; the XLA device loop, which runs a whole epoch in one call,
-// reports epochs only.
+// The host-driven step engine (ONNX Runtime, the pure-Go backend) reports each step; the XLA
+// device loop, which runs a whole epoch in one call, reports epochs only.
 type StepObserver interface {
 	Observer
 	StepEnd(p StepProgress) error
@@ -68,7 +63,11 @@ type stepReporter struct {
 // or nil when there are none.
 func newStepReporter(opts TrainOptions, epochs, steps int) *stepReporter {
 	r := &stepReporter{progress: StepProgress{Epochs: epochs, Steps: steps}}
-	for _, o := range opts.Observers {
+	observers := opts.Observers
+	if opts.ProgressBar {
+		observers = append(slices.Clip(observers), &progressLine{w: os.Stderr})
+	}
+	for _, o := range observers {
 		if so, ok := o.(StepObserver); ok {
 			r.observers = append(r.observers, so)
 		}
@@ -99,6 +98,30 @@ func (r *stepReporter) step(loss, weight float64) error {
 		if err := o.StepEnd(r.progress); err != nil {
 			return fmt.Errorf("observer at step %d of epoch %d: %w", r.progress.Step, r.progress.Epoch, err)
 		}
+	}
+	return nil
+}
+
+// progressLine is TrainOptions.ProgressBar: one line per epoch, rewritten in place at most
+// every progressEvery while the epoch runs, finished when its last step is done.
+type progressLine struct {
+	w    io.Writer
+	last time.Time
+}
+
+const progressEvery = 200 * time.Millisecond
+
+func (p *progressLine) EpochEnd(EpochMetrics) error { return nil }
+
+func (p *progressLine) StepEnd(s StepProgress) error {
+	done := s.Step == s.Steps
+	if !done && time.Since(p.last) < progressEvery {
+		return nil
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\repoch %d/%d  step %d/%d  loss %.4f", s.Epoch, s.Epochs, s.Step, s.Steps, s.Loss)
+	if done {
+		fmt.Fprintln(p.w)
 	}
 	return nil
 }
@@ -143,15 +166,15 @@ func (h *History) SecondsPerEpoch() float64 {
 // TrainOptions are the knobs of Train beyond the Config.
 type TrainOptions struct {
 	Observers   []Observer
-	ProgressBar bool      // GoMLX's progress bar (a terminal line, or a one-line notebook form in GoNB)
+	ProgressBar bool      // a progress line per epoch on stderr (a one-line form in GoNB)
 	Log         io.Writer // one line per epoch; nil for none
-	// HostLoop keeps GoMLX's train.Trainer (one call per step, graph.Gradient) where Train
-	// otherwise runs aelib's own loop: each epoch as one call on the device on XLA
-	// (devicetrain.go), hand-written gradients on ONNX Runtime (steptrain.go). For comparisons.
+	// HostLoop runs the host-driven step with graph.Gradient for every layer, where Train
+	// otherwise runs the device loop (XLA) or hand-written gradients (ONNX Runtime): the
+	// reference, for comparisons (Autoencoder.Loop names the engine).
 	HostLoop bool
-	// StepGraph, when set, is where the step trainer (ONNX Runtime) writes the ONNX model of its
-	// training step as it compiles it: the graph ONNX Runtime runs, for its own profiler (see
-	// docs/performance.md). Other loops ignore it.
+	// StepGraph, when set, is where the host-driven step engine on ONNX Runtime writes the ONNX
+	// model of its training step as it compiles it: the graph ONNX Runtime runs, for its own
+	// profiler (see docs/performance.md). The device loop ignores it.
 	StepGraph string
 }
 
@@ -173,158 +196,6 @@ func PrepareSplits(cfg Config, ds *data.Dataset) Splits {
 		s.TestInputs = data.AddNoise(te.Images, cfg.Noise, cfg.Seed+1)
 	}
 	return s
-}
-
-// Train trains the model for Config.Epochs on the splits, reporting each epoch to the
-// observers. It stops with an error when ctx is cancelled, when the loss becomes NaN or
-// infinite (ErrNonFinite), or when an observer fails; the epochs done so far are in the history.
-func (ae *Autoencoder) Train(ctx context.Context, s Splits, opts TrainOptions) (hist *History, err error) {
-	if s.NTrain > 0 && ae.Config.BatchSize > s.NTrain {
-		ae.Config.BatchSize = s.NTrain // beyond the data a batch is only padding: memory follows the data, not the setting
-	}
-	switch {
-	case opts.HostLoop:
-	case ae.UsesDeviceLoop():
-		return ae.trainOnDevice(ctx, s, opts, true) // XLA: a whole epoch per call (devicetrain.go)
-	case ae.UsesStepTrainer(): // ONNX Runtime: hand-written gradients (steptrain.go)
-		return ae.trainEpochs(ctx, s, opts, ae.Config.BatchSize, func() (epochTrainer, error) {
-			st, err := newStepTrainer(ae, s, opts.StepGraph)
-			if st != nil {
-				st.report = newStepReporter(opts, ae.Config.Epochs, st.steps)
-			}
-			return st, err
-		})
-	}
-	defer recoverGraphPanic(&err)
-	cfg := ae.Config
-	if s.NTrain == 0 || s.NTest == 0 {
-		return nil, fmt.Errorf("aelib: training needs examples in both splits (train %d, test %d)", s.NTrain, s.NTest)
-	}
-	trainer := train.NewTrainer(ae.Backend, ae.store,
-		func(scope *model.Scope, inputs []*Node) []*Node {
-			return ae.trainingOutputs(inputs[0]) // logits, then what a penalty needs (variants.go)
-		},
-		ae.trainingLoss, // maskedBCE, plus the penalty of the sparse, contractive and vae models
-		optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-7).Done(),
-		nil, nil)
-	ds := &batches{inputs: s.TrainInputs, targets: s.TrainTargets, n: s.NTrain, batch: cfg.BatchSize, seed: cfg.Seed}
-	hist = &History{StepsPerEpoch: ds.steps()}
-	var lossSum, weightSum float64
-	report := newStepReporter(opts, cfg.Epochs, ds.steps())
-	first := true
-	trainStart := time.Now()
-	onStep := func(_ *train.Loop, metrics []*tensors.Tensor) error {
-		if first {
-			hist.CompileSeconds = time.Since(trainStart).Seconds()
-			first = false
-		}
-		loss := float64(tensors.MustCopyFlatData[float32](metrics[0])[0])
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("%w at step %d: %g", ErrNonFinite, trainer.GlobalStep(), loss)
-		}
-		w := float64(ds.lastValid)
-		lossSum += loss * w
-		weightSum += w
-		if err := report.step(loss, w); err != nil {
-			return err
-		}
-		return ctx.Err()
-	}
-
-	eval := newEvaluator(ae, s.TestInputs, s.TestTargets, s.NTest, cfg.BatchSize)
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		start := time.Now()
-		lossSum, weightSum = 0, 0
-		report.startEpoch(epoch)
-		ds.epoch = epoch
-		// A fresh Loop per epoch: GoMLX's progress bar serves one run of a Loop, and RunSteps
-		// tells it the epoch's length, so each epoch gets its own bar, as in Keras.
-		loop := train.NewLoop(trainer)
-		if opts.ProgressBar {
-			commandline.AttachProgressBar(loop)
-		}
-		loop.OnStep("aelab", 0, onStep)
-		_, err := loop.RunSteps(ds, ds.steps())
-		trainSeconds := time.Since(start).Seconds()
-		if err != nil {
-			hist.Seconds = time.Since(trainStart).Seconds()
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return hist, fmt.Errorf("aelib: training stopped in epoch %d: %w", epoch, ctxErr)
-			}
-			return hist, fmt.Errorf("aelib: training epoch %d: %w", epoch, err)
-		}
-		val, err := eval.run()
-		if err != nil {
-			return hist, err
-		}
-		m := EpochMetrics{Epoch: epoch, Step: trainer.GlobalStep(), TrainLoss: lossSum / weightSum,
-			ValLoss: val.bce, ValMSE: val.mse, ValMAE: val.mae, Seconds: time.Since(start).Seconds(), TrainSeconds: trainSeconds}
-		if stop, err := ae.endEpoch(hist, m, opts); err != nil || stop {
-			hist.Seconds = time.Since(trainStart).Seconds()
-			return hist, err
-		}
-	}
-	hist.Seconds = time.Since(trainStart).Seconds()
-	return hist, nil
-}
-
-// maskedBCE is binary cross-entropy from logits, averaged over pixels and over the real
-// examples of the batch: labels are [targets [B,784], weights [B]], with weight 0 for the
-// padding that fills the last batch of an epoch. Keras averages the partial last batch over its
-// real examples only; so does this, with one graph for every batch.
-func maskedBCE(labels, logits []*Node) *Node {
-	return Div(weightedBCESum(labels[0], labels[1], logits[0]), exampleCount(labels[1]))
-}
-
-// weightedBCESum is Σ_b weights_b · mean_pixels BCE(x_b, target_b): maskedBCE before the division
-// by the number of real examples. A batch trained in shards (steptrain.go) divides each shard's
-// sum by the whole batch's count.
-func weightedBCESum(target, weights, x *Node) *Node {
-	perPixel := Add(Sub(Max(x, ZerosLike(x)), Mul(x, target)), Log1P(Exp(Neg(Abs(x)))))
-	return ReduceAllSum(Mul(ReduceMean(perPixel, 1), weights))
-}
-
-// exampleCount is maskedBCE's denominator: the real examples of a batch (Σ weights), at least 1.
-func exampleCount(weights *Node) *Node {
-	sum := ReduceAllSum(weights)
-	return Max(sum, OnesLike(sum))
-}
-
-// batches is the training data as a train.Dataset: each Iter is one epoch in a fresh seeded
-// order, batches assembled on the host (ONNX Runtime gathers slowly), the last one padded.
-type batches struct {
-	inputs, targets []float32
-	n, batch        int
-	seed            uint64
-	epoch           int
-	lastValid       int // real examples in the batch last yielded
-}
-
-func (b *batches) Name() string { return "train" }
-
-func (b *batches) steps() int { return (b.n + b.batch - 1) / b.batch }
-
-func (b *batches) Iter() iter.Seq2[train.Batch, error] {
-	return func(yield func(train.Batch, error) bool) {
-		perm := data.Permutation(b.n, b.seed, b.epoch)
-		for start := 0; start < b.n; start += b.batch {
-			idx := perm[start:min(start+b.batch, b.n)]
-			in, target, weights := make([]float32, b.batch*data.Pixels), make([]float32, b.batch*data.Pixels), make([]float32, b.batch)
-			for row, i := range idx {
-				copy(in[row*data.Pixels:(row+1)*data.Pixels], b.inputs[i*data.Pixels:(i+1)*data.Pixels])
-				copy(target[row*data.Pixels:(row+1)*data.Pixels], b.targets[i*data.Pixels:(i+1)*data.Pixels])
-				weights[row] = 1
-			}
-			b.lastValid = len(idx)
-			batch := train.Batch{
-				Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, b.batch, data.Pixels)},
-				Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(target, b.batch, data.Pixels), tensors.FromFlatDataAndDimensions(weights, b.batch)},
-			}
-			if !yield(batch, nil) {
-				return
-			}
-		}
-	}
 }
 
 // evaluator computes validation BCE, MSE and MAE on the backend, batch by batch. It builds the
@@ -361,7 +232,7 @@ func (e *evaluator) run() (v valMetrics, err error) {
 	if e.exec == nil {
 		e.exec, err = model.NewExec(e.ae.Backend, e.ae.store, func(scope *model.Scope, x, target, w *Node) (*Node, *Node, *Node) {
 			logits := e.ae.Arch.Logits(e.ae.scope(), x)
-			bce := Add(Sub(Max(logits, ZerosLike(logits)), Mul(logits, target)), Log1P(Exp(Neg(Abs(logits)))))
+			bce := bcePerPixel(logits, target)
 			diff := Sub(Sigmoid(logits), target)
 			w = ExpandAxes(w, -1)
 			return ReduceAllSum(Mul(bce, w)), ReduceAllSum(Mul(Square(diff), w)), ReduceAllSum(Mul(Abs(diff), w))

@@ -27,8 +27,9 @@ import (
 // form. Outside training (Encode, Reconstruct, validation) the code is z = μ.
 
 // Variational returns a VAE: input → hidden widths (ReLU) → Gaussian code of size latent → the
-// hidden widths reversed → input (sigmoid). Variational(784, 16, 256, 128) is aelab's "vae".
-func Variational(input, latent int, hidden ...int) Architecture {
+// hidden widths reversed → input (sigmoid), with the penalty GaussianKLPenalty(beta, input).
+// Variational(784, 16, 1, 256, 128) is aelab's "vae".
+func Variational(input, latent int, beta float64, hidden ...int) Architecture {
 	a := Architecture{Name: ModelVAE, Input: []int{input}}
 	for i, w := range hidden {
 		a.Layers = append(a.Layers, Layer{Name: fmt.Sprintf("enc_dense%d", i+1), Kind: KindDense, Units: w, Activation: ActReLU, Encoder: true})
@@ -38,14 +39,39 @@ func Variational(input, latent int, hidden ...int) Architecture {
 		a.Layers = append(a.Layers, Layer{Name: fmt.Sprintf("dec_dense%d", len(hidden)-i), Kind: KindDense, Units: hidden[i], Activation: ActReLU})
 	}
 	a.Layers = append(a.Layers, Layer{Name: "output", Kind: KindDense, Units: input, Activation: ActSigmoid})
+	a.Penalties = []Penalty{GaussianKLPenalty(beta, input)}
 	return a
 }
 
-// gaussianParams builds the two heads of a Gaussian layer: mean and log-variance [B, units].
-func gaussianParams(scope *model.Scope, x *Node, units int) (mean, logVar *Node) {
-	mean, _ = denseLayer(scope.At("mean"), x, units)
-	logVar, _ = denseLayer(scope.At("log_var"), x, units)
-	return mean, logVar
+// gaussianForward is the Gaussian layer: two dense heads, mean and log-variance [B, units]
+// (the layer's parts "mean" and "log_var"); in training a sample z = μ + exp(½ log σ²)·ε,
+// ε ~ N(0, I), and otherwise the mean.
+func gaussianForward(f *forward, l Layer, x *Node) *Node {
+	s := f.scope.At("%s", l.Name)
+	mean, _, _ := f.dense(s.At("mean"), x, l.Units)
+	logVar, _, _ := f.dense(s.At("log_var"), x, l.Units)
+	f.setPart("mean", mean)
+	f.setPart("log_var", logVar)
+	if !f.training {
+		return mean
+	}
+	eps := f.randomNormal(mean.Shape())
+	return Add(mean, Mul(Exp(MulScalar(logVar, 0.5)), eps))
+}
+
+// GaussianKLPenalty is β·KL(q(z|x) ‖ N(0, I)) / pixels of the model's Gaussian layer, averaged
+// over the batch's real examples: with the per-pixel BCE, the negative ELBO per pixel.
+func GaussianKLPenalty(beta float64, pixels int) Penalty {
+	return Penalty{Name: "kl", Term: func(t Trace) *Node {
+		a := t.Architecture()
+		gi := a.gaussianIndex()
+		if gi < 0 {
+			panic(fmt.Sprintf("aelib: architecture %s has no Gaussian layer for the KL penalty", a.Name))
+		}
+		name := a.Layers[gi].Name
+		kl := GaussianKL(t.Part(name, "mean"), t.Part(name, "log_var"))
+		return MulScalar(maskedMean(kl, t.Mask()), beta/float64(pixels))
+	}}
 }
 
 // GaussianKL builds KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ_k (1 + log σ²_k − μ_k² − σ²_k) per example:
@@ -65,17 +91,6 @@ func (a Architecture) gaussianIndex() int {
 	return -1
 }
 
-// sampledLogits is the VAE's training forward pass: logits of the decoded sample
-// z = μ + exp(½ log σ²)·ε, with μ and log σ².
-func (a Architecture) sampledLogits(scope *model.Scope, x *Node) (logits, mean, logVar *Node) {
-	gi := a.gaussianIndex()
-	h := a.applyLayers(scope, x, 0, gi)
-	mean, logVar = gaussianParams(scope.At("%s", a.Layers[gi].Name), h, a.Layers[gi].Units)
-	eps := scope.RandomNormal(x.Graph(), mean.Shape())
-	z := Add(mean, Mul(Exp(MulScalar(logVar, 0.5)), eps))
-	return a.applyLayers(scope, z, gi+1, len(a.Layers)), mean, logVar
-}
-
 // EncodeDistribution maps n flat images to the parameters of q(z|x): means and log-variances,
 // n×LatentSize values each. Only for models with a Gaussian code (vae).
 func (ae *Autoencoder) EncodeDistribution(images []float32, n int) (mean, logVar []float32, err error) {
@@ -85,10 +100,10 @@ func (ae *Autoencoder) EncodeDistribution(images []float32, n int) (mean, logVar
 	}
 	k := ae.Arch.Layers[gi].Units
 	both, err := ae.runNamed("gaussian", func(scope *model.Scope, x *Node) *Node {
-		s := ae.scope()
-		h := ae.Arch.applyLayers(s, x, 0, gi)
-		mu, lv := gaussianParams(s.At("%s", ae.Arch.Layers[gi].Name), h, k)
-		return Concatenate([]*Node{mu, lv}, 1)
+		f := newForward(ae.scope(), x.Graph())
+		f.run(ae.Arch, x, 0, gi+1)
+		parts := f.tape[gi].parts
+		return Concatenate([]*Node{parts["mean"], parts["log_var"]}, 1)
 	}, images, n, data.Pixels, 2*k)
 	if err != nil {
 		return nil, nil, err

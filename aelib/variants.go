@@ -5,16 +5,13 @@ import (
 	"slices"
 	"strings"
 
-	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/ml/train"
-
 	"github.com/aelab/aelab/aelib/data"
 )
 
-// Variant is one model aelab trains. Everything that differs from one model to the next is a
-// field of its entry in the variants table below, so a seventh model is one more entry there
-// (plus its graph code): defaults, architecture, training outputs and penalty, the settings it
-// records as params, the measures it is judged by, and its quick settings.
+// Variant is one model of aelab's registry. Everything that differs from one model to the next
+// is a field of its entry in the variants table below, so a seventh model is one more entry
+// there: defaults, architecture (layers and penalties, as a program defines its own), the
+// settings it records as params, the measures it is judged by, and its quick settings.
 type Variant struct {
 	Name    string // Config.Model
 	Title   string // one line for people
@@ -27,23 +24,13 @@ type Variant struct {
 	Settings []string
 	// Quick are the short settings of a demo, a test or a headless notebook (see Config.Quick).
 	Quick QuickSettings
-	// DeviceLoop says that the loss is the plain masked BCE the device loop computes
-	// (devicetrain.go), so XLA can train it a whole epoch per call, and that ONNX Runtime can
-	// train it with the hand-written gradients of gradients.go (steptrain.go).
-	DeviceLoop bool
 	// Measures are what the model is for, measured after training by Autoencoder.Measure and
 	// logged as final metrics; none for the course's models.
 	Measures []Measure
 
+	// architecture is the model the config describes: its layers and penalties.
 	architecture func(c Config) (Architecture, error)
-	validate     func(c Config) error  // the model's own settings; nil when it has none
-	loss         func(c Config) string // what it minimises, for people and params: "bce", "bce+kl", …
-	// outputs is the training forward pass of flat images x: the logits, then what penalty
-	// needs; nil for the logits alone.
-	outputs func(ae *Autoencoder, x *Node) []*Node
-	// penalty builds the scalar added to the BCE from outputs' extra nodes, over the examples
-	// of weight 1; nil for none.
-	penalty func(c Config, weights *Node, extra []*Node) *Node
+	validate     func(c Config) error // the model's own settings; nil when it has none
 	// measure computes Measures, in their order, on n flat test images.
 	measure func(ae *Autoencoder, images []float32, n int) ([]float64, error)
 }
@@ -80,26 +67,24 @@ var CommonSettings = []string{"model", "dataset", "epochs", "batch_size", "learn
 var variants = []Variant{
 	{
 		Name: ModelVanilla, Section: "1.2", Title: "Vanilla encoder and decoder (784-256-128-32)",
-		Defaults: Config{Widths: []int{256, 128, 32}, Epochs: 10, BatchSize: 256},
-		Settings: []string{"widths"}, DeviceLoop: true,
+		Defaults:     Config{Widths: []int{256, 128, 32}, Epochs: 10, BatchSize: 256},
+		Settings:     []string{"widths"},
 		Quick:        QuickSettings{Epochs: 3, TrainSubset: 20000, TestSubset: 2000},
 		architecture: denseArchitecture,
 	},
 	{
 		Name: ModelDeep, Section: "1.3", Title: "Deep encoder and decoder (784-128-64-32)",
-		Defaults: Config{Widths: []int{128, 64, 32}, Epochs: 50, BatchSize: 256},
-		Settings: []string{"widths"}, DeviceLoop: true,
+		Defaults:     Config{Widths: []int{128, 64, 32}, Epochs: 50, BatchSize: 256},
+		Settings:     []string{"widths"},
 		Quick:        QuickSettings{Epochs: 5, TrainSubset: 20000, TestSubset: 2000},
 		architecture: denseArchitecture,
 	},
 	{
 		Name: ModelDenoise, Section: "1.4", Title: "Convolutional denoising autoencoder",
 		Defaults: Config{Filters: 32, Epochs: 10, BatchSize: 128, Noise: 0.5},
-		Settings: []string{"filters"}, DeviceLoop: true,
-		// Convolutions are slow on a CPU: a subset, but enough steps to show the lesson. Measured
-		// (batch 128, Adam 1e-3, noise 0.5, 500 test images): after 40 steps (2 epochs of 2,500)
-		// the outputs are grey blurs, SSIM 0.07 against the noisy inputs' 0.36; after 94 steps
-		// (2 epochs of 6,000) they are clean digits, SSIM 0.55, MSE 0.037 against 0.116.
+		Settings: []string{"filters"},
+		// Convolutions are slow on a CPU: a subset, but enough steps to turn grey blurs into
+		// clean digits (docs/performance.md, "Quick settings").
 		Quick: QuickSettings{Epochs: 2, TrainSubset: 6000, TestSubset: 1000},
 		architecture: func(c Config) (Architecture, error) {
 			if c.Filters <= 0 {
@@ -122,7 +107,7 @@ var variants = []Variant{
 			if err := checkWidths(c); err != nil {
 				return Architecture{}, err
 			}
-			return SparseDense(data.Pixels, c.Widths...), nil
+			return Sparse(data.Pixels, c.Penalty, c.Rho, c.Lambda, c.Widths...), nil
 		},
 		validate: func(c Config) error {
 			switch {
@@ -133,12 +118,6 @@ var variants = []Variant{
 			}
 			return checkWeight("lambda", c.Lambda)
 		},
-		loss: func(c Config) string { return "bce+" + c.Penalty },
-		outputs: func(ae *Autoencoder, x *Node) []*Node {
-			codes := ae.Arch.Encode(ae.scope(), x)
-			return []*Node{ae.Arch.DecodeLogits(ae.scope(), codes), codes}
-		},
-		penalty: func(c Config, weights *Node, extra []*Node) *Node { return c.sparsityPenalty(extra[0], weights) },
 		measure: func(ae *Autoencoder, images []float32, n int) ([]float64, error) {
 			st, err := ae.CodeStats(images, n)
 			return []float64{st.MeanActivation, st.NearZeroShare, float64(st.DeadUnits)}, err
@@ -154,16 +133,13 @@ var variants = []Variant{
 			{Name: "jacobian_norm_sq", Title: "‖J‖²_F of the encoder", Better: LowerIsBetter},
 			{Name: "code_sensitivity", Title: "code change per unit of input noise", Better: LowerIsBetter},
 		},
-		architecture: denseArchitecture,
-		validate:     func(c Config) error { return checkWeight("lambda", c.Lambda) },
-		loss:         func(Config) string { return "bce+jacobian" },
-		outputs: func(ae *Autoencoder, x *Node) []*Node {
-			codes, jac := ae.Arch.encodeWithJacobian(ae.scope(), x)
-			return []*Node{ae.Arch.DecodeLogits(ae.scope(), codes), jac}
+		architecture: func(c Config) (Architecture, error) {
+			if err := checkWidths(c); err != nil {
+				return Architecture{}, err
+			}
+			return Contractive(data.Pixels, c.Lambda, c.Widths...), nil
 		},
-		penalty: func(c Config, weights *Node, extra []*Node) *Node {
-			return MulScalar(maskedMean(extra[0], weights), c.Lambda)
-		},
+		validate: func(c Config) error { return checkWeight("lambda", c.Lambda) },
 		measure: func(ae *Autoencoder, images []float32, n int) ([]float64, error) {
 			j, err := ae.JacobianNormSq(images, n)
 			if err != nil {
@@ -187,17 +163,9 @@ var variants = []Variant{
 			if err := checkWidths(c); err != nil {
 				return Architecture{}, err
 			}
-			return Variational(data.Pixels, c.LatentDim, c.Widths...), nil
+			return Variational(data.Pixels, c.LatentDim, c.Beta, c.Widths...), nil
 		},
 		validate: func(c Config) error { return checkWeight("vae beta", c.Beta) },
-		loss:     func(Config) string { return "bce+kl" },
-		outputs: func(ae *Autoencoder, x *Node) []*Node {
-			logits, mean, logVar := ae.Arch.sampledLogits(ae.scope(), x)
-			return []*Node{logits, mean, logVar}
-		},
-		penalty: func(c Config, weights *Node, extra []*Node) *Node {
-			return MulScalar(maskedMean(GaussianKL(extra[0], extra[1]), weights), c.Beta/data.Pixels)
-		},
 		measure: func(ae *Autoencoder, images []float32, n int) ([]float64, error) {
 			kl, err := ae.LatentKL(images, n)
 			return []float64{kl}, err
@@ -205,7 +173,7 @@ var variants = []Variant{
 	},
 }
 
-// denseArchitecture is the dense autoencoder of the config's widths (vanilla, deep, contractive).
+// denseArchitecture is the dense autoencoder of the config's widths (vanilla, deep).
 func denseArchitecture(c Config) (Architecture, error) {
 	if err := checkWidths(c); err != nil {
 		return Architecture{}, err
@@ -267,10 +235,11 @@ func (v Variant) Reads(setting string) bool {
 
 // Loss names what the model minimises for cfg: "bce", or the BCE plus its penalty ("bce+kl").
 func (v Variant) Loss(cfg Config) string {
-	if v.loss == nil {
+	a, err := v.architecture(cfg)
+	if err != nil {
 		return "bce"
 	}
-	return v.loss(cfg)
+	return a.LossName()
 }
 
 // variant is the registry entry of the config's model; Validate has checked it exists.
@@ -283,8 +252,11 @@ func (c Config) variant() Variant {
 }
 
 // Measure computes the measures of the model's variant (Variant.Measures) on n flat images, by
-// name; nil for a model without measures.
+// name; nil for a model without measures and for a program's own (NewCustom).
 func (ae *Autoencoder) Measure(images []float32, n int) (map[string]float64, error) {
+	if ae.custom {
+		return nil, nil
+	}
 	v := ae.Config.variant()
 	if v.measure == nil {
 		return nil, nil
@@ -298,27 +270,4 @@ func (ae *Autoencoder) Measure(images []float32, n int) (map[string]float64, err
 		out[m.Name] = values[i]
 	}
 	return out, nil
-}
-
-// The trainer's model function returns the logits first and, for a regularised model, the nodes
-// its penalty needs; the loss function is maskedBCE on the logits plus the penalty, added with
-// train.AddRegularizationLoss and masked with the batch's weights label like the BCE, so the
-// padding rows of the last batch count for nothing. The per-epoch train_loss is therefore
-// BCE + penalty; val_bce stays the reconstruction BCE.
-
-// trainingOutputs builds the training forward pass of flat images x [B,Pixels]: logits, then
-// what the model's penalty needs.
-func (ae *Autoencoder) trainingOutputs(x *Node) []*Node {
-	if v := ae.Config.variant(); v.outputs != nil {
-		return v.outputs(ae, x)
-	}
-	return []*Node{ae.Arch.Logits(ae.scope(), x)}
-}
-
-// trainingLoss is maskedBCE, plus the model's penalty (a train.AddRegularizationLoss term) when it has one.
-func (ae *Autoencoder) trainingLoss(labels, predictions []*Node) *Node {
-	if v := ae.Config.variant(); v.penalty != nil {
-		train.AddRegularizationLoss(v.penalty(ae.Config, labels[1], predictions[1:]))
-	}
-	return maskedBCE(labels, predictions[:1])
 }

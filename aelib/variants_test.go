@@ -371,7 +371,7 @@ func TestVariantConfigsRoundTripAndValidate(t *testing.T) {
 			t.Errorf("%s: Validate accepted %+v", name, cfg)
 		}
 	}
-	total, enc, _ := Variational(784, 2, 256, 128).Params()
+	total, enc, _ := Variational(784, 2, 1, 256, 128).Params()
 	if want := 784*256 + 256 + 256*128 + 128 + 2*(128*2+2); enc != want || total <= enc {
 		t.Errorf("vae encoder params %d, want %d", enc, want)
 	}

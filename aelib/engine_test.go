@@ -29,54 +29,56 @@ func newTestAE(t *testing.T, cfg Config, backend string) *Autoencoder {
 	return ae
 }
 
-// The device step (hand-written Adam on plain weight nodes, batches gathered by the
-// permutation, padding masked) must follow the host loop (train.Trainer, optimizer.Adam)
-// step for step: same losses, same weights. It runs here in step mode on the pure-Go backend;
-// on XLA the same step is the body of the epoch's While.
-func TestDeviceStepMatchesHostLoop(t *testing.T) {
+// A run continues where the previous Train call stopped, whichever trainer ran it: aelib's
+// engine then GoMLX's train.Trainer is GoMLX's trainer twice, Adam's moments and step included
+// (a fresh Adam would diverge): the engines keep their state where optimizer.Adam does.
+func TestTrainContinuesWithGoMLXTrainer(t *testing.T) {
+	cfg, _ := DefaultConfig(ModelVanilla)
+	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 1, 300, 100, 100
+	s := smallSplits(t, cfg)
+	mixed, reference := newTestAE(t, cfg, "go"), newTestAE(t, cfg, "go")
+	if _, err := mixed.Train(context.Background(), s, TrainOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	trainWithGoMLX(t, reference, s, 1)
+	m, r := trainWithGoMLX(t, mixed, s, 1), trainWithGoMLX(t, reference, s, 1)
+	if got, want := m[0].Step, r[0].Step; got != want || got != 6 {
+		t.Errorf("global step after the second call: engine-then-GoMLX %d, GoMLX twice %d, want 6", got, want)
+	}
+	if relDiff(m[0].TrainLoss, r[0].TrainLoss) > 1e-4 {
+		t.Errorf("second call's train loss: engine-then-GoMLX %g, GoMLX twice %g", m[0].TrainLoss, r[0].TrainLoss)
+	}
+	compareStores(t, reference, mixed, 1e-4)
+}
+
+// On the pure-Go backend every model trains with the host-driven step and graph.Gradient, and
+// follows GoMLX's train.Trainer step for step: the plain models, the conv model (last batch 8
+// of 16), and the models with a penalty and random draws (sparse, vae).
+func TestHostStepMatchesGoMLXTrainer(t *testing.T) {
 	for _, tc := range []struct {
 		model        string
 		train, batch int
 	}{
 		{ModelVanilla, 600, 256}, // 3 steps per epoch, the last one partial (88 of 256)
 		{ModelDenoise, 24, 16},   // conv, pool, upsample; last batch 8 of 16
+		{ModelSparse, 600, 256},
+		{ModelVAE, 600, 256},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			cfg, _ := DefaultConfig(tc.model)
 			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
 			s := smallSplits(t, cfg)
-			host, dev := newTestAE(t, cfg, "go"), newTestAE(t, cfg, "go")
-			hh, err := host.Train(context.Background(), s, TrainOptions{})
-			if err != nil {
-				t.Fatal(err)
+			engine, reference := trainAndCompare(t, cfg, Architecture{}, "go", TrainOptions{}, s, 1e-4)
+			if got := engine.Loop(TrainOptions{}); got != "host" {
+				t.Errorf("engine on the pure-Go backend: %q, want the host-driven step with graph.Gradient", got)
 			}
-			dh, err := dev.trainOnDevice(context.Background(), s, TrainOptions{}, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if hh.StepsPerEpoch != dh.StepsPerEpoch || len(hh.Epochs) != len(dh.Epochs) {
-				t.Fatalf("host %d steps × %d epochs, device %d × %d", hh.StepsPerEpoch, len(hh.Epochs), dh.StepsPerEpoch, len(dh.Epochs))
-			}
-			for i := range hh.Epochs {
-				h, d := hh.Epochs[i], dh.Epochs[i]
-				t.Logf("epoch %d: host loss %.7f val %.7f | device loss %.7f val %.7f", i+1, h.TrainLoss, h.ValLoss, d.TrainLoss, d.ValLoss)
-				if relDiff(h.TrainLoss, d.TrainLoss) > 1e-4 || relDiff(h.ValLoss, d.ValLoss) > 1e-4 {
-					t.Errorf("epoch %d: host loss %g val %g, device loss %g val %g", i+1, h.TrainLoss, h.ValLoss, d.TrainLoss, d.ValLoss)
-				}
-				if h.Step != d.Step {
-					t.Errorf("epoch %d: host step %d, device step %d", i+1, h.Step, d.Step)
-				}
-			}
-			// The whole training state came back into the store, where train.Trainer keeps it:
-			// weights, Adam's moments and step, the global step.
-			compareStores(t, host, dev, 1e-4)
 			// Inference sees the trained model.
 			img := s.TestInputs[:784]
-			a, err := host.Reconstruct(img, 1)
+			a, err := reference.Reconstruct(img, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := dev.Reconstruct(img, 1)
+			b, err := engine.Reconstruct(img, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,39 +91,6 @@ func TestDeviceStepMatchesHostLoop(t *testing.T) {
 			}
 		})
 	}
-}
-
-// A run continues where the previous Train call stopped, whichever loop ran it: device then
-// host is host then host, Adam's moments and step included (a fresh Adam would diverge).
-func TestTrainContinuesAcrossLoops(t *testing.T) {
-	cfg, _ := DefaultConfig(ModelVanilla)
-	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 1, 300, 100, 100
-	s := smallSplits(t, cfg)
-	mixed, host := newTestAE(t, cfg, "go"), newTestAE(t, cfg, "go")
-	train := func(ae *Autoencoder, device bool) *History {
-		t.Helper()
-		var h *History
-		var err error
-		if device {
-			h, err = ae.trainOnDevice(context.Background(), s, TrainOptions{}, false)
-		} else {
-			h, err = ae.Train(context.Background(), s, TrainOptions{})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
-	train(mixed, true)
-	train(host, false)
-	m, h := train(mixed, false), train(host, false)
-	if got, want := m.Epochs[0].Step, h.Epochs[0].Step; got != want || got != 6 {
-		t.Errorf("global step after the second call: device-then-host %d, host-then-host %d, want 6", got, want)
-	}
-	if relDiff(m.Epochs[0].TrainLoss, h.Epochs[0].TrainLoss) > 1e-4 {
-		t.Errorf("second call's train loss: device-then-host %g, host-then-host %g", m.Epochs[0].TrainLoss, h.Epochs[0].TrainLoss)
-	}
-	compareStores(t, host, mixed, 1e-4)
 }
 
 // compareStores checks that a and b hold the same training state — weights, Adam's variables,
@@ -177,11 +146,30 @@ func relDiff(a, b float64) float64 {
 	return math.Abs(a-b) / max(math.Abs(a), math.Abs(b), 1e-12)
 }
 
-// The device loop is for XLA and the plain-BCE models only.
-func TestUsesDeviceLoop(t *testing.T) {
-	cfg, _ := DefaultConfig(ModelVanilla)
-	if ae := newTestAE(t, cfg, "go"); ae.UsesDeviceLoop() {
-		t.Error("pure-Go backend must keep the host loop")
+// The engine is chosen in one place from what the backend can do: the device loop on XLA (every
+// model, penalties included), the host-driven step with hand-written gradients on ONNX Runtime,
+// the host-driven step with graph.Gradient on the pure-Go backend and whenever HostLoop asks.
+func TestEngineChoice(t *testing.T) {
+	for _, tc := range []struct {
+		backend string
+		opts    TrainOptions
+		want    engineChoice
+	}{
+		{"xla", TrainOptions{}, engineChoice{device: true}},
+		{"xla", TrainOptions{HostLoop: true}, engineChoice{}},
+		{"onnxruntime", TrainOptions{}, engineChoice{hand: true}},
+		{"onnxruntime", TrainOptions{HostLoop: true}, engineChoice{}},
+		{"Go Backend", TrainOptions{}, engineChoice{}},
+	} {
+		if got := chooseEngine(opsFor(tc.backend), tc.opts); got != tc.want {
+			t.Errorf("%s with %+v: %+v, want %+v", tc.backend, tc.opts, got, tc.want)
+		}
+	}
+	for _, m := range Models() {
+		cfg, _ := DefaultConfig(m)
+		if ae := newTestAE(t, cfg, "go"); ae.UsesDeviceLoop() || ae.Loop(TrainOptions{}) != "host" {
+			t.Errorf("%s on the pure-Go backend: loop %q", m, ae.Loop(TrainOptions{}))
+		}
 	}
 }
 

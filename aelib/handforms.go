@@ -1,0 +1,246 @@
+package aelib
+
+import (
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+)
+
+// This file holds the training forms of the layers that have a hand-written gradient (the hand
+// entries of layerRules), for the backends where graph.Gradient's output runs slowly
+// (graphOps.handGradients: ONNX Runtime). GoMLX's VJPs are written for XLA, which fuses and
+// re-lays-out whatever it gets; ONNX Runtime runs them op for op, and profiling its training
+// graph (docs/performance.md, "Where it stood") found three costs the same mathematics avoids:
+//
+//   - the gradients of a matrix product are DotGenerals that contract the batch axis or the
+//     right operand's last axis; GoMLX's ONNX backend lowers those to Einsum, slower than MLAS's
+//     Gemm on the same shapes. Here they are Dot(Transpose(a), b) and Dot(a, Transpose(b)): a
+//     MatMul whose Transpose ONNX Runtime folds into the product.
+//   - a convolution's kernel gradient is a convolution with the batch as channels and a 28×28
+//     "kernel", which MLAS's im2col + GEMM runs slowly. Here every convolution is a matrix
+//     product over shifted views of its input (im2col, in NHWC, so no layout transposes either),
+//     and its gradients are two more matrix products.
+//   - max-pooling's gradient is a scatter of the pooled gradient through int64 indices; here it
+//     is an elementwise mask (the first maximum of each window, as XLA and PyTorch choose).
+//
+// Each form computes the same function of the same weights as the layer's forward; the tests
+// check values and gradients against graph.Gradient on two backends.
+
+// handDense is a Dense layer x·W + b with its backward pass.
+func handDense(f *forward, l Layer, x *Node) (*Node, backwardFn) {
+	y, w, _ := f.dense(f.scope.At("%s", l.Name), x, l.Units)
+	e := f.tape[len(f.tape)-1]
+	wPath, bPath := e.weights[0].path, e.weights[1].path
+	return y, func(d *Node, grads map[string]*Node, needInput bool) *Node {
+		grads[wPath] = Dot(Transpose(x, 0, 1), d).Product()
+		grads[bPath] = ReduceSum(d, 0)
+		if needInput {
+			return Dot(d, Transpose(w, 0, 1)).Product()
+		}
+		return nil
+	}
+}
+
+// handConv is a 3×3 'same' Conv2D layer in the form convFormFor picks, with its backward pass.
+func handConv(f *forward, l Layer, x *Node) (*Node, backwardFn) {
+	kernel, bias := f.convWeights(l, x)
+	e := f.tape[len(f.tape)-1]
+	kPath, bPath := e.weights[0].path, e.weights[1].path
+	y, patches := conv3x3Train(x, kernel, bias)
+	return y, func(d *Node, grads map[string]*Node, needInput bool) *Node {
+		var dx *Node
+		grads[kPath], dx = conv3x3TrainGrads(f.ops, x, kernel, patches, d, needInput)
+		grads[bPath] = ReduceSum(d, 0, 1, 2)
+		return dx
+	}
+}
+
+// shiftedViews returns, for t [B,H,W,C], the nine views of t moved by sign·(dy−1, dx−1) for the
+// kernel offsets (dy, dx) in row-major order, zeros shifted in, concatenated on the channel
+// axis: [B,H,W,9·C]. With sign +1, view k at pixel p is t[p + o_k]: the patches (im2col) of a
+// 3×3 'same' convolution in the kernel's own (dy, dx, channel) order. With sign −1 it is
+// t[p − o_k], the source of a convolution's input gradient.
+func shiftedViews(t *Node, sign int) *Node {
+	d := t.Shape().Dimensions
+	h, w := d[1], d[2]
+	padded := padHW1(t)
+	views := make([]*Node, 0, 9)
+	for dy := range 3 {
+		for dx := range 3 {
+			y0, x0 := dy, dx // t[p + (dy−1, dx−1)] is padded[p + (dy, dx)]
+			if sign < 0 {
+				y0, x0 = 2-dy, 2-dx
+			}
+			views = append(views, Slice(padded, AxisRange(), AxisRange(y0, y0+h), AxisRange(x0, x0+w), AxisRange()))
+		}
+	}
+	return Concatenate(views, 3)
+}
+
+// padHW1 zero-pads [B,H,W,C] by one pixel on each side of H and W, by concatenation (GoMLX's
+// ONNX backend has no Pad).
+func padHW1(t *Node) *Node {
+	d := t.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	zRow := Zeros(t.Graph(), shapes.Make(t.DType(), b, 1, w, c))
+	t = Concatenate([]*Node{zRow, t, zRow}, 1)
+	zCol := Zeros(t.Graph(), shapes.Make(t.DType(), b, h+2, 1, c))
+	return Concatenate([]*Node{zCol, t, zCol}, 2)
+}
+
+// convForm is how conv3x3Train computes a 3×3 'same' convolution layer and its gradients;
+// each keeps the large intermediate tensors to what its shape needs.
+type convForm int
+
+const (
+	// convPatches: the patches of x [B·H·W, 9·Cin] times the kernel [9·Cin, Cout]; the kernel
+	// gradient reuses the patches. (The backend's own convolution forward with the kernel
+	// gradient as nine products of shifted views was no faster: docs/performance.md.)
+	convPatches convForm = iota
+	// convProduct: narrow outputs (Cout < Cin, the output layer 32 → 1): x [B·H·W, Cin] times
+	// the kernel as [Cin, 9·Cout], then the nine [B,H,W,Cout] blocks shifted into place and
+	// summed, 9·Cout wide instead of 9·Cin.
+	convProduct
+)
+
+func convFormFor(cin, cout int) convForm {
+	if cout < cin {
+		return convProduct
+	}
+	return convPatches
+}
+
+// conv3x3Train is a 3×3 'same' convolution of x [B,H,W,Cin] by kernel [3,3,Cin,Cout] plus bias
+// [Cout], in the form convFormFor picks. It returns the patches of x for convPatches (nil
+// otherwise), which conv3x3TrainGrads reuses.
+func conv3x3Train(x, kernel, bias *Node) (y, patches *Node) {
+	d := x.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	if convFormFor(cin, cout) == convPatches {
+		// The bias is added to the 2-D product, where ONNX Runtime folds it into the Gemm.
+		patches = Reshape(shiftedViews(x, 1), b*h*w, 9*cin)
+		y = Add(Dot(patches, Reshape(kernel, 9*cin, cout)).Product(), Reshape(bias, 1, cout))
+		return Reshape(y, b, h, w, cout), patches
+	}
+	// t[(k, co), q] = Σ_ci K[k, ci, co]·x[q, ci]; y[p] = Σ_k t[(k, ·), p + o_k]. With the offset
+	// first, each (k, co) plane is one contiguous block, so the nine shifted slices copy whole
+	// rows instead of picking one channel in nine (docs/performance.md, lever 9); ONNX Runtime
+	// folds the transpose of x into the product.
+	kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin)
+	t := Dot(kt, Transpose(Reshape(x, b*h*w, cin), 0, 1)).Product() // [9·Cout, B·H·W]
+	padded := Reshape(padHW1(Reshape(t, 9*cout*b, h, w, 1)), 9, cout, b, h+2, w+2)
+	for k := range 9 {
+		dy, dx := k/3, k%3
+		block := Slice(padded, AxisRange(k, k+1), AxisRange(), AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w))
+		if y == nil {
+			y = block
+		} else {
+			y = Add(y, block)
+		}
+	}
+	if cout == 1 {
+		y = Reshape(y, b, h, w, 1)
+	} else {
+		y = TransposeAllAxes(Reshape(y, cout, b, h, w), 1, 2, 3, 0)
+	}
+	return Add(y, Reshape(bias, 1, 1, 1, cout)), nil
+}
+
+// conv3x3TrainGrads returns the gradients of conv3x3Train(x, kernel, ·) by the kernel and, when
+// needInput, by x, given dy [B,H,W,Cout] and the patches conv3x3Train returned.
+//
+// Kernel: dK[k, ci, co] = Σ_p x[p + o_k, ci]·dy[p, co]. convPatches computes it as
+// dyᵀ·patches ([Cout, 9·Cin]: the long axis inside the product, the orientation MLAS runs
+// faster) transposed; convProduct, with D the views of dy shifted back ([B·H·W, 9·Cout]), as
+// xᵀ·D, since dK[k, ci, co] = Σ_q x[q, ci]·D[q, (k, co)].
+//
+// Input: the convolution of dy by the kernel turned 180° with its channel axes swapped, by the
+// backend's own convolution; for convProduct (Cout = 1), D·Kᵀ, a product 9 wide.
+func conv3x3TrainGrads(ops graphOps, x, kernel, patches, dy *Node, needInput bool) (dKernel, dx *Node) {
+	d := x.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	dyFlat := Reshape(dy, b*h*w, cout)
+	form := convFormFor(cin, cout)
+	var views *Node // D, for convProduct
+	switch form {
+	case convPatches:
+		dKernel = Reshape(Transpose(Dot(Transpose(dyFlat, 0, 1), patches).Product(), 0, 1), 3, 3, cin, cout)
+	case convProduct:
+		views = Reshape(shiftedViews(dy, -1), b*h*w, 9*cout)
+		dk := Dot(Transpose(Reshape(x, b*h*w, cin), 0, 1), views).Product() // [Cin, 9·Cout]
+		dKernel = Reshape(TransposeAllAxes(Reshape(dk, cin, 9, cout), 1, 0, 2), 3, 3, cin, cout)
+	}
+	if !needInput {
+		return dKernel, nil
+	}
+	if form == convProduct {
+		kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin) // [(k, co), ci]
+		return dKernel, Reshape(Dot(views, kt).Product(), b, h, w, cin)
+	}
+	return dKernel, ops.conv3x3(dy, Transpose(Reverse(kernel, 0, 1), 2, 3))
+}
+
+// Max-pooling and upsampling work on pairs of contiguous blocks: [B,H,W,C] is [B·H·W/2, 2, C]
+// (each row's pairs of columns) and [B·H/2, 2, W·C] (pairs of rows), so every pass reads and
+// writes whole blocks, where ONNX Runtime ran the 6-D forms [B,H/2,2,W/2,2,C], reduced or
+// broadcast over their inner axes, more slowly (docs/performance.md, lever 9).
+
+// halves splits t [N,2,M] into its two [N,1,M] halves.
+func halves(t *Node) (first, second *Node) {
+	return Slice(t, AxisRange(), AxisRange(0, 1), AxisRange()), Slice(t, AxisRange(), AxisRange(1, 2), AxisRange())
+}
+
+// poolPicks says, for each pair max-pooling compared, whether the first value was kept (1) or
+// the second (0): the pairs of columns of each row [B·H·W/2, 1, C], then the pairs of rows
+// [B·H/2, 1, W/2·C]. A product with a 0/1 mask runs faster on ONNX Runtime than Where
+// (docs/performance.md, lever 9).
+type poolPicks struct{ cols, rows *Node }
+
+// maxPool2Pairs is max-pooling [B,H,W,C] → [B,H/2,W/2,C], in two passes: the maximum of each
+// row's pairs of columns, then of each pair of rows; a tie keeps the first. So the value kept
+// is the first maximum of its window in row-major order, where XLA's and PyTorch's max-pool
+// gradients send it.
+func maxPool2Pairs(x *Node) (*Node, poolPicks) {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	var p poolPicks
+	first, second := halves(Reshape(x, b*h*w/2, 2, c))
+	p.cols = ConvertDType(GreaterOrEqual(first, second), x.DType())
+	first, second = halves(Reshape(Max(first, second), b*h/2, 2, w/2*c))
+	p.rows = ConvertDType(GreaterOrEqual(first, second), x.DType())
+	return Reshape(Max(first, second), b, h/2, w/2, c), p
+}
+
+// maxPool2PairsGrad routes dy [B,H/2,W/2,C], the gradient by maxPool2Pairs' output, back
+// through both passes to the value each window kept: [B,H,W,C], zeros elsewhere.
+func maxPool2PairsGrad(p poolPicks, dy *Node) *Node {
+	d := dy.Shape().Dimensions
+	b, h2, w2, c := d[0], d[1], d[2], d[3]
+	route := func(firstWon, d *Node) *Node { // [N,1,M] → [N,2,M]
+		toFirst := Mul(d, firstWon)
+		return Concatenate([]*Node{toFirst, Sub(d, toFirst)}, 1) // d − d·1 and d − d·0 are exact
+	}
+	rows := route(p.rows, Reshape(dy, b*h2, 1, w2*c))                               // [B·H/2, 2, W/2·C] = [B,H,W/2,C]
+	return Reshape(route(p.cols, Reshape(rows, b*h2*2*w2, 1, c)), b, 2*h2, 2*w2, c) // [B·H·W/2, 2, C]
+}
+
+// upSample2Pairs is upSample2 (each pixel of [B,H,W,C] repeated into a 2×2 block) by two
+// concatenations of blocks with themselves: columns, then rows.
+func upSample2Pairs(x *Node) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	twice := func(t *Node) *Node { return Concatenate([]*Node{t, t}, 1) }
+	cols := twice(Reshape(x, b*h*w, 1, c))                              // [B,H,2W,C]
+	return Reshape(twice(Reshape(cols, b*h, 1, 2*w*c)), b, 2*h, 2*w, c) // [B·H, 2, 2W·C]
+}
+
+// upSample2PairsGrad is the gradient of upSample2 by its input, given dy [B,2H,2W,C]: each
+// 2×2 block summed, rows first, then columns.
+func upSample2PairsGrad(dy *Node) *Node {
+	d := dy.Shape().Dimensions
+	b, h, w, c := d[0], d[1]/2, d[2]/2, d[3]
+	sum := func(t *Node) *Node { first, second := halves(t); return Add(first, second) }
+	rows := sum(Reshape(dy, b*h, 2, 2*w*c)) // [B,H,2W,C]
+	return Reshape(sum(Reshape(rows, b*h*w, 2, c)), b, h, w, c)
+}
