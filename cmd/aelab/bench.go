@@ -19,10 +19,6 @@ import (
 	"github.com/aelab/aelab/experiments"
 )
 
-func init() {
-	register(command{name: "bench", summary: "time training: seconds per epoch, steps/s, compile time, peak memory", run: runBench})
-}
-
 // benchResult is one model's measurement.
 type benchResult struct {
 	Model          string  `json:"model"`

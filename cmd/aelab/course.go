@@ -14,10 +14,6 @@ import (
 	"github.com/aelab/aelab/reports"
 )
 
-func init() {
-	register(command{name: "course", summary: "reproduce the course: train vanilla, deep and denoise (--beyond: and three more), compare, report", run: runCourse})
-}
-
 func runCourse(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("course", stderr)
 	quick := fs.Bool("quick", false, "a short demo: few epochs, a data subset for the conv model")

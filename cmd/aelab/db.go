@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,66 +19,79 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-func init() {
-	register(command{name: "db", summary: "a PostgreSQL store server of your own (start, stop, status) and store upgrades (migrate)", run: runDB})
+// dbFlags is the FlagSet of `aelab db start|stop|status`, with --dir.
+func dbFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	flags := newFlagSet("db "+name, stderr)
+	return flags, flags.String("dir", defaultClusterDir(), "`folder` of the server's data, password and log")
 }
 
-func runDB(args []string, stdout, stderr io.Writer) error {
-	usage := "aelab db start|stop|status [--dir DIR] | aelab db migrate [--db PATH|URL]"
-	if len(args) == 0 {
-		return usagef("missing subcommand (%s)", usage)
+// dbStartCommand is `aelab db start`.
+func dbStartCommand(args []string, stdout, stderr io.Writer) error {
+	flags, dir := dbFlags("start", stderr)
+	port := flags.Int("port", 0, "TCP `port` the first start chooses (default: a free one; kept afterwards)")
+	listen := flags.String("listen", "127.0.0.1", "`address` the first start listens on; another than 127.0.0.1 lets other machines in, with the password")
+	if err := parseFlagsOnly(flags, args); err != nil {
+		return helpOr(err)
 	}
-	flags := newFlagSet("db "+args[0], stderr)
-	dir := flags.String("dir", defaultClusterDir(), "`folder` of the server's data, password and log")
-	switch args[0] {
-	case "start":
-		port := flags.Int("port", 0, "TCP `port` the first start chooses (default: a free one; kept afterwards)")
-		listen := flags.String("listen", "127.0.0.1", "`address` the first start listens on; another than 127.0.0.1 lets other machines in, with the password")
-		if err := parseFlagsOnly(flags, args[1:]); err != nil {
-			return helpOr(err)
-		}
-		return dbStart(*dir, *port, *listen, stdout)
-	case "stop", "status":
-		if err := parseFlagsOnly(flags, args[1:]); err != nil {
-			return helpOr(err)
-		}
-		c, err := pglocal.Load(*dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return usagef("no server in %s (aelab db start makes one)", *dir)
-		}
-		if err != nil {
-			return err
-		}
-		if args[0] == "stop" {
-			if !c.Running() {
-				fmt.Fprintf(stdout, "aelab db: the server in %s is not running\n", *dir)
-				return nil
-			}
-			if err := c.Stop(false); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "aelab db: stopped the server in %s\n", *dir)
+	return dbStart(*dir, *port, *listen, stdout)
+}
+
+// dbStopCommand is `aelab db stop`.
+func dbStopCommand(args []string, stdout, stderr io.Writer) error {
+	return dbStopOrStatus("stop", args, stdout, stderr)
+}
+
+// dbStatusCommand is `aelab db status`.
+func dbStatusCommand(args []string, stdout, stderr io.Writer) error {
+	return dbStopOrStatus("status", args, stdout, stderr)
+}
+
+// dbStopOrStatus stops the server of --dir, or says how it stands.
+func dbStopOrStatus(verb string, args []string, stdout, stderr io.Writer) error {
+	flags, dir := dbFlags(verb, stderr)
+	if err := parseFlagsOnly(flags, args); err != nil {
+		return helpOr(err)
+	}
+	c, err := pglocal.Load(*dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return usagef("no server in %s (aelab db start makes one)", *dir)
+	}
+	if err != nil {
+		return err
+	}
+	if verb == "stop" {
+		if !c.Running() {
+			fmt.Fprintf(stdout, "aelab db: the server in %s is not running\n", *dir)
 			return nil
 		}
-		state := "stopped (aelab db start starts it)"
-		if c.Running() {
-			state = "running"
-		}
-		fmt.Fprintf(stdout, "aelab db: %s, port %d, data in %s\n  export AELAB_DB=%s\n", state, c.Port, *dir, c.URL("", false))
-		return nil
-	case "migrate":
-		db := storeFlag(flags)
-		if err := parseFlagsOnly(flags, args[1:]); err != nil {
-			return helpOr(err)
-		}
-		s, err := openExisting(*db)
-		if err != nil {
+		if err := c.Stop(false); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "aelab db: %s is at schema version %d\n", s.Path(), tracker.CurrentSchemaVersion)
-		return s.Close()
+		fmt.Fprintf(stdout, "aelab db: stopped the server in %s\n", *dir)
+		return nil
 	}
-	return usagef("unknown subcommand %q (%s)", args[0], usage)
+	state := "stopped (aelab db start starts it)"
+	if c.Running() {
+		state = "running"
+	}
+	fmt.Fprintf(stdout, "aelab db: %s, port %d, data in %s\n  export AELAB_DB=%s\n", state, c.Port, *dir, c.URL("", false))
+	return nil
+}
+
+// dbMigrateCommand is `aelab db migrate`: opening a store for writing brings its schema up
+// to date.
+func dbMigrateCommand(args []string, stdout, stderr io.Writer) error {
+	flags := newFlagSet("db migrate", stderr)
+	db := storeFlag(flags)
+	if err := parseFlagsOnly(flags, args); err != nil {
+		return helpOr(err)
+	}
+	s, err := openExisting(*db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "aelab db: %s is at schema version %d\n", s.Path(), tracker.CurrentSchemaVersion)
+	return s.Close()
 }
 
 // defaultClusterDir is where `aelab db start` keeps its server: beside the default store, or,

@@ -19,6 +19,7 @@
 // Exit status: 0 on success; 2 on a usage error (an unknown flag, a bad value, a store that
 // cannot be the one meant), printed on one line as "aelab COMMAND: …"; 1 on any other failure.
 //
-// Each command lives in its own file and registers itself in init (see command); flags that
-// several commands share are defined once in flags.go.
+// Each command lives in its own file and has one entry in the command table (commands.go),
+// which drives dispatch and help; flags that several commands share are defined once in
+// flags.go.
 package main

@@ -5,23 +5,13 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/aelab/aelab/tracker"
 )
 
+// runExperiments is `aelab experiments list`.
 func runExperiments(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprintln(stdout, "Usage: aelab experiments list [--json] [--db PATH]")
-		return nil
-	}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		if args[0] != "list" {
-			return usagef("unknown subcommand %q (aelab experiments list)", args[0])
-		}
-		args = args[1:]
-	}
 	fs, db := newRunsFlags("experiments list", "experiments list [--json] [--db PATH]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 
@@ -27,10 +28,15 @@ func progressFlag(fs *flag.FlagSet) *bool {
 // errHelp is returned by parseFlags for -h: the usage was printed, nothing else to do.
 var errHelp = errors.New("help shown")
 
-// newFlagSet returns a FlagSet for a command that reports to stderr instead of exiting.
+// newFlagSet returns a FlagSet for a command that reports to stderr instead of exiting; its
+// usage (-h, `aelab help NAME`) is "Usage: aelab NAME [flags]" and the flags.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("aelab "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: aelab %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
 }
 

@@ -4,21 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 )
-
-// command is one `aelab` subcommand. Each lives in its own file and registers itself in init.
-type command struct {
-	name    string
-	summary string
-	run     func(args []string, stdout, stderr io.Writer) error
-}
-
-var commands = map[string]command{}
-
-func register(c command) { commands[c.name] = c }
 
 // usageError marks a mistake in the command line (bad flag, unknown model, bad path):
 // main prints it on one line and exits with status 2.
@@ -37,31 +24,37 @@ func main() {
 // runMain runs one command and returns the process exit status:
 // 0 on success, 2 on a usage error, 1 on any other failure.
 func runMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printHelp(stdout)
-		return 0
+	if len(args) == 0 || isHelpArg(args[0]) {
+		if len(args) <= 1 {
+			printHelp(stdout)
+			return 0
+		}
+		args = args[1:]
+		c := findCommand(commands, args[0])
+		if c == nil {
+			fmt.Fprintf(stderr, "aelab: unknown command %q (run `aelab help`)\n", args[0])
+			return 2
+		}
+		return exitStatus(stderr, c.name, printUsage(c.name, c, args[1:], stdout))
 	}
-	c, ok := commands[args[0]]
-	if !ok {
+	c := findCommand(commands, args[0])
+	if c == nil {
 		fmt.Fprintf(stderr, "aelab: unknown command %q (run `aelab help`)\n", args[0])
 		return 2
 	}
-	err := c.run(args[1:], stdout, stderr)
+	return exitStatus(stderr, c.name, c.call(c.name, args[1:], stdout, stderr))
+}
+
+// exitStatus prints the error of command name, if any, as one line and returns the exit
+// status it means.
+func exitStatus(stderr io.Writer, name string, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "aelab %s: %v\n", c.name, err)
+	fmt.Fprintf(stderr, "aelab %s: %v\n", name, err)
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
 	}
 	return 1
-}
-
-func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "aelab — an autoencoder lab: train, track, benchmark and compare autoencoders.")
-	fmt.Fprintln(w, "\nUsage: aelab <command> [flags]   (aelab <command> -h for its flags)\n\nCommands:")
-	for _, n := range slices.Sorted(maps.Keys(commands)) {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
-	}
 }

@@ -15,11 +15,6 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-func init() {
-	registerRunsSubcommand("push", "copy runs to another store (--to URL): histories, params, tags, artifact files", runsPush)
-	registerRunsSubcommand("pull", "copy runs from another store (--from URL) into this one", runsPull)
-}
-
 func runsPush(args []string, stdout, stderr io.Writer) error {
 	return runsCopy("push", "to", args, stdout, stderr)
 }

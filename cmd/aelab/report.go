@@ -12,10 +12,6 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-func init() {
-	register(command{name: "report", summary: "compare runs: HTML and Markdown report with figures and the course-claims audit", run: runReport})
-}
-
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
 	where := fs.String("where", "", "runs to compare, a tracker filter (e.g. `params.model = \"deep\"`); default: the latest FINISHED run of each model")

@@ -9,10 +9,6 @@ import (
 	"github.com/aelab/aelab/experiments"
 )
 
-func init() {
-	registerRunsSubcommand("reproduce", "train a run's stored config again and print the metric deltas", runsReproduce)
-}
-
 func runsReproduce(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("runs reproduce", "runs reproduce ID [--db PATH]", stderr)
 	progress := progressFlag(fs)

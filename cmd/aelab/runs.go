@@ -1,16 +1,12 @@
 package main
 
-// The run history commands, `aelab runs …`: the subcommands, their shared flags and output
-// helpers. Each subcommand lives in a file of its own (runs_list.go, runs_show.go, …).
+// The run history commands, `aelab runs …`: their shared flags and output helpers. Each
+// subcommand lives in a file of its own (runs_list.go, runs_show.go, …) and has its entry in
+// the command table (commands.go).
 //
-// Adding a `runs` subcommand: either add an entry to runsSubcommands below, or
-// call registerRunsSubcommand from an init() in your own file (e.g. runs_reproduce.go):
-//
-//	func init() { registerRunsSubcommand("reproduce", "run a stored config again", runsReproduce) }
-//
-// A subcommand gets the arguments after its name and returns usagef(…) for
-// command-line mistakes. newRunsFlags and parseFlags give it the shared
-// --db flag and flags after positional arguments (aelab runs show ID --json).
+// A subcommand gets the arguments after its name and returns usagef(…) for command-line
+// mistakes. newRunsFlags and parseFlags give it the shared --db flag and flags after
+// positional arguments (aelab runs show ID --json).
 
 import (
 	"bytes"
@@ -19,8 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -30,67 +24,10 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// runsSubcommand is one `aelab runs` subcommand.
-type runsSubcommand struct {
-	summary string
-	run     func(args []string, stdout, stderr io.Writer) error
-}
-
-// runsSubcommands are the `aelab runs` subcommands by name.
-var runsSubcommands = map[string]runsSubcommand{
-	"list":    {"list runs as a table (--where, --order-by, --limit, --json, --csv, --all)", runsList},
-	"show":    {"everything about one run: config, params, environment, metrics, history, artifacts", runsShow},
-	"compare": {"compare runs side by side: params, final metrics, loss per epoch", runsCompare},
-	"export":  {"write runs as CSV or JSON (--csv|--json, --where, --out FILE)", runsExport},
-	"tag":     {"set tags on a run: aelab runs tag ID key=value…", runsTag},
-	"delete":  {"hide a run from lists (soft delete; --all shows it again)", runsDelete},
-}
-
-// registerRunsSubcommand adds a `aelab runs` subcommand; call it from an init().
-func registerRunsSubcommand(name, summary string, run func(args []string, stdout, stderr io.Writer) error) {
-	runsSubcommands[name] = runsSubcommand{summary, run}
-}
-
-func init() {
-	register(command{name: "runs", summary: "the run history: list, show, compare, export, tag, delete", run: runRuns})
-	register(command{name: "experiments", summary: "list experiments and their run counts", run: runExperiments})
-}
-
-func runRuns(args []string, stdout, stderr io.Writer) error {
-	return runSubcommand("runs", "list|show|compare|…", runsSubcommands, printRunsHelp, args, stdout, stderr)
-}
-
-// runSubcommand runs the subcommand args[0] of a command made of subcommands (aelab runs …,
-// aelab sweep …); help prints the group's usage. Errors name the subcommand.
-func runSubcommand(group, names string, subs map[string]runsSubcommand, help func(io.Writer), args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		help(stderr)
-		return usagef("missing subcommand (aelab %s %s)", group, names)
-	}
-	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		help(stdout)
-		return nil
-	}
-	sub, ok := subs[args[0]]
-	if !ok {
-		return usagef("unknown subcommand %q (run `aelab %s help`)", args[0], group)
-	}
-	if err := sub.run(args[1:], stdout, stderr); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return usageError{fmt.Errorf("%s: %w", args[0], ue.err)}
-		}
-		return fmt.Errorf("%s: %w", args[0], err)
-	}
-	return nil
-}
-
-func printRunsHelp(w io.Writer) {
-	fmt.Fprintln(w, "Usage: aelab runs <subcommand> [flags]   (aelab runs <subcommand> -h for its flags)\n\nSubcommands:")
-	for _, n := range slices.Sorted(maps.Keys(runsSubcommands)) {
-		fmt.Fprintf(w, "  %-10s %s\n", n, runsSubcommands[n].summary)
-	}
-	fmt.Fprintf(w, "\nQueries (--where): metrics.%s < 0.1 and params.model = \"deep\" or tags.x like 'a%%'\n", experiments.ValBCE.Name)
+// printRunsQueries prints what `aelab runs help` says after the subcommands: the query
+// language of --where and --order-by, and the store.
+func printRunsQueries(w io.Writer) {
+	fmt.Fprintf(w, "Queries (--where): metrics.%s < 0.1 and params.model = \"deep\" or tags.x like 'a%%'\n", experiments.ValBCE.Name)
 	fmt.Fprintf(w, "Order (--order-by): metrics.%s asc, attributes.start_time desc\n", experiments.ValMSE.Name)
 	fmt.Fprintf(w, "Store: --db PATH or postgres:// URL, default %s ($AELAB_DB)\n", tracker.RedactURL(tracker.DefaultPath()))
 }

@@ -15,11 +15,6 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-func init() {
-	register(command{name: "train", summary: "train a model (vanilla, deep, denoise, …) and log the run", run: runTrain})
-	register(command{name: "summary", summary: "print a model's Keras-style summary", run: runSummary})
-}
-
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
 	cf := experiments.NewConfigFlags()

@@ -18,10 +18,6 @@ import (
 	"github.com/aelab/aelab/web"
 )
 
-func init() {
-	register(command{name: "ui", summary: "browse, chart and compare the runs in a web browser (loopback by default)", run: runUI})
-}
-
 // uiTokenEnv may hold the token instead of --token (a flag shows in the process list).
 const uiTokenEnv = "AELAB_UI_TOKEN"
 

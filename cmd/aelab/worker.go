@@ -16,10 +16,6 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-func init() {
-	register(command{name: "worker", summary: "train queued sweep trials from the store (run one on every machine that reaches it)", run: runWorker})
-}
-
 // Backoff of a worker that cannot reach the store.
 const (
 	workerRetryFirst = time.Second
