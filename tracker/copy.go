@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -19,16 +18,22 @@ type CopyOptions struct {
 	// Running copies RUNNING runs with their status (a later copy brings their
 	// end). By default they are left out, and counted: their histories are not
 	// complete yet.
-	Running   bool
+	Running bool
+	// Overwrite replaces runs edited in the target since they were last copied
+	// (conflicts) with the source's; by default they are left as they are.
+	Overwrite bool
+	// DryRun decides and counts as a copy would, and writes nothing: no rows,
+	// no files, no marks.
+	DryRun    bool
 	BatchSize int             // runs per transaction; DefaultCopyBatch when 0
 	Progress  func(CopyStats) // called after each batch, with the counts so far
 }
 
-// CopyStats counts what Copy did.
+// CopyStats counts what Copy did (or, with DryRun, would do).
 type CopyStats struct {
 	Selected  int `json:"selected"`  // runs the filter selected in the source
 	Copied    int `json:"copied"`    // new in the target
-	Updated   int `json:"updated"`   // in the target already but different: replaced by the source's
+	Updated   int `json:"updated"`   // changed in the source (or tags merged): the target's replaced
 	Unchanged int `json:"unchanged"` // in the target already, the same
 	Running   int `json:"running"`   // left out because they were RUNNING
 	Metrics   int `json:"metrics"`   // metric rows written
@@ -36,6 +41,15 @@ type CopyStats struct {
 	// Refused are the runs left out because a row of theirs cannot be trusted
 	// (an id that is not a UUID).
 	Refused []CopyNote `json:"refused,omitempty"`
+	// Conflicts are runs edited in the target since they were last copied (or
+	// never copied and different): left as they are unless Overwrite.
+	Conflicts []CopyConflict `json:"conflicts,omitempty"`
+	// KeptDeleted are the ids of runs deleted in the target since they were
+	// copied: they stay deleted.
+	KeptDeleted []string `json:"kept_deleted,omitempty"`
+	// TagsKept are tags the target changed since the last copy that differ
+	// from the source's: the target's value stays.
+	TagsKept []CopyTagNote `json:"tags_kept,omitempty"`
 	// MissingFiles are artifacts recorded in the target without their files:
 	// the source lacks them, or their path is not safely inside the source's
 	// artifact folder (then nothing is read from it).
@@ -50,14 +64,45 @@ type CopyNote struct {
 	Reason string `json:"reason"`
 }
 
+// CopyConflict is a run whose copy in the target was edited since the last
+// copy and differs from the source's: Fields say where (of contentFields and
+// "tags"). Name is the target's, as stored.
+type CopyConflict struct {
+	RunID       string   `json:"run_id"`
+	Name        string   `json:"name"`
+	Fields      []string `json:"fields"`
+	Overwritten bool     `json:"overwritten"` // replaced by the source's (CopyOptions.Overwrite)
+}
+
+// CopyTagNote is a tag whose target value (nil: removed there) was kept over
+// the source's (nil: the source has none).
+type CopyTagNote struct {
+	RunID  string  `json:"run_id"`
+	Key    string  `json:"key"`
+	Target *string `json:"target"`
+	Source *string `json:"source"`
+}
+
 // Copy copies runs from src into dst: config, params, tags, the full metric
 // history, artifact records and their files (into dst's artifact root,
-// recorded relative to it). Runs are known by their UUIDs: a run dst holds
-// already is left alone when it is the same and replaced by src's when it
-// differs (a run that finished since the last copy), so copying twice copies
-// nothing new. Each batch of runs is one transaction, its files copied before
-// it commits, so an interrupted copy resumes where it stopped. Experiments are
-// matched by name.
+// recorded relative to it). Experiments are matched by name, runs by their
+// UUIDs.
+//
+// dst records what each copy left there (its copy marks), so a later copy
+// knows which side changed: a run changed in src only is updated; a run edited
+// in dst since (or never copied, and different) is a conflict, reported with
+// the fields that differ and left alone unless o.Overwrite; a run deleted in
+// dst stays deleted; tags merge, the value changed in dst since the last copy
+// winning (and reported when src's differs). Content is compared by digest:
+// name, status, params, config, every metric value and artifacts, not counts.
+// Copying twice copies nothing new.
+//
+// Rows from src are untrusted: a run whose id is not a canonical UUID is
+// refused (noted in the stats), and an artifact's files are read only from
+// inside src's artifact root, links resolved, and written only under dst's
+// root at a path made from the run's id. Each batch of runs is one
+// transaction, its files copied before it commits, so an interrupted copy
+// resumes where it stopped.
 func Copy(ctx context.Context, dst, src *Store, o CopyOptions) (CopyStats, error) {
 	var st CopyStats
 	if o.BatchSize <= 0 {
@@ -71,7 +116,7 @@ func Copy(ctx context.Context, dst, src *Store, o CopyOptions) (CopyStats, error
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		if err := copyBatch(ctx, dst, src, ids[start:min(start+o.BatchSize, len(ids))], &st); err != nil {
+		if err := copyBatch(ctx, dst, src, ids[start:min(start+o.BatchSize, len(ids))], o, &st); err != nil {
 			return st, fmt.Errorf("tracker: copy runs from %s to %s: %w", src.path, dst.path, err)
 		}
 		if o.Progress != nil {
@@ -120,126 +165,9 @@ func (s *Store) copyCandidates(o CopyOptions, st *CopyStats) ([]string, error) {
 	return ids, rows.Err()
 }
 
-// copiedRun is one run as stored, with what Copy compares and writes.
-type copiedRun struct {
-	id, experiment, name, status, source, errText string
-	start                                         int64
-	end, heartbeat, interval                      sql.NullInt64
-	config                                        sql.NullString
-	pid, deleted                                  int
-	host                                          string
-	params, tags                                  map[string]string
-	metrics                                       int // metric rows
-	artifacts                                     []artifactRow
-}
-
-type artifactRow struct {
-	kind, path, description string
-	created                 int64
-}
-
-// same reports whether two stored copies of a run hold the same.
-func (a *copiedRun) same(b *copiedRun) bool {
-	return a.status == b.status && a.end == b.end && a.name == b.name && a.errText == b.errText &&
-		a.deleted == b.deleted && a.metrics == b.metrics && len(a.artifacts) == len(b.artifacts) &&
-		maps.Equal(a.params, b.params) && maps.Equal(a.tags, b.tags)
-}
-
-// readRuns reads what Copy compares of the runs ids (those s has).
-func (s *Store) readRuns(ids []string) (map[string]*copiedRun, error) {
-	in, args := placeholders(len(ids)), anys(ids)
-	q := s.reader()
-	out := map[string]*copiedRun{}
-	rows, err := q.query(`SELECT runs.id, e.name, runs.name, runs.status, runs.start_time, runs.end_time, runs.source,
-		runs.error, runs.config, runs.owner_pid, runs.owner_host, runs.deleted, runs.heartbeat, runs.heartbeat_interval
-		FROM runs JOIN experiments e ON e.id = runs.experiment_id WHERE runs.id IN `+in, args...)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		r := &copiedRun{params: map[string]string{}, tags: map[string]string{}}
-		if err := rows.Scan(&r.id, &r.experiment, &r.name, &r.status, &r.start, &r.end, &r.source, &r.errText,
-			&r.config, &r.pid, &r.host, &r.deleted, &r.heartbeat, &r.interval); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[r.id] = r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, table := range []string{"params", "tags"} {
-		rows, err := q.query(`SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id, k, v string
-			if err := rows.Scan(&id, &k, &v); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			switch r := out[id]; {
-			case r == nil: // its run row is missing (the source's foreign keys were off)
-			case table == "params":
-				r.params[k] = v
-			default:
-				r.tags[k] = v
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	rows, err = q.query(`SELECT run_id, count(*) FROM metrics WHERE run_id IN `+in+` GROUP BY run_id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if r := out[id]; r != nil {
-			r.metrics = n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = q.query(`SELECT run_id, kind, path, description, created FROM artifacts WHERE run_id IN `+in+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var a artifactRow
-		if err := rows.Scan(&id, &a.kind, &a.path, &a.description, &a.created); err != nil {
-			return nil, err
-		}
-		if r := out[id]; r != nil {
-			r.artifacts = append(r.artifacts, a)
-		}
-	}
-	return out, rows.Err()
-}
-
-func anys(ids []string) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out
-}
-
-// copyBatch copies the runs ids that dst lacks or holds differently.
-func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats) error {
+// copyBatch copies the runs ids as planRun decides, with their files, and
+// records their marks, in one transaction of dst.
+func copyBatch(ctx context.Context, dst, src *Store, ids []string, o CopyOptions, st *CopyStats) error {
 	from, err := src.readRuns(ids)
 	if err != nil {
 		return err
@@ -248,31 +176,45 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 	if err != nil {
 		return err
 	}
+	marks, err := dst.readMarks(ids)
+	if err != nil {
+		return err
+	}
 	var todo []*copiedRun
 	var replace []string
+	var markRows [][]any
+	now := dst.nowMS()
 	for _, id := range ids {
 		r := from[id]
 		if r == nil {
 			continue // deleted from the source meanwhile
 		}
-		switch old := to[id]; {
-		case old == nil:
-			st.Copied++
-		case old.same(r):
-			st.Unchanged++
+		act, tags := planRun(r, to[id], marks[id], o.Overwrite, st)
+		digest := contentDigest(r.digests())
+		switch act {
+		case copySkip:
 			continue
-		default:
+		case copyUnchanged:
+			st.Unchanged++
+			if m := marks[id]; m == nil || m.digest != digest || !maps.Equal(m.sourceTags, r.tags) || !maps.Equal(m.targetTags, tags) {
+				markRows = append(markRows, markRow(id, digest, r.tags, tags, now))
+			}
+			continue
+		case copyNew:
+			st.Copied++
+		case copyUpdate:
 			st.Updated++
 			replace = append(replace, id)
 		}
-		todo = append(todo, r)
-	}
-	if len(todo) == 0 {
-		return nil
+		markRows = append(markRows, markRow(id, digest, r.tags, tags, now))
+		w := *r
+		w.tags = tags
+		w.artifacts = slices.Clone(r.artifacts)
+		todo = append(todo, &w)
 	}
 	for _, r := range todo {
 		for i, a := range r.artifacts {
-			stored, files, missing, err := copyArtifact(dst, src, r.id, a, false)
+			stored, files, missing, err := copyArtifact(dst, src, r.id, a, o.DryRun)
 			if err != nil {
 				return err
 			}
@@ -282,10 +224,10 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 				st.MissingFiles = append(st.MissingFiles, CopyNote{RunID: r.id, Path: a.path, Reason: missing})
 			}
 		}
+		st.Metrics += len(r.history)
 	}
-	metrics, latest, err := src.readMetrics(todo)
-	if err != nil {
-		return err
+	if o.DryRun || len(todo)+len(markRows) == 0 {
+		return nil
 	}
 	return dst.writeTxContext(ctx, func(tx sqlRunner) error {
 		if len(replace) > 0 { // their params, tags, metrics and artifacts go with them (ON DELETE CASCADE)
@@ -298,7 +240,7 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 			return err
 		}
 		var runRows, kvRows [2][][]any
-		var artRows [][]any
+		var metricRows, latestRows, artRows [][]any
 		for _, r := range todo {
 			runRows[0] = append(runRows[0], []any{r.id, expIDs[r.experiment], r.name, r.status, r.start, r.end, r.source,
 				r.errText, r.config, r.pid, r.host, r.deleted, r.heartbeat, r.interval})
@@ -307,28 +249,31 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, st *CopyStats
 					kvRows[i] = append(kvRows[i], []any{r.id, k, kv[k]})
 				}
 			}
+			metricRows = append(metricRows, r.history...)
+			latestRows = append(latestRows, r.latest...)
 			for _, a := range r.artifacts {
 				artRows = append(artRows, []any{r.id, a.kind, a.path, a.description, a.created})
 			}
 		}
 		for _, ins := range []struct {
-			table string
-			cols  []string
-			rows  [][]any
+			table  string
+			cols   []string
+			rows   [][]any
+			suffix string
 		}{
 			{"runs", []string{"id", "experiment_id", "name", "status", "start_time", "end_time", "source", "error",
-				"config", "owner_pid", "owner_host", "deleted", "heartbeat", "heartbeat_interval"}, runRows[0]},
-			{"params", []string{"run_id", "key", "value"}, kvRows[0]},
-			{"tags", []string{"run_id", "key", "value"}, kvRows[1]},
-			{"metrics", metricColumns, metrics},
-			{"latest_metrics", metricColumns, latest},
-			{"artifacts", artifactColumns, artRows},
+				"config", "owner_pid", "owner_host", "deleted", "heartbeat", "heartbeat_interval"}, runRows[0], ""},
+			{"params", []string{"run_id", "key", "value"}, kvRows[0], ""},
+			{"tags", []string{"run_id", "key", "value"}, kvRows[1], ""},
+			{"metrics", metricColumns, metricRows, ""},
+			{"latest_metrics", metricColumns, latestRows, ""},
+			{"artifacts", artifactColumns, artRows, ""},
+			{"copy_marks", markColumns, markRows, markUpsert},
 		} {
-			if err := insertRows(tx, ins.table, ins.cols, ins.rows, ""); err != nil {
+			if err := insertRows(tx, ins.table, ins.cols, ins.rows, ins.suffix); err != nil {
 				return fmt.Errorf("%s: %w", ins.table, err)
 			}
 		}
-		st.Metrics += len(metrics)
 		return nil
 	})
 }
@@ -337,44 +282,6 @@ var (
 	metricColumns   = []string{"run_id", "key", "step", "epoch", "value", "timestamp"}
 	artifactColumns = []string{"run_id", "kind", "path", "description", "created"}
 )
-
-// readMetrics reads the metric histories and latest values of runs, in logged order.
-func (s *Store) readMetrics(runs []*copiedRun) (history, latest [][]any, err error) {
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		ids[i] = r.id
-	}
-	in, args := placeholders(len(ids)), anys(ids)
-	for _, q := range []struct {
-		sql string
-		dst *[][]any
-	}{
-		{`SELECT run_id, key, step, epoch, value, timestamp FROM metrics WHERE run_id IN ` + in +
-			` ORDER BY run_id, key, step, ` + s.d.rowOrder, &history},
-		{`SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN ` + in, &latest},
-	} {
-		rows, err := s.reader().query(q.sql, args...)
-		if err != nil {
-			return nil, nil, err
-		}
-		for rows.Next() {
-			var id, key string
-			var step, ts int64
-			var epoch int
-			var v sql.NullFloat64
-			if err := rows.Scan(&id, &key, &step, &epoch, &v, &ts); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			*q.dst = append(*q.dst, []any{id, key, step, epoch, v, ts})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, nil, err
-		}
-	}
-	return history, latest, nil
-}
 
 // experimentIDs makes sure the runs' experiments exist in the store tx writes
 // to, and returns their ids there by name.

@@ -2,8 +2,8 @@ package tracker
 
 import (
 	"context"
-	"embed"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,7 +12,7 @@ import (
 )
 
 // CurrentSchemaVersion is the newest store schema this code knows.
-const CurrentSchemaVersion = 6
+const CurrentSchemaVersion = 7
 
 // The migrations are SQL files, one per schema version and dialect:
 // migrations/sqlite/0001.sql takes a SQLite store from version 0 to 1, and
@@ -33,7 +33,8 @@ const CurrentSchemaVersion = 6
 // one of its tags, params or latest metrics is written or removed (Version
 // sums them, so a live view sees every change for the cost of reading one
 // column; heartbeats and logged_seq leave it alone; PostgreSQL's triggers on
-// the child tables fire once a statement).
+// the child tables fire once a statement); 7 copy_marks, what runs push/pull
+// last copied into the store (copy_marks.go).
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
