@@ -129,7 +129,7 @@ func ConfigFlagNames() []string {
 
 // Register defines --model, --quick and the setting flags on fs.
 func (f *ConfigFlags) Register(fs *flag.FlagSet) {
-	fs.Var(modelValue{f}, "model", "model: "+strings.Join(aelib.Models(), ", ")+" (default vanilla)")
+	fs.Var(modelValue{f}, "model", "model: "+strings.Join(aelib.Models(), ", ")) // package flag adds "(default vanilla)" from String
 	fs.BoolVar(&f.quick, "quick", false, "short settings: few epochs on data subsets (each model's aelib.Variant.Quick)")
 	f.RegisterSettings(fs)
 }

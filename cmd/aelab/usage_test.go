@@ -95,3 +95,22 @@ func TestGroupWithoutSubcommand(t *testing.T) {
 		t.Errorf("aelab experiments: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// Every command's usage says each flag's default once (issue 19, item 18: `aelab train -h`
+// said "(default vanilla) (default vanilla)").
+func TestUsageSaysEachDefaultOnce(t *testing.T) {
+	walkCommands(func(path []string, c *command) {
+		if c.subs != nil {
+			return
+		}
+		_, stdout, _ := runAelab(t, append([]string{"help"}, path...)...)
+		for _, line := range strings.Split(stdout, "\n") {
+			if strings.Count(line, "(default") > 1 {
+				t.Errorf("aelab help %s: %q", strings.Join(path, " "), strings.TrimSpace(line))
+			}
+		}
+	})
+	if _, stdout, _ := runAelab(t, "help", "train"); !strings.Contains(stdout, "(default vanilla)") {
+		t.Errorf("aelab help train does not say --model's default:\n%s", stdout)
+	}
+}
