@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -206,11 +205,8 @@ type badRequest struct{ error }
 func (s *Server) setTag(w http.ResponseWriter, r *http.Request) {
 	s.changeRun(w, r, func(id string) error {
 		key, value := strings.TrimSpace(r.PostFormValue("key")), r.PostFormValue("value")
-		switch {
-		case key == "":
-			return badRequest{errors.New("a tag needs a key")}
-		case len(key) > maxTagKeyBytes || len(value) > maxTagValueBytes:
-			return badRequest{fmt.Errorf("a tag's key is at most %d bytes and its value %d", maxTagKeyBytes, maxTagValueBytes)}
+		if err := checkTag(key, value); err != nil {
+			return err
 		}
 		return s.store.SetTag(id, key, value)
 	})

@@ -28,23 +28,58 @@ type runsQuery struct {
 	Size    int      // runs per page
 	Cols    []string // params, metrics and tags shown, as field names (params.model)
 	Deleted bool     // show deleted runs too
+	Group   string   // a param or tag field the table groups its runs by; "" for one row a run
 }
 
-func parseRunsQuery(v url.Values) runsQuery {
+// maxOffset bounds how far into the runs a page may start: a page past it is refused rather
+// than turned into an offset the database cannot take.
+const maxOffset = 1_000_000_000
+
+// queryInt reads the whole number v names, "" giving def; a value that is not an integer
+// from lo to hi is a bad request saying so.
+func queryInt(v url.Values, name string, def, lo, hi int) (int, error) {
+	s := strings.TrimSpace(v.Get(name))
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < int64(lo) || n > int64(hi) {
+		return 0, badRequest{fmt.Errorf("%s=%q: want a whole number from %d to %d", name, clip(s, 40), lo, hi)}
+	}
+	return int(n), nil
+}
+
+// clip shortens a string for a message to at most n runes.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// parseRunsQuery reads a runs query from the URL. Numbers out of range (a page past
+// maxOffset, a size of 0) are a badRequest.
+func parseRunsQuery(v url.Values) (runsQuery, error) {
 	q := runsQuery{Q: strings.TrimSpace(v.Get("q")), Order: strings.TrimSpace(v.Get("order")),
-		Page: 1, Size: defaultPageSize, Cols: v["col"], Deleted: v.Get("deleted") == "1"}
-	if n, err := strconv.Atoi(v.Get("page")); err == nil && n > 0 {
-		q.Page = n
+		Cols: v["col"], Deleted: v.Get("deleted") == "1", Group: strings.TrimSpace(v.Get("group"))}
+	var err error
+	if q.Size, err = queryInt(v, "size", defaultPageSize, 1, maxPageSize); err != nil {
+		return q, err
 	}
-	if n, err := strconv.Atoi(v.Get("size")); err == nil && n > 0 {
-		q.Size = min(n, maxPageSize)
-	}
-	if v.Has("offset") || v.Has("limit") { // the API's names
-		off, _ := strconv.Atoi(v.Get("offset"))
-		if n, err := strconv.Atoi(v.Get("limit")); err == nil && n > 0 {
-			q.Size = min(n, maxPageSize)
+	if v.Has("limit") { // the API's names
+		if q.Size, err = queryInt(v, "limit", q.Size, 1, maxPageSize); err != nil {
+			return q, err
 		}
-		q.Page = max(off, 0)/q.Size + 1
+	}
+	if q.Page, err = queryInt(v, "page", 1, 1, maxOffset/q.Size+1); err != nil {
+		return q, err
+	}
+	if v.Has("offset") {
+		off, err := queryInt(v, "offset", 0, 0, maxOffset)
+		if err != nil {
+			return q, err
+		}
+		q.Page = off/q.Size + 1
 	}
 	if len(q.Cols) == 0 && !v.Has("cols") {
 		q.Cols = defaultColumns
@@ -52,7 +87,14 @@ func parseRunsQuery(v url.Values) runsQuery {
 	if len(q.Cols) > maxColumns {
 		q.Cols = q.Cols[:maxColumns]
 	}
-	return q
+	if q.Group != "" {
+		f, err := tracker.ParseField(q.Group)
+		if err != nil || (f.Kind != tracker.FieldParam && f.Kind != tracker.FieldTag) {
+			return q, badRequest{fmt.Errorf("group=%q: group by a param or a tag, such as params.model", clip(q.Group, 80))}
+		}
+		q.Group = f.String()
+	}
+	return q, nil
 }
 
 // values writes the query back as URL values (defaults left out).
@@ -76,6 +118,9 @@ func (q runsQuery) values() url.Values {
 	}
 	if q.Deleted {
 		v.Set("deleted", "1")
+	}
+	if q.Group != "" {
+		v.Set("group", q.Group)
 	}
 	return v
 }
@@ -105,11 +150,13 @@ type cell struct {
 	Text  string
 	Title string // the exact value, on hover
 	Class string // "num" for numbers, "missing" when the run has no value
+	Range string // a group's min–max, under its mean
 }
 
 type runRowView struct {
 	tracker.RunRow
-	Cells []cell
+	Cells  []cell
+	Member bool // a row under a group's row, hidden until the group opens
 }
 
 // queryErrorView shows a malformed query with a caret under the offending column.
@@ -136,6 +183,36 @@ type runsView struct {
 	Sizes   []int
 	Err     *queryErrorView
 	Chooser []chooserGroup // the column chooser (full pages only)
+	GroupBy []string       // the params and tags the table can be grouped by (full pages only)
+	// Groups is the table grouped by Query.Group: one entry a value, its runs' metrics summed
+	// up; GroupedAll is false when more runs matched than are grouped (maxGroupedRuns).
+	Groups     []groupView
+	GroupedAll bool
+}
+
+// HasGroupOption says whether the group-by menu lists field.
+func (v *runsView) HasGroupOption(field string) bool { return slices.Contains(v.GroupBy, field) }
+
+// GroupedLimit is the most runs a grouped table sums up.
+func (v *runsView) GroupedLimit() int { return maxGroupedRuns }
+
+// ExportURL downloads every run of the query, with the columns shown, as format (csv, json).
+func (v *runsView) ExportURL(format string) string {
+	vals := v.Query.values()
+	for _, k := range []string{"page", "size", "group"} {
+		vals.Del(k)
+	}
+	vals.Set("format", format)
+	return "/runs/export?" + vals.Encode()
+}
+
+// fieldTitle is a column's title: a metric's from the metric schema ("val BCE"), a param's or
+// tag's key.
+func fieldTitle(f tracker.Field) string {
+	if f.Kind == tracker.FieldMetric {
+		return metricMeta(f.Key).Title
+	}
+	return f.Key
 }
 
 // chooserGroup is the column chooser's list of one kind of key.
@@ -167,11 +244,20 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 	if _, own, err := tracker.ParseFilter(q.Q); err == nil && own != nil {
 		order = "" // the query's own "order by" wins
 	}
-	page, err := s.store.SearchPage(tracker.PageQuery{
+	pq := tracker.PageQuery{
 		Search:  tracker.Search{Filter: q.Q, OrderBy: order, Limit: q.Size, IncludeDeleted: q.Deleted},
 		Offset:  (q.Page - 1) * q.Size,
 		Columns: fields,
-	})
+	}
+	var groupField tracker.Field
+	if q.Group != "" { // every matching run, in groups: no pages
+		groupField, _ = tracker.ParseField(q.Group) // parseRunsQuery checked it
+		pq.Limit, pq.Offset = maxGroupedRuns+1, 0
+		if !shown[groupField.String()] {
+			pq.Columns = append(slices.Clip(fields), groupField)
+		}
+	}
+	page, err := s.store.SearchPage(pq)
 	var qe *tracker.QueryError
 	switch {
 	case errors.As(err, &qe):
@@ -201,9 +287,13 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		v.Fixed[a] = mk(tracker.Field{Kind: tracker.FieldAttribute, Key: a}, a)
 	}
 	for _, f := range fields {
-		v.Columns = append(v.Columns, mk(f, f.Key))
+		v.Columns = append(v.Columns, mk(f, fieldTitle(f)))
 	}
 	v.Total = page.Total
+	if q.Group != "" {
+		v.Groups, v.GroupedAll = groupRows(page.Rows, groupField, v.Columns, q), page.Total <= maxGroupedRuns
+		page.Rows = nil
+	}
 	for _, row := range page.Rows {
 		rv := runRowView{RunRow: row}
 		for _, c := range v.Columns {
@@ -212,6 +302,9 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		v.Rows = append(v.Rows, rv)
 	}
 	v.Pages = max(1, (v.Total+q.Size-1)/q.Size)
+	if q.Group != "" {
+		v.Pages = 1
+	}
 	if len(v.Rows) > 0 {
 		v.First = (q.Page-1)*q.Size + 1
 		v.Last = v.First + len(v.Rows) - 1
@@ -234,7 +327,10 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 			group := chooserGroup{Kind: g.kind}
 			for _, k := range g.keys {
 				name := tracker.Field{Kind: g.kind, Key: k}.String()
-				group.Keys = append(group.Keys, chooserKey{Name: name, Label: k, Checked: shown[name]})
+				group.Keys = append(group.Keys, chooserKey{Name: name, Label: fieldTitle(tracker.Field{Kind: g.kind, Key: k}), Checked: shown[name]})
+				if g.kind != tracker.FieldMetric {
+					v.GroupBy = append(v.GroupBy, name)
+				}
 			}
 			v.Chooser = append(v.Chooser, group)
 		}
@@ -296,32 +392,40 @@ func formatCell(row tracker.RunRow, f tracker.Field) cell {
 	return cell{}
 }
 
-func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.runsData(parseRunsQuery(r.URL.Query()), true)
+// runsRequest reads the runs query of a request and its data; false when it has answered
+// the request with an error (a bad number or group is a 400).
+func (s *Server) runsRequest(w http.ResponseWriter, r *http.Request, withKeys bool) (runsQuery, *runsView, bool) {
+	q, err := parseRunsQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return q, nil, false
+	}
+	v, err := s.runsData(q, withKeys)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
-		return
+		return q, nil, false
 	}
-	s.page(w, r, "runs", "Runs", v)
+	return q, v, true
+}
+
+func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
+	if _, v, ok := s.runsRequest(w, r, true); ok {
+		s.page(w, r, "runs", "Runs", v)
+	}
 }
 
 // runsTable is the table part of the runs page, which the page's script swaps in when the
 // query, order or page changes or the store does.
 func (s *Server) runsTable(w http.ResponseWriter, r *http.Request) {
-	v, err := s.runsData(parseRunsQuery(r.URL.Query()), false)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
+	if _, v, ok := s.runsRequest(w, r, false); ok {
+		s.page(w, r, "runs", "Runs", v, "table")
 	}
-	s.page(w, r, "runs", "Runs", v, "table")
 }
 
 // apiRuns is one page of runs as JSON: ?q=&order=&offset=&limit=&col=….
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
-	q := parseRunsQuery(r.URL.Query())
-	v, err := s.runsData(q, false)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
+	q, v, ok := s.runsRequest(w, r, false)
+	if !ok {
 		return
 	}
 	if v.Err != nil {

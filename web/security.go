@@ -109,9 +109,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 		if r.Method == http.MethodGet && !isAPI(r) {
 			q.Del("token")
-			u := *r.URL
-			u.RawQuery = q.Encode()
-			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+			http.Redirect(w, r, localTarget(r.URL.EscapedPath(), q.Encode()), http.StatusSeeOther)
 			return false
 		}
 		return true
@@ -119,6 +117,17 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="aelab ui"`)
 	s.fail(w, r, http.StatusUnauthorized, fmt.Errorf("this aelab ui needs its token: open the address once with ?token=… (the token the server was started with), or send \"Authorization: Bearer …\""))
 	return false
+}
+
+// localTarget is a redirect target on this server for a request path and query: leading
+// slashes and backslashes collapse to one slash, so "//evil.com/" (which a browser reads as
+// another host) becomes "/evil.com/", a path here.
+func localTarget(path, rawQuery string) string {
+	target := "/" + strings.TrimLeft(path, "/\\")
+	if rawQuery != "" {
+		target += "?" + rawQuery
+	}
+	return target
 }
 
 // csrfOK checks the CSRF token of a change: the X-CSRF-Token header or the csrf form field.

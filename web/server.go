@@ -98,6 +98,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /runs/{id}/tags/delete", s.deleteTag)
 	mux.HandleFunc("POST /runs/{id}/delete", s.deleteRun)
 	mux.HandleFunc("POST /runs/{id}/restore", s.restoreRun)
+	mux.HandleFunc("POST /runs/{id}/rename", s.renameRun)
+	mux.HandleFunc("POST /runs/{id}/notes", s.setNotes)
+	mux.HandleFunc("POST /runs/bulk", s.bulkRuns)
+	mux.HandleFunc("GET /runs/export", s.exportRuns)
 	mux.HandleFunc("GET /charts", s.chartsPage)
 	mux.HandleFunc("GET /compare", s.comparePage)
 	mux.HandleFunc("GET /report", s.reportPage)
@@ -176,7 +180,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err erro
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return
 	}
-	b, rerr := s.pages.render("error", s.view("error", "Error", errorView{Code: code, Status: http.StatusText(code), Message: err.Error()}))
+	// An error page carries no CSRF token: it answers requests that failed the token or the
+	// Host check too, and has no form.
+	ev := s.view("error", "Error", errorView{Code: code, Status: http.StatusText(code), Message: err.Error()})
+	ev.CSRF = ""
+	b, rerr := s.pages.render("error", ev)
 	if rerr != nil {
 		b = []byte(template.HTMLEscapeString(err.Error()))
 	}

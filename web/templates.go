@@ -96,7 +96,17 @@ var templateFuncs = template.FuncMap{
 		b, err := json.MarshalIndent(v, "", "  ")
 		return string(b), err
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":   func(a, b int) int { return a + b },
+	"short": shortID,
+}
+
+// shortID is the first 8 characters of an id (a run's, a sweep's), or the whole id when it is
+// shorter: the one way pages shorten ids, whatever a store holds.
+func shortID(id string) string {
+	if r := []rune(id); len(r) > 8 {
+		return string(r[:8])
+	}
+	return id
 }
 
 func loadPages() (*pages, error) {

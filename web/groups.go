@@ -1,0 +1,162 @@
+package web
+
+// Grouping the runs table: ?group=params.model gives one row a value of the param (or tag),
+// with the number of runs and, for each metric column shown, the mean and the min–max of its
+// runs; each group row opens to its runs.
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/aelab/aelab/tracker"
+)
+
+// Bounds of a grouped table: the runs read to group, and the runs listed under each group.
+const (
+	maxGroupedRuns  = 20000
+	maxGroupMembers = 100
+)
+
+// groupView is one group of the runs table.
+type groupView struct {
+	Value   string // the param's or tag's value; "" when Missing
+	Missing bool   // the runs that have no such param or tag
+	Count   int
+	Cells   []cell       // one per column: metrics' mean (min–max), params' and tags' shared value
+	Members []runRowView // its first maxGroupMembers runs, in the query's order
+	More    int          // runs of the group not in Members
+	RunsURL string       // the runs page showing only this group's runs
+}
+
+// groupRows groups rows by the value of field g and sums each group up over cols; groups
+// come in the order of their values (numbers by value), runs without the field last.
+func groupRows(rows []tracker.RunRow, g tracker.Field, cols []column, q runsQuery) []groupView {
+	byValue := map[string]*groupView{}
+	var missing *groupView
+	var order []*groupView
+	value := func(r tracker.RunRow) (string, bool) {
+		m := r.Params
+		if g.Kind == tracker.FieldTag {
+			m = r.Tags
+		}
+		v, ok := m[g.Key]
+		return v, ok
+	}
+	members := map[*groupView][]tracker.RunRow{}
+	for _, r := range rows[:min(len(rows), maxGroupedRuns)] {
+		v, ok := value(r)
+		gv := missing
+		if ok {
+			gv = byValue[v]
+		}
+		if gv == nil {
+			gv = &groupView{Value: v, Missing: !ok}
+			if ok {
+				byValue[v] = gv
+			} else {
+				missing = gv
+			}
+			order = append(order, gv)
+		}
+		gv.Count++
+		members[gv] = append(members[gv], r)
+	}
+	slices.SortStableFunc(order, func(a, b *groupView) int {
+		if a.Missing != b.Missing {
+			return map[bool]int{true: 1, false: -1}[a.Missing]
+		}
+		fa, ea := strconv.ParseFloat(a.Value, 64)
+		fb, eb := strconv.ParseFloat(b.Value, 64)
+		if ea == nil && eb == nil {
+			return cmp.Compare(fa, fb)
+		}
+		return cmp.Compare(a.Value, b.Value)
+	})
+	out := make([]groupView, 0, len(order))
+	for _, gv := range order {
+		rs := members[gv]
+		for _, c := range cols {
+			gv.Cells = append(gv.Cells, summarize(rs, c.Field))
+		}
+		for _, r := range rs[:min(len(rs), maxGroupMembers)] {
+			rv := runRowView{RunRow: r, Member: true}
+			for _, c := range cols {
+				rv.Cells = append(rv.Cells, formatCell(r, c.Field))
+			}
+			gv.Members = append(gv.Members, rv)
+		}
+		gv.More = len(rs) - len(gv.Members)
+		gv.RunsURL = q.URL(func(r *runsQuery) { r.Group, r.Page, r.Q = "", 1, groupFilter(q.Q, g, *gv) })
+		out = append(out, *gv)
+	}
+	return out
+}
+
+// groupFilter is the query that selects one group's runs: the page's query and the group's
+// value (for the runs without the field, those whose value is none of the others' is not
+// expressible, so the page's query alone).
+func groupFilter(q string, g tracker.Field, gv groupView) string {
+	if gv.Missing {
+		return q
+	}
+	cond := fmt.Sprintf("%s = %s", g.String(), strconv.Quote(gv.Value))
+	if q == "" {
+		return cond
+	}
+	if _, own, err := tracker.ParseFilter(q); err == nil && own != nil {
+		return q // its own order by ends it: leave it as it is
+	}
+	return "(" + q + ") and " + cond
+}
+
+// summarize is a group's cell of a column: a metric's mean with its min–max and the number
+// of runs that have it, a param's or tag's value when its runs share one, else how many
+// values they have.
+func summarize(rows []tracker.RunRow, f tracker.Field) cell {
+	switch f.Kind {
+	case tracker.FieldMetric:
+		info := metricMeta(f.Key)
+		n, sum, lo, hi := 0, 0.0, math.Inf(1), math.Inf(-1)
+		for _, r := range rows {
+			p, ok := r.Metrics[f.Key]
+			if !ok || math.IsNaN(p.Value) {
+				continue
+			}
+			n++
+			sum += p.Value
+			lo, hi = min(lo, p.Value), max(hi, p.Value)
+		}
+		if n == 0 {
+			return cell{Text: "–", Class: "num missing"}
+		}
+		mean := sum / float64(n)
+		c := cell{Text: info.Format(mean), Class: "num group-stat",
+			Title: fmt.Sprintf("mean of %d run%s: %s", n, plural(n), strconv.FormatFloat(mean, 'g', -1, 64))}
+		if n > 1 {
+			c.Range = info.Format(lo) + "–" + info.Format(hi)
+			c.Title += fmt.Sprintf("; min %s, max %s", strconv.FormatFloat(lo, 'g', -1, 64), strconv.FormatFloat(hi, 'g', -1, 64))
+		}
+		return c
+	case tracker.FieldParam, tracker.FieldTag:
+		values := map[string]bool{}
+		for _, r := range rows {
+			c := formatCell(r, f)
+			values[c.Title] = true
+		}
+		if len(values) == 1 {
+			return formatCell(rows[0], f)
+		}
+		return cell{Text: fmt.Sprintf("%d values", len(values)), Class: "missing"}
+	}
+	return cell{}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
