@@ -3,7 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,16 +13,17 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// Limits of one chart.
+// Limits of one chart and of the charts page.
 const (
 	maxSeriesPoints = 2000 // points per series after downsampling
 	minSeriesPoints = 10
 	maxChartRuns    = 50
+	maxPanels       = 12 // metrics the charts page shows at once
 	recentRuns      = 10 // runs the charts page shows when none are selected
 )
 
-// runIDs reads the runs a request names (?run=ID, repeated or comma-separated; prefixes are
-// resolved) and loads them.
+// requestedRuns reads the runs a request names (?run=ID, repeated or comma-separated;
+// prefixes are resolved) and loads them.
 func (s *Server) requestedRuns(v url.Values) ([]*tracker.RunRecord, error) {
 	var ids []string
 	for _, r := range v["run"] {
@@ -50,13 +51,18 @@ func (s *Server) requestedRuns(v url.Values) ([]*tracker.RunRecord, error) {
 	return recs, nil
 }
 
-// chartView is what the chart panel (template "chart") needs: the runs, the metrics they
-// have curves of and the one shown first.
+// chartView is what one chart panel (template "chart") needs: the runs, the metrics they
+// have curves of, the one shown and how.
 type chartView struct {
 	RunIDs string // space-separated full ids
 	Keys   []keyOption
 	Key    string
-	Live   bool
+	Live   bool // a run is still training: the panel follows the store
+	Log    bool
+	Smooth float64 // EMA weight, 0 for none
+	X      string  // auto, epoch, step or time
+	Group  string  // params.KEY or tags.KEY whose runs become one band; "" for none
+	Grid   bool    // a panel of the charts page: removable, its x axis and grouping the page's
 }
 
 type keyOption struct {
@@ -81,45 +87,57 @@ func (s *Server) curveKeys(recs []*tracker.RunRecord) ([]keyOption, error) {
 }
 
 // newChartView lists the runs' curves; want is shown first when they have it, else the
-// schema's chart metric, else the first.
+// schema's chart metric, else the first. The panel is live only while one of the runs is
+// running: a finished run with fewer than two values of a metric has nothing more to come.
 func (s *Server) newChartView(recs []*tracker.RunRecord, want string) (*chartView, error) {
-	cv := &chartView{}
+	keys, err := s.curveKeys(recs)
+	if err != nil {
+		return nil, err
+	}
+	return chartOf(recs, keys, want), nil
+}
+
+// chartOf is newChartView with the runs' curves already listed.
+func chartOf(recs []*tracker.RunRecord, keys []keyOption, want string) *chartView {
+	cv := &chartView{RunIDs: strings.Join(runIDs(recs), " "), Keys: keys, X: "auto"}
 	for _, r := range recs {
 		cv.Live = cv.Live || r.Status == tracker.StatusRunning
 	}
-	cv.RunIDs = strings.Join(runIDs(recs), " ")
-	var err error
-	if cv.Keys, err = s.curveKeys(recs); err != nil {
-		return nil, err
-	}
-	has := func(k string) bool { return slices.ContainsFunc(cv.Keys, func(o keyOption) bool { return o.Key == k }) }
+	has := func(k string) bool { return slices.ContainsFunc(keys, func(o keyOption) bool { return o.Key == k }) }
 	switch {
-	case want != "" && has(want):
+	case want != "":
 		cv.Key = want
-	case has(chartMetric):
+	case has(chartMetric) || len(keys) == 0:
 		cv.Key = chartMetric
-	case len(cv.Keys) > 0:
-		cv.Key = cv.Keys[0].Key
+	default:
+		cv.Key = keys[0].Key
 	}
-	// Runs that have not logged a second value yet (just started) still get a live chart.
-	cv.Live = cv.Live || len(recs) > 0 && cv.Key == ""
-	if cv.Key == "" {
-		cv.Key = want
-		if cv.Key == "" {
-			cv.Key = chartMetric
-		}
+	// The chooser names the metric shown by its schema title even before it has a curve
+	// (a sweep's first trials, a run that logged it once).
+	if !has(cv.Key) {
+		cv.Keys = append([]keyOption{{Key: cv.Key, Title: metricMeta(cv.Key).Title}}, keys...)
 	}
-	return cv, nil
+	return cv
 }
 
+// chartsView is the charts page: a grid of panels over the same runs.
 type chartsView struct {
 	Runs     []*tracker.RunRecord
-	Chart    *chartView
-	Selected bool // the runs were chosen (else: the most recent)
+	Panels   []*chartView
+	Blank    *chartView // the panel the page clones when a metric is added
+	Keys     []keyOption
+	X        string
+	Group    string
+	Groups   []string // the params and tags of the runs, to group by
+	Selected bool     // the runs were chosen (else: the most recent)
 }
 
+// chartsPage shows one panel per ?key= (the schema's chart metric when none), with the
+// view the URL describes: ?log=KEY and ?smooth=KEY:WEIGHT per panel, ?x= and ?group= for
+// all, so that a link reopens the same view.
 func (s *Server) chartsPage(w http.ResponseWriter, r *http.Request) {
-	recs, err := s.requestedRuns(r.URL.Query())
+	q := r.URL.Query()
+	recs, err := s.requestedRuns(q)
 	if err != nil {
 		s.fail(w, r, http.StatusNotFound, err)
 		return
@@ -131,114 +149,104 @@ func (s *Server) chartsPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if v.Chart, err = s.newChartView(v.Runs, r.URL.Query().Get("key")); err != nil {
+	opts, err := parseChartsQuery(q)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	if v.Keys, err = s.curveKeys(v.Runs); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	v.X, v.Group, v.Groups = opts.x, opts.group, chartGroupFields(v.Runs)
+	if len(opts.keys) == 0 {
+		opts.keys = []string{chartOf(v.Runs, v.Keys, "").Key}
+	}
+	for _, k := range opts.keys {
+		cv := chartOf(v.Runs, v.Keys, k)
+		cv.Log, cv.Smooth, cv.X, cv.Group, cv.Grid = opts.log[k], opts.smooth[k], opts.x, opts.group, true
+		v.Panels = append(v.Panels, cv)
+	}
+	v.Blank = chartOf(v.Runs, v.Keys, "")
+	v.Blank.X, v.Blank.Group, v.Blank.Grid = opts.x, opts.group, true
 	s.page(w, r, "charts", "Charts", v)
 }
 
-// seriesJSON is one run's curve of a metric, downsampled.
-type seriesJSON struct {
-	Run       string    `json:"run"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	Total     int       `json:"total"`     // values logged
-	NonFinite int       `json:"nonfinite"` // NaN or ±Inf values, left out
-	X         []float64 `json:"x"`
-	Y         []float64 `json:"y"`
+// chartsQuery is the view a charts page URL describes.
+type chartsQuery struct {
+	keys   []string
+	log    map[string]bool
+	smooth map[string]float64
+	x      string
+	group  string
 }
 
-// chartJSON is the answer of /api/series.
-type chartJSON struct {
-	metricInfo
-	X      string       `json:"x"` // "epoch" or "step"
-	Series []seriesJSON `json:"series"`
+func parseChartsQuery(q url.Values) (*chartsQuery, error) {
+	o := &chartsQuery{log: map[string]bool{}, smooth: map[string]float64{}, x: "auto"}
+	for _, k := range q["key"] {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(o.keys, k) {
+			o.keys = append(o.keys, k)
+		}
+	}
+	if len(o.keys) > maxPanels {
+		return nil, fmt.Errorf("%d metrics asked for; the charts page shows at most %d at once", len(o.keys), maxPanels)
+	}
+	for _, k := range q["log"] {
+		o.log[k] = true
+	}
+	for _, kv := range q["smooth"] {
+		k, w, ok := strings.Cut(kv, ":")
+		f, err := strconv.ParseFloat(w, 64)
+		if !ok || err != nil || f < 0 || f > 0.99 {
+			return nil, fmt.Errorf("smooth=%q: use smooth=METRIC:WEIGHT with a weight from 0 to 0.99", kv)
+		}
+		o.smooth[k] = f
+	}
+	var err error
+	if o.x, err = parseAxis(q.Get("x")); err != nil {
+		return nil, err
+	}
+	if o.group, err = parseChartGroup(q.Get("group")); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
-// apiSeries answers ?run=ID…&key=METRIC&x=auto|epoch|step&points=N with each run's curve of
-// the metric, downsampled with LTTB to at most N (≤ 2,000) points.
-func (s *Server) apiSeries(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	key := q.Get("key")
-	if key == "" {
-		s.fail(w, r, http.StatusBadRequest, errors.New("no metric: add ?key=NAME"))
-		return
+// parseAxis checks an x axis: auto (the default), epoch, step or time (wall-clock).
+func parseAxis(x string) (string, error) {
+	switch x {
+	case "", "auto":
+		return "auto", nil
+	case "epoch", "step", "time":
+		return x, nil
 	}
-	points := maxSeriesPoints
-	if p := q.Get("points"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			s.fail(w, r, http.StatusBadRequest, fmt.Errorf("points=%q is not a number", p))
-			return
-		}
-		points = min(max(n, minSeriesPoints), maxSeriesPoints)
-	}
-	axis := q.Get("x")
-	if axis != "" && axis != "auto" && axis != "epoch" && axis != "step" {
-		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("x=%q: use auto, epoch or step", axis))
-		return
-	}
-	recs, err := s.requestedRuns(q)
-	if err != nil {
-		s.fail(w, r, http.StatusNotFound, err)
-		return
-	}
-	out, err := s.series(recs, key, axis, points)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	return "", fmt.Errorf("x=%q: use auto, epoch, step or time", x)
 }
 
-// series reads each run's history of key and downsamples it. The x axis is the epoch when
-// every run logged the metric once per epoch (axis "auto"), else the step.
-func (s *Server) series(recs []*tracker.RunRecord, key, axis string, points int) (*chartJSON, error) {
-	all := make([]*tracker.Series, len(recs))
-	perEpoch := true
-	for i, rec := range recs {
-		h, err := s.store.MetricSeries(rec.ID, key)
-		if err != nil {
-			return nil, err
+// parseChartGroup checks a grouping: a param or a tag (params.seed, tags.section), or none.
+func parseChartGroup(g string) (string, error) {
+	if g == "" {
+		return "", nil
+	}
+	f, err := tracker.ParseField(g)
+	if err != nil || f.Kind != tracker.FieldParam && f.Kind != tracker.FieldTag {
+		return "", fmt.Errorf("group=%q: group by a param or a tag, e.g. group=params.model", g)
+	}
+	return f.String(), nil
+}
+
+// chartGroupFields lists the params and tags of the runs: what their curves can be grouped by.
+func chartGroupFields(recs []*tracker.RunRecord) []string {
+	set := map[string]bool{}
+	for _, r := range recs {
+		for k := range r.Params {
+			set[tracker.Field{Kind: tracker.FieldParam, Key: k}.String()] = true
 		}
-		all[i] = h
-		for j := 1; j < h.Len() && perEpoch; j++ {
-			perEpoch = h.Epochs[j] > h.Epochs[j-1]
+		for k := range r.Tags {
+			set[tracker.Field{Kind: tracker.FieldTag, Key: k}.String()] = true
 		}
 	}
-	out := &chartJSON{metricInfo: metricMeta(key), X: axis, Series: make([]seriesJSON, 0, len(recs))}
-	if axis == "" || axis == "auto" {
-		out.X = map[bool]string{true: "epoch", false: "step"}[perEpoch]
-	}
-	for i, rec := range recs {
-		h := all[i]
-		sj := seriesJSON{Run: rec.ID, Name: rec.Name, Status: string(rec.Status), Total: h.Len()}
-		xs, ys := make([]float64, 0, h.Len()), make([]float64, 0, h.Len())
-		for j := 0; j < h.Len(); {
-			// The values of one epoch: on the epoch axis, spread evenly over (epoch-1, epoch].
-			k := j + 1
-			for k < h.Len() && h.Epochs[k] == h.Epochs[j] {
-				k++
-			}
-			for n := j; n < k; n++ {
-				v := h.Values[n]
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					sj.NonFinite++
-					continue
-				}
-				x := float64(h.Steps[n])
-				if out.X == "epoch" {
-					x = float64(h.Epochs[n]) - 1 + float64(n-j+1)/float64(k-j)
-				}
-				xs, ys = append(xs, x), append(ys, v)
-			}
-			j = k
-		}
-		sj.X, sj.Y = lttb(xs, ys, points)
-		out.Series = append(out.Series, sj)
-	}
-	return out, nil
+	return slices.Sorted(maps.Keys(set))
 }
 
 // apiCurves lists the metrics the runs (?run=ID…) have curves of, for a live chart's chooser.
@@ -255,3 +263,5 @@ func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, keys)
 }
+
+var errNoKey = errors.New("no metric: add ?key=NAME")

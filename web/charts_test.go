@@ -104,7 +104,7 @@ func TestSeriesAreDownsampledOnTheServer(t *testing.T) {
 		!slices.ContainsFunc(curves, func(k keyOption) bool { return k.Key == chartMetric }) {
 		t.Errorf("curves %+v", curves)
 	}
-	for _, bad := range []string{"/api/series?run=" + short, "/api/series?key=x&x=time&run=" + short, "/api/series?key=x&points=many&run=" + short} {
+	for _, bad := range []string{"/api/series?run=" + short, "/api/series?key=x&x=fortnight&run=" + short, "/api/series?key=x&points=many&run=" + short} {
 		if res := do(t, h, "GET", bad, nil); res.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, res.StatusCode)
 		}

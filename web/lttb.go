@@ -8,12 +8,30 @@ import "math"
 // and the mean of the next bucket. Peaks and sudden drops survive, where averaging buckets
 // would flatten them. Series of n points or fewer come back as they are; n is at least 3.
 func lttb(x, y []float64, n int) (xs, ys []float64) {
-	n = max(n, 3)
-	if len(x) <= n {
+	if len(x) <= max(n, 3) {
 		return x, y
 	}
-	xs, ys = make([]float64, 0, n), make([]float64, 0, n)
-	xs, ys = append(xs, x[0]), append(ys, y[0])
+	keep := lttbIndices(x, y, n)
+	xs, ys = make([]float64, len(keep)), make([]float64, len(keep))
+	for i, j := range keep {
+		xs[i], ys[i] = x[j], y[j]
+	}
+	return xs, ys
+}
+
+// lttbIndices is lttb's choice as indices into x and y, so that values beside y (a group's
+// minimum and maximum) can follow the points it keeps.
+func lttbIndices(x, y []float64, n int) []int {
+	n = max(n, 3)
+	if len(x) <= n {
+		keep := make([]int, len(x))
+		for i := range keep {
+			keep[i] = i
+		}
+		return keep
+	}
+	keep := make([]int, 0, n)
+	keep = append(keep, 0)
 	width := float64(len(x)-2) / float64(n-2)
 	a := 0 // index of the point kept last
 	for i := range n - 2 {
@@ -37,8 +55,8 @@ func lttb(x, y []float64, n int) (xs, ys []float64) {
 				best, bestArea = j, area
 			}
 		}
-		xs, ys = append(xs, x[best]), append(ys, y[best])
+		keep = append(keep, best)
 		a = best
 	}
-	return append(xs, x[len(x)-1]), append(ys, y[len(y)-1])
+	return append(keep, len(x)-1)
 }

@@ -1,12 +1,18 @@
 // aelab ui: one entry point; each page's parts start what they need.
 import { mountChart } from './chart.js';
+import { initPanels } from './panels.js';
+import { initParallel } from './parallel.js';
 import { initRuns } from './runs.js';
 import { watch, swapParts } from './live.js';
 import { updateLinks } from './selection.js';
 
 function start() {
   updateLinks();
-  const charts = [...document.querySelectorAll('[data-chart]')].map((panel) => ({ panel, chart: mountChart(panel) }));
+  const charts = [...document.querySelectorAll('[data-chart]:not(.grid-panel)')].map((panel) => ({ panel, chart: mountChart(panel) }));
+  const toolbar = document.getElementById('charts-toolbar');
+  if (toolbar) initPanels(toolbar);
+  const parallel = document.getElementById('parallel');
+  if (parallel) initParallel(parallel);
 
   const form = document.getElementById('query');
   const table = document.getElementById('runs-table');
