@@ -103,6 +103,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /runs/bulk", s.bulkRuns)
 	mux.HandleFunc("GET /runs/export", s.exportRuns)
 	mux.HandleFunc("GET /charts", s.chartsPage)
+	mux.HandleFunc("GET /parallel", s.parallelPage)
 	mux.HandleFunc("GET /compare", s.comparePage)
 	mux.HandleFunc("GET /report", s.reportPage)
 	mux.HandleFunc("GET /sweeps", s.sweepsPage)
@@ -113,6 +114,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/series", s.apiSeries)
 	mux.HandleFunc("GET /api/keys", s.apiKeys)
 	mux.HandleFunc("GET /api/curves", s.apiCurves)
+	mux.HandleFunc("GET /api/parallel", s.apiParallel)
 	mux.HandleFunc("GET /api/events", s.apiEvents)
 	mux.Handle("GET /static/", staticHandler())
 	return mux
