@@ -60,6 +60,10 @@ var commands = []*command{
 		{name: "cancel", summary: "cancel a sweep's queued and running trials: aelab sweep cancel ID", run: sweepCancel},
 		{name: "report", summary: "write a sweep's report (HTML, Markdown, figures): aelab sweep report ID [--out DIR]", run: sweepReport},
 	}},
+	{name: "run", summary: "run any program as a tracked run: aelab run [--name N] -- COMMAND ARGS… (name=value stdout lines are metrics)", run: runRun},
+	{name: "import", summary: "training history from elsewhere as runs", subs: []*command{
+		{name: "gomlx", summary: "a GoMLX checkpoint folder's training_plot_points.json and params: aelab import gomlx DIR", run: importGoMLX},
+	}},
 	{name: "worker", summary: "train queued sweep trials from the store (run one on every machine that reaches it)", run: runWorker},
 	{name: "ui", summary: "browse, chart and compare the runs in a web browser (loopback by default)", run: runUI},
 	{name: "db", summary: "a PostgreSQL store server of your own and store upgrades", subs: []*command{

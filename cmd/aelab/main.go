@@ -51,6 +51,10 @@ func exitStatus(stderr io.Writer, name string, err error) int {
 	if err == nil {
 		return 0
 	}
+	var ec exitCodeError
+	if errors.As(err, &ec) { // a program's own exit status (aelab run): already said
+		return ec.code
+	}
 	fmt.Fprintf(stderr, "aelab %s: %v\n", name, err)
 	var ue usageError
 	if errors.As(err, &ue) {
