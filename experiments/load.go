@@ -83,6 +83,9 @@ func Reproduce(ctx context.Context, store *tracker.Store, id string, opts Option
 	if err != nil {
 		return orig, nil, err
 	}
+	if err := cfg.CheckMemory(); err != nil { // before a run is recorded: a stored config is untrusted input
+		return orig, nil, err
+	}
 	spec := Spec{Config: cfg, Name: orig.Name, Section: orig.Tags["section"], Experiment: orig.Experiment,
 		Source: "reproduce", Tags: map[string]string{"reproduces": orig.ID}}
 	res, err := Run(ctx, store, spec, opts)

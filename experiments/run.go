@@ -96,6 +96,12 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	// no larger than the data).
 	cfg, notes := spec.Config.ForData(ds.Train.N, ds.Test.N)
 	spec.Config = cfg
+	// A model too large for this machine is refused before anything is built: untracked, at
+	// once; tracked, as a FAILED run with the reason (a sweep's trial shows why it failed).
+	tooLarge := cfg.CheckMemory()
+	if tooLarge != nil && store == nil {
+		return nil, tooLarge
+	}
 	ae, err := aelib.New(cfg)
 	if err != nil {
 		return nil, err
@@ -123,6 +129,9 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 			}
 			err = errors.Join(err, finishRun(ctx, run, err))
 		}()
+	}
+	if tooLarge != nil {
+		return res, tooLarge
 	}
 
 	var observers []aelib.Observer
