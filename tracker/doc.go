@@ -113,10 +113,14 @@
 // A run's writes (LogMetrics, LogArtifact) that fail for a passing reason — a
 // server restarting, a network drop, a file locked for long — are kept in
 // order (up to [MaxPendingValues] values) and written in the background with
-// backoff; training goes on. Finish (and Close) write what was kept before the
-// run's end, waiting up to the flush timeout; what could not be written is
-// named in the run's reason and in Finish's error. A write whose commit was
-// not acknowledged is not applied twice (runs.logged_seq).
+// backoff; training goes on. The run says so at once, in one line on stderr
+// ([Store.SetNotices]), and again when the store is back. Finish (and Close)
+// write what was kept before the run's end, waiting up to the flush timeout;
+// what could not be written is named in the run's reason and in Finish's
+// error, and Finish saves the run (record, every value it logged, artifacts)
+// to a SQLite file of its own beside the store's artifacts, which `aelab runs
+// push` brings to the store later; the error says where. A write whose commit
+// was not acknowledged is not applied twice (runs.logged_seq).
 //
 // # Reading many runs
 //

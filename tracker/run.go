@@ -45,6 +45,7 @@ type Run struct {
 	hbOnce sync.Once
 
 	writer runWriter
+	rec    runRecord // what a spill file says of the run (spill.go); guarded by writer.mu
 
 	mu        sync.Mutex
 	finished  bool
@@ -111,7 +112,8 @@ func (s *Store) StartRun(spec RunSpec) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracker: start run in %q: %w", spec.Experiment, err)
 	}
-	r := &Run{store: s, id: id, hbStop: make(chan struct{}), hbDone: make(chan struct{})}
+	r := &Run{store: s, id: id, hbStop: make(chan struct{}), hbDone: make(chan struct{}),
+		rec: s.newRunRecord(spec, config, host, now, interval.Milliseconds())}
 	s.mu.Lock()
 	s.runs[r] = struct{}{}
 	s.mu.Unlock()
@@ -142,7 +144,11 @@ func (r *Run) Store() *Store { return r.store }
 
 // LogParams adds (or overwrites) parameters.
 func (r *Run) LogParams(params map[string]string) error {
-	if err := r.store.writeTx(func(tx sqlRunner) error { return r.store.upsertKV(tx, "params", r.id, params) }); err != nil {
+	err := r.store.writeTx(func(tx sqlRunner) error { return r.store.upsertKV(tx, "params", r.id, params) })
+	if err == nil || isTransient(err) {
+		r.remember("params", params)
+	}
+	if err != nil {
 		return fmt.Errorf("tracker: run %s: log params: %w", short(r.id), err)
 	}
 	return nil
@@ -150,7 +156,11 @@ func (r *Run) LogParams(params map[string]string) error {
 
 // SetTag sets (or overwrites) one tag.
 func (r *Run) SetTag(key, value string) error {
-	return r.store.SetTag(r.id, key, value)
+	err := r.store.SetTag(r.id, key, value)
+	if err == nil || isTransient(err) {
+		r.remember("tags", map[string]string{key: value})
+	}
+	return err
 }
 
 // LogMetric appends one metric value to the run's history. step orders the
@@ -213,6 +223,7 @@ func (r *Run) Finish(status Status, reason string) error {
 	r.stopHeartbeat()
 	deadline := time.Now().Add(r.store.flushTimeout())
 	lost := r.flush(deadline)
+	ownReason := reason
 	if lost != nil {
 		reason = strings.TrimPrefix(reason+"; store: "+lost.Error(), "; ")
 	}
@@ -226,6 +237,9 @@ func (r *Run) Finish(status Status, reason string) error {
 		err = fmt.Errorf("tracker: run %s: finish: %w", short(r.id), err)
 	case lost != nil:
 		err = fmt.Errorf("tracker: run %s: recorded as %s, but %w", short(r.id), status, lost)
+	}
+	if err != nil { // the store lacks some of the run: save it where it can be pushed from
+		err = fmt.Errorf("%w%s", err, r.spill(status, ownReason, now))
 	}
 	err = scrub(err, r.store.secret)
 	r.finished, r.finishErr = true, err

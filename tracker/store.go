@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,6 +70,7 @@ type Store struct {
 	lostAfter time.Duration
 	flushFor  time.Duration
 	runs      map[*Run]struct{} // live runs, stopped on Close
+	notices   io.Writer         // where runs say that the store is unreachable (SetNotices)
 }
 
 // DefaultPath is the store shared by the CLI and the notebooks: $AELAB_DB if set

@@ -1,7 +1,13 @@
 package tracker
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -59,28 +65,153 @@ func TestServerRestartLosesNoMetric(t *testing.T) {
 	}
 }
 
-// When the server never comes back, Finish says which epochs were not written.
-func TestServerGoneSaysWhatWasLost(t *testing.T) {
+// syncBuffer is a buffer that the run's goroutines and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Split(strings.TrimSuffix(b.b.String(), "\n"), "\n")
+}
+
+// Issue 19, item 15: a PostgreSQL server that stops mid-run and never comes back. The run
+// says at once, in one line, that the store is unreachable and that it keeps its metrics;
+// training goes on; Finish, once the flush timeout is over, names the epochs not written in
+// order, and saves the run (record, every metric value, the final ones too, and its
+// artifact) to a store file of its own, which Copy (aelab runs push) brings to the store
+// once it is back.
+func TestServerGoneForGoodSavesTheRun(t *testing.T) {
 	srv := pgtest.New(t)
-	s := openAt(t, srv.NewDatabase(t), CurrentSchemaVersion)
-	r := mustStart(t, s, RunSpec{Name: "orphaned"})
-	if err := r.LogMetrics(map[string]float64{"val_bce": 0.5}, 1, 1); err != nil {
+	loc := srv.NewDatabase(t)
+	root := t.TempDir()
+	s, err := OpenWith(loc, Options{ArtifactRoot: root})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Stop(); err != nil {
+	t.Cleanup(func() { s.Close() })
+	var notices syncBuffer
+	s.SetNotices(&notices)
+	r := mustStart(t, s, RunSpec{Experiment: "outage", Name: "orphaned", Config: json.RawMessage(`{"epochs":6}`),
+		Params: map[string]string{"model": "vanilla"}, Tags: map[string]string{"team": "a"}})
+	if err := r.SetTag("stage", "train"); err != nil {
 		t.Fatal(err)
 	}
-	for epoch := 2; epoch <= 4; epoch++ {
-		if err := r.LogMetrics(map[string]float64{"val_bce": 0.4, "train_loss": 0.3}, int64(epoch), epoch); err != nil {
-			t.Fatalf("epoch %d with the server gone: %v", epoch, err)
+	epoch := func(e int) {
+		t.Helper()
+		if err := r.LogMetrics(map[string]float64{"val_bce": 1 / float64(e), "train_loss": 2 / float64(e)}, int64(e*100), e); err != nil {
+			t.Fatalf("epoch %d: %v", e, err)
 		}
 	}
-	s.SetFlushTimeout(500 * time.Millisecond)
-	err := r.Finish(StatusFinished, "")
-	want := "tracker: run " + r.ID()[:8] + ": not recorded as FINISHED ("
-	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "; 6 metric values of epochs 2–4 not written (") {
-		t.Errorf("Finish: %v\nwant %s…; 6 metric values of epochs 2–4 not written (…", err, want)
+	for e := 1; e <= 3; e++ {
+		epoch(e)
 	}
+	if err := srv.Cluster.Stop(false); err != nil {
+		t.Fatal(err)
+	}
+	for e := 4; e <= 6; e++ {
+		epoch(e)
+	}
+	if err := r.LogMetrics(map[string]float64{"test_mse": 0.01, "test_ssim": 0.9}, 600, 6); err != nil {
+		t.Fatalf("final metrics: %v", err)
+	}
+	ckpt := filepath.Join(root, "checkpoints", "orphaned")
+	if err := os.MkdirAll(ckpt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ckpt, "weights.bin"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.LogArtifact("checkpoint", ckpt, "weights"); err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	said := notices.lines()
+	wantNotice := "aelab: store " + RedactURL(loc) + " unreachable ("
+	if len(said) != 1 || !strings.HasPrefix(said[0], wantNotice) ||
+		!strings.HasSuffix(said[0], "): run "+r.ID()[:8]+" keeps its metrics in memory and writes them once the store is back; training goes on") {
+		t.Errorf("notices while training:\n%s\nwant one line: %s…): run %s keeps its metrics in memory…", strings.Join(said, "\n"), wantNotice, r.ID()[:8])
+	}
+
+	s.SetFlushTimeout(500 * time.Millisecond)
+	err = r.Finish(StatusFinished, "")
+	spill := filepath.Join(root, "aelab-unsent-"+r.ID()[:8]+".db")
+	for _, want := range []string{
+		"tracker: run " + r.ID()[:8] + ": not recorded as FINISHED (",
+		"; 8 metric values of epochs 4–6 and 1 artifact records not written (",
+		"; the run is saved in " + spill + " with all it logged: once the store is back, aelab runs push --db " + spill + " --to " + RedactURL(loc) + " --overwrite (",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Finish: %v\nwant …%s…", err, want)
+		}
+	}
+	if pw := srv.Password(); strings.Contains(err.Error(), pw) || strings.Contains(strings.Join(notices.lines(), "\n"), pw) {
+		t.Error("the password was printed")
+	}
+	if said = notices.lines(); len(said) != 2 || !strings.HasPrefix(said[1], "aelab: waiting up to 500ms for store "+RedactURL(loc)+" to take run "+r.ID()[:8]+"'s 8 kept metric values") {
+		t.Errorf("notices after Finish:\n%s", strings.Join(said, "\n"))
+	}
+
+	saved, err := OpenExisting(spill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer saved.Close()
+	checkRun := func(where string, st *Store) {
+		t.Helper()
+		got, err := st.GetRun(r.ID())
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if got.Status != StatusFinished || got.Error != "" || got.Experiment != "outage" || got.Name != "orphaned" ||
+			string(got.Config) != `{"epochs":6}` || got.Params["model"] != "vanilla" || got.Tags["team"] != "a" || got.Tags["stage"] != "train" {
+			t.Errorf("%s: the run's record: %+v", where, got)
+		}
+		if len(got.Artifacts) != 1 || got.Artifacts[0].Path != ckpt {
+			t.Errorf("%s: artifacts %+v", where, got.Artifacts)
+		}
+		h, err := st.MetricHistories(r.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h["val_bce"]) != 6 || len(h["train_loss"]) != 6 || len(h["test_mse"]) != 1 || h["test_mse"][0].Value != 0.01 || h["test_ssim"][0].Epoch != 6 {
+			t.Errorf("%s: histories %v", where, h)
+		}
+		for i, p := range h["val_bce"] {
+			if p.Epoch != i+1 || p.Value != 1/float64(i+1) {
+				t.Errorf("%s: val_bce point %d: %+v", where, i, p)
+			}
+		}
+	}
+	checkRun("the spill file", saved)
+
+	// The server is back (on another port): pushing the file completes the run there.
+	if err := srv.Cluster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := OpenWith(srv.URL(strings.TrimPrefix(u.Path, "/"), true), Options{MustExist: true, ArtifactRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if before, err := target.MetricHistory(r.ID(), "val_bce"); err != nil || len(before) != 3 {
+		t.Fatalf("the store before the push: %d val_bce points, %v", len(before), err)
+	}
+	if _, err := Copy(context.Background(), target, saved, CopyOptions{Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	checkRun("the store after the push", target)
 }
 
 // Two hosts share a store: a reader on another host tells a live run from a

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,8 +17,11 @@ import (
 // How a run's writes ride out trouble with the store (a PostgreSQL server
 // restarting, a network drop, a SQLite file locked for long): a write that
 // fails for such a passing reason is kept, in order, and tried again in the
-// background with backoff, while training goes on; LogMetrics returns at once.
-// Finish writes what is kept before the run's end, waiting up to FlushTimeout.
+// background with backoff, while training goes on; LogMetrics returns at once,
+// and the run says so in one line (SetNotices), and again when the store is
+// back. Finish writes what is kept before the run's end, waiting up to
+// FlushTimeout; when the store never takes it, the run is saved to a file of
+// its own that `aelab runs push` brings to the store later (spill.go).
 const (
 	// MaxPendingValues bounds the metric values a run keeps while the store is
 	// unreachable; past it new values are dropped and counted (Finish reports them).
@@ -60,6 +65,32 @@ type runWriter struct {
 	fatal    error         // a write failed for good: returned by the next calls
 	retrying chan struct{} // open while the retry goroutine runs; closed when it ends
 	now      chan struct{} // asks the retry goroutine not to wait out its backoff
+	noticed  bool          // the run said that the store is unreachable, and not yet that it is back
+	history  runHistory    // every write, for a spill file
+}
+
+// SetNotices sets where the runs of s say, in one line each time, that the
+// store has become unreachable (their metrics are kept meanwhile), that it is
+// back, and that Finish waits for it: os.Stderr by default; nil or io.Discard
+// for silence.
+func (s *Store) SetNotices(w io.Writer) {
+	if w == nil {
+		w = io.Discard
+	}
+	s.mu.Lock()
+	s.notices = w
+	s.mu.Unlock()
+}
+
+// notice writes one line to the store's notices.
+func (s *Store) notice(format string, args ...any) {
+	s.mu.Lock()
+	w := s.notices
+	s.mu.Unlock()
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintln(w, oneLine(s.scrubText(fmt.Sprintf(format, args...))))
 }
 
 // log writes w, or keeps it for the retry goroutine. The error is a write
@@ -74,6 +105,7 @@ func (r *Run) log(w pendingWrite) error {
 	}
 	q.seq++
 	w.seq = q.seq
+	q.history.add(w)
 	if len(q.pending) > 0 { // in trouble already: keep it behind the others
 		q.keep(w)
 		q.mu.Unlock()
@@ -96,7 +128,13 @@ func (r *Run) log(w pendingWrite) error {
 	q.lastErr = err
 	q.keep(w)
 	r.startRetry()
+	first := !q.noticed
+	q.noticed = true
 	q.mu.Unlock()
+	if first {
+		r.store.notice("aelab: store %s unreachable (%v): run %s keeps its metrics in memory and writes them once the store is back; training goes on",
+			r.store.path, scrub(err, r.store.secret), short(r.id))
+	}
 	return nil
 }
 
@@ -104,10 +142,10 @@ func (r *Run) log(w pendingWrite) error {
 func (q *runWriter) keep(w pendingWrite) {
 	if n := w.values(); n > 0 && q.values+n > MaxPendingValues {
 		if q.dropped == 0 {
-			q.dropFrom = w.epoch
+			q.dropFrom, q.dropTo = w.epoch, w.epoch
 		}
 		q.dropped += n
-		q.dropTo = w.epoch
+		q.dropFrom, q.dropTo = min(q.dropFrom, w.epoch), max(q.dropTo, w.epoch)
 		return
 	}
 	q.pending = append(q.pending, w)
@@ -173,7 +211,12 @@ func (r *Run) retry(done chan struct{}, now chan struct{}) {
 			}
 			if len(q.pending) == 0 {
 				q.lastErr = nil
+				back := q.noticed
+				q.noticed = false
 				q.mu.Unlock()
+				if back {
+					r.store.notice("aelab: store %s is back: run %s's kept metrics are written", r.store.path, short(r.id))
+				}
 				return
 			}
 			backoff = minBackoff
@@ -193,15 +236,23 @@ func (r *Run) retry(done chan struct{}, now chan struct{}) {
 // deadline passes, and says what could not be written.
 func (r *Run) flush(deadline time.Time) error {
 	q := &r.writer
-	for {
+	for said := false; ; said = true {
 		q.mu.Lock()
-		pending, fatal, done, now := len(q.pending), q.fatal, q.retrying, q.now
+		pending, values, fatal, done, now := len(q.pending), q.values, q.fatal, q.retrying, q.now
 		if pending == 0 || fatal != nil {
 			err := q.lossLocked()
 			q.mu.Unlock()
 			return err
 		}
 		q.mu.Unlock()
+		if !said {
+			wait := time.Until(deadline).Round(100 * time.Millisecond)
+			if wait >= time.Second {
+				wait = wait.Round(time.Second)
+			}
+			r.store.notice("aelab: waiting up to %v for store %s to take run %s's %d kept metric values",
+				wait, r.store.path, short(r.id), values)
+		}
 		select {
 		case now <- struct{}{}: // try now, not after the backoff
 		default:
@@ -224,14 +275,54 @@ func (q *runWriter) lossLocked() error {
 	}
 	var lost []string
 	if len(q.pending) > 0 {
-		first, last := q.pending[0].epoch, q.pending[len(q.pending)-1].epoch
-		lost = append(lost, fmt.Sprintf("%d metric values of epochs %d–%d not written (%v)", q.values, first, last, q.lastErr))
+		what := fmt.Sprintf("%d metric values", q.values)
+		if first, last, ok := epochRange(q.pending); ok {
+			what += " of " + epochsText(first, last)
+		}
+		if artifacts := len(q.pending) - q.metricWritesLocked(); artifacts > 0 {
+			what += fmt.Sprintf(" and %d artifact records", artifacts)
+		}
+		lost = append(lost, fmt.Sprintf("%s not written (%v)", what, q.lastErr))
 	}
 	if q.dropped > 0 {
-		lost = append(lost, fmt.Sprintf("%d metric values of epochs %d–%d dropped (more than %d waited for the store)",
-			q.dropped, q.dropFrom, q.dropTo, MaxPendingValues))
+		lost = append(lost, fmt.Sprintf("%d metric values of %s dropped (more than %d waited for the store)",
+			q.dropped, epochsText(q.dropFrom, q.dropTo), MaxPendingValues))
 	}
 	return errors.New(strings.Join(lost, "; "))
+}
+
+// epochRange is the lowest and highest epoch of the writes with metric values
+// (an artifact's write has no epoch); ok is false when there are none.
+func epochRange(writes []pendingWrite) (first, last int, ok bool) {
+	for _, w := range writes {
+		if w.values() == 0 {
+			continue
+		}
+		if !ok {
+			first, last, ok = w.epoch, w.epoch, true
+		}
+		first, last = min(first, w.epoch), max(last, w.epoch)
+	}
+	return first, last, ok
+}
+
+// epochsText says "epoch 4" or "epochs 4–6".
+func epochsText(first, last int) string {
+	if first == last {
+		return fmt.Sprintf("epoch %d", first)
+	}
+	return fmt.Sprintf("epochs %d–%d", first, last)
+}
+
+// metricWritesLocked counts the pending writes that carry metric values. Needs q.mu.
+func (q *runWriter) metricWritesLocked() int {
+	n := 0
+	for _, w := range q.pending {
+		if w.values() > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // writePending writes a run's writes in one transaction, with the last one's
