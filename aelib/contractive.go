@@ -45,7 +45,7 @@ func Contractive(input int, lambda float64, widths ...int) Architecture {
 // examples.
 func ContractivePenalty(lambda float64) Penalty {
 	return Penalty{Name: "jacobian", Term: func(t Trace) *Node {
-		return MulScalar(maskedMean(encoderJacobianSq(t.f, t.arch), t.Mask()), lambda)
+		return MulScalar(MaskedMean(encoderJacobianSq(t.f, t.arch), t.Mask()), lambda)
 	}}
 }
 

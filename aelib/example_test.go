@@ -7,6 +7,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
+	"github.com/gomlx/gomlx/core/graph"
 )
 
 // The course's architectures, their parameter counts and compression.
@@ -51,4 +52,37 @@ func ExampleAutoencoder_Train() {
 	images, _ := ae.Decode(codes, 1)
 	fmt.Println(len(hist.Epochs), "epochs;", len(codes), "numbers per code;", len(images), "pixels back")
 	// Output: 2 epochs; 32 numbers per code; 784 pixels back
+}
+
+// Define an autoencoder of your own — layers, a dropout, a tanh code and a penalty on the code —
+// and train it through the same engine as the built-in models, on any backend. Layers without a
+// hand-written gradient (Dropout, tanh) train with graph.Gradient's.
+func ExampleNewCustom() {
+	arch := aelib.Architecture{Name: "my-ae", Input: []int{data.Pixels}, Layers: []aelib.Layer{
+		{Name: "enc1", Kind: aelib.KindDense, Units: 128, Activation: aelib.ActReLU, Encoder: true},
+		{Name: "drop", Kind: aelib.KindDropout, Rate: 0.1, Encoder: true},
+		{Name: "code", Kind: aelib.KindDense, Units: 16, Activation: aelib.ActTanh, Encoder: true},
+		{Name: "dec1", Kind: aelib.KindDense, Units: 128, Activation: aelib.ActReLU},
+		{Name: "output", Kind: aelib.KindDense, Units: data.Pixels, Activation: aelib.ActSigmoid},
+	}, Penalties: []aelib.Penalty{{Name: "code_l2", Term: func(t aelib.Trace) *graph.Node {
+		perExample := graph.ReduceSum(graph.Square(t.Code()), 1)
+		return graph.MulScalar(aelib.MaskedMean(perExample, t.Mask()), 1e-3)
+	}}}}
+	cfg, _ := aelib.DefaultConfig(aelib.ModelVanilla) // the common settings: dataset, batch, Adam, seed
+	cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = 2, 1000, 200
+	ds, err := data.Load(cfg.Dataset)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ae, err := aelib.NewCustom(arch, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hist, err := ae.Train(context.Background(), aelib.PrepareSplits(ae.Config, ds), aelib.TrainOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	summary, _ := arch.Summary()
+	fmt.Println(ae.Config.Model, arch.LossName(), aelib.Thousands(summary.Total), "parameters,", len(hist.Epochs), "epochs")
+	// Output: my-ae bce+code_l2 205,856 parameters, 2 epochs
 }

@@ -152,7 +152,7 @@ func customArchitecture() Architecture {
 		{Name: "dec_dense1", Kind: KindDense, Units: 64, Activation: ActReLU},
 		{Name: "output", Kind: KindDense, Units: 784, Activation: ActSigmoid},
 	}, Penalties: []Penalty{{Name: "code_l2", Term: func(t Trace) *Node {
-		return MulScalar(maskedMean(ReduceSum(Square(t.Code()), 1), t.Mask()), 1e-3)
+		return MulScalar(MaskedMean(ReduceSum(Square(t.Code()), 1), t.Mask()), 1e-3)
 	}}}}
 }
 

@@ -35,7 +35,8 @@ func exampleCount(weights *Node) *Node {
 	return Max(sum, OnesLike(sum))
 }
 
-// maskedMean is the mean of perExample [B] over the examples of weight 1 (weights [B] of 0/1).
-func maskedMean(perExample, weights *Node) *Node {
+// MaskedMean is the mean of perExample [B] over the examples of weight 1 (weights [B] of 0/1,
+// Trace.Mask): how a Penalty averages over a batch's real examples.
+func MaskedMean(perExample, weights *Node) *Node {
 	return Div(ReduceAllSum(Mul(perExample, weights)), exampleCount(weights))
 }

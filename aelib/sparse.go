@@ -71,7 +71,7 @@ func SparsityKL(codes, weights *Node, rho float64) *Node {
 
 // SparsityL1 builds the mean over the weighted examples of Σ_j |h_j| for codes [B,m].
 func SparsityL1(codes, weights *Node) *Node {
-	return maskedMean(ReduceSum(Abs(codes), 1), weights)
+	return MaskedMean(ReduceSum(Abs(codes), 1), weights)
 }
 
 // CodeStats describes how sparse a model's codes are on some images.

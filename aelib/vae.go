@@ -70,7 +70,7 @@ func GaussianKLPenalty(beta float64, pixels int) Penalty {
 		}
 		name := a.Layers[gi].Name
 		kl := GaussianKL(t.Part(name, "mean"), t.Part(name, "log_var"))
-		return MulScalar(maskedMean(kl, t.Mask()), beta/float64(pixels))
+		return MulScalar(MaskedMean(kl, t.Mask()), beta/float64(pixels))
 	}}
 }
 
