@@ -97,7 +97,7 @@ func TestSeriesGroupedByAParam(t *testing.T) {
 		t.Errorf("grouped by a tag no run has: %+v", c.Groups)
 	}
 	for group, want := range map[string]string{
-		"attributes.name": `group=\"attributes.name\": group by a param or a tag, e.g. group=params.model`,
+		"attributes.name":     `group=\"attributes.name\": group by a param or a tag, e.g. group=params.model`,
 		"params.model&x=time": "group=params.model: grouping lines runs up by step or epoch; wall-clock times of different runs never coincide",
 	} {
 		res := do(t, h, "GET", "/api/series?key="+chartMetric+"&run="+ids[0]+"&group="+group, nil)
@@ -161,8 +161,8 @@ func TestChartsPageKeepsTheViewInTheURL(t *testing.T) {
 		t.Error("the toolbar does not show the URL's grouping and x axis")
 	}
 	for target, want := range map[string]string{
-		"/charts?smooth=val_bce:2":          `smooth=&#34;val_bce:2&#34;: use smooth=METRIC:WEIGHT with a weight from 0 to 0.99`,
-		"/charts?x=hours":                   `x=&#34;hours&#34;: use auto, epoch, step or time`,
+		"/charts?smooth=val_bce:2": `smooth=&#34;val_bce:2&#34;: use smooth=METRIC:WEIGHT with a weight from 0 to 0.99`,
+		"/charts?x=hours":          `x=&#34;hours&#34;: use auto, epoch, step or time`,
 		"/charts?" + strings.Repeat("key=k&", 1) + "group=metrics.val_bce": `group by a param or a tag`,
 	} {
 		res := do(t, h, "GET", target, nil)

@@ -40,7 +40,7 @@ type parallelAxis struct {
 	Numeric bool     `json:"numeric"`
 	Min     float64  `json:"min"`
 	Max     float64  `json:"max"`
-	Values  []string `json:"values,omitempty"`  // a categorical axis's values, bottom to top
+	Values  []string `json:"values,omitempty"` // a categorical axis's values, bottom to top
 	Better  int      `json:"better,omitempty"` // a metric's: -1 lower is better, +1 higher
 }
 
@@ -67,7 +67,7 @@ type parallelJSON struct {
 type parallelView struct {
 	Query   parallelQuery
 	Choices []axisChoice // every field of the runs, to pick axes from
-	Runs    string   // the ?run= ids, space-separated
+	Runs    string       // the ?run= ids, space-separated
 	Error   string
 }
 
