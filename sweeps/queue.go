@@ -50,6 +50,7 @@ type TrialArgs struct {
 	SweepID string            `json:"sweep_id" river:"unique"`
 	Index   int               `json:"trial" river:"unique"`
 	Config  aelib.Config      `json:"config"`
+	Command []string          `json:"command,omitempty"` // a program trial's whole command line (Spec.TrialCommand)
 	Params  map[string]string `json:"params"`
 	Sweep   SweepSettings     `json:"sweep"`
 }
@@ -237,7 +238,7 @@ func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql
 			return nil, err
 		}
 		jobs[i] = river.InsertManyParams{
-			Args: TrialArgs{SweepID: sw.ID, Index: t.Index, Config: cfg, Params: t.Params, Sweep: settings},
+			Args: TrialArgs{SweepID: sw.ID, Index: t.Index, Config: cfg, Command: spec.TrialCommand(t), Params: t.Params, Sweep: settings},
 			InsertOpts: &river.InsertOpts{Queue: spec.Queue, MaxAttempts: spec.MaxAttempts, Tags: []string{sweepTag(sw.ID)},
 				UniqueOpts: river.UniqueOpts{ByArgs: true}},
 		}

@@ -201,6 +201,9 @@ func (s *Spec) baseError(err error) error {
 // TrialConfig is the configuration trial t trains: the base settings, then its parameter
 // values and seed, checked as `aelab train` checks its flags.
 func (s *Spec) TrialConfig(t Trial) (aelib.Config, error) {
+	if s.Command != nil {
+		return aelib.Config{}, nil // a program's trial has its arguments instead (TrialCommand)
+	}
 	f, err := s.configFlags()
 	if err != nil {
 		return aelib.Config{}, err

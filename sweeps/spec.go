@@ -37,11 +37,12 @@ const MaxGridTrials = 1000
 
 // Spec is a sweep as its author wrote it: the base configuration, the parameters to vary and
 // how, the metric to optimise, early stopping, and how the trials are run. ParseSpec reads one
-// from YAML; every field has a default except Model and Parameters.
+// from YAML; every field has a default except Model (or Command) and Parameters.
 type Spec struct {
 	Name       string      // the sweep's name; the file name without extension when empty
 	Experiment string      // the store experiment the trials land in; "sweeps" when empty
 	Model      string      // the base model (vanilla, deep, denoise, …) whose defaults start every trial
+	Command    []string    // a program each trial runs instead of a model, with --name=value arguments (command.go)
 	Base       []Setting   // settings shared by every trial, by config flag name (epochs, subset, …)
 	Parameters []Parameter // what varies, in the spec's order
 	Method     string      // MethodGrid (default) or MethodRandom
@@ -149,7 +150,7 @@ func ReadSpec(path string) (*Spec, error) {
 }
 
 // specKeys are the top-level keys of a spec, in the order the documentation gives them.
-var specKeys = []string{"name", "experiment", "model", "base", "parameters", "method", "trials", "seeds", "random_seed",
+var specKeys = []string{"name", "experiment", "model", "command", "goal", "base", "parameters", "method", "trials", "seeds", "random_seed",
 	"metric", "early_stopping", "max_parallel", "queue", "max_attempts", "trial_timeout"}
 
 // ParseSpec reads a sweep spec from YAML; file names it in errors (and, without a name key,
@@ -170,8 +171,9 @@ func ParseSpec(file string, src []byte) (*Spec, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, p.errf(root, "", "a spec is a mapping of keys (model, parameters, …), got %s", kindName(root))
 	}
+	p.program = hasKey(root, "command")
 	s := &Spec{File: file, Source: append([]byte(nil), src...)}
-	var modelNode, metricNode *yaml.Node
+	var modelNode, metricNode, goalNode *yaml.Node
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -187,6 +189,11 @@ func ParseSpec(file string, src []byte) (*Spec, error) {
 		case "model":
 			modelNode = v
 			s.Model, err = p.str(v, "model")
+		case "command":
+			s.Command, err = p.command(v)
+		case "goal":
+			goalNode = v
+			_, err = p.oneOf(v, "goal", "minimize", "maximize")
 		case "base":
 			s.Base, err = p.settings(v)
 		case "parameters":
@@ -219,6 +226,12 @@ func ParseSpec(file string, src []byte) (*Spec, error) {
 			return nil, err
 		}
 	}
+	if s.Command != nil {
+		return s, p.programDefaults(s, root, modelNode, metricNode, goalNode)
+	}
+	if goalNode != nil {
+		return nil, p.errf(goalNode, "goal", "only with command: a model's metrics say their direction")
+	}
 	if err := p.defaults(s, root, modelNode, metricNode); err != nil {
 		return nil, err
 	}
@@ -236,6 +249,11 @@ func (p *specParser) defaults(s *Spec, root, modelNode, metricNode *yaml.Node) e
 	if len(s.Parameters) == 0 {
 		return p.errf(root, "parameters", "missing: a sweep needs at least one parameter to vary")
 	}
+	return p.commonDefaults(s, root, metricNode)
+}
+
+// commonDefaults fills in and checks what model and program sweeps share.
+func (p *specParser) commonDefaults(s *Spec, root, metricNode *yaml.Node) error {
 	if s.Name == "" {
 		s.Name = specName(p.file)
 	}
@@ -262,18 +280,20 @@ func (p *specParser) defaults(s *Spec, root, modelNode, metricNode *yaml.Node) e
 	if s.RandomSeed == 0 {
 		s.RandomSeed = 1
 	}
-	if s.Metric.Name == "" {
-		s.Metric.Name = DefaultMetric
-	}
-	m, err := LookupMetric(s.Metric.Name)
-	if err != nil {
-		n := metricNode
-		if n == nil {
-			n = root
+	if s.Command == nil {
+		if s.Metric.Name == "" {
+			s.Metric.Name = DefaultMetric
 		}
-		return p.errf(n, "metric", "%v", err)
+		m, err := LookupMetric(s.Metric.Name)
+		if err != nil {
+			n := metricNode
+			if n == nil {
+				n = root
+			}
+			return p.errf(n, "metric", "%v", err)
+		}
+		s.Metric = m
 	}
-	s.Metric = m
 	if s.Stopping != nil && !s.Metric.PerEpoch {
 		return &SpecError{File: p.file, Line: lineOf(metricNode, root), Field: "early_stopping",
 			Msg: fmt.Sprintf("needs a metric logged every epoch; %s is logged once at the end (per-epoch: %s)", s.Metric.Name, strings.Join(optimisable(true), ", "))}
@@ -286,6 +306,9 @@ func (p *specParser) defaults(s *Spec, root, modelNode, metricNode *yaml.Node) e
 	}
 	if s.Timeout == 0 {
 		s.Timeout = DefaultTrialTimeout
+	}
+	if s.Command != nil {
+		return nil
 	}
 	return p.checkValues(s)
 }

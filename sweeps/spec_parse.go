@@ -16,7 +16,10 @@ import (
 // This file reads a spec's YAML nodes into its fields; every error names the node's line.
 
 // specParser turns YAML nodes into spec fields, with errors that name the line.
-type specParser struct{ file string }
+type specParser struct {
+	file    string
+	program bool // the spec names a command: parameters are the program's flags, not config flags
+}
 
 func (p *specParser) errf(n *yaml.Node, field, format string, args ...any) error {
 	return &SpecError{File: p.file, Line: n.Line, Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -157,7 +160,7 @@ func (p *specParser) settings(n *yaml.Node) ([]Setting, error) {
 		if err := p.once(seen, k, field); err != nil {
 			return nil, err
 		}
-		if err := checkParamName(k.Value); err != nil {
+		if err := p.checkParamName(k.Value); err != nil {
 			return nil, p.errf(k, field, "%v", err)
 		}
 		if k.Value == "model" {
@@ -186,7 +189,7 @@ func (p *specParser) parameters(n *yaml.Node) ([]Parameter, error) {
 		if err := p.once(seen, k, field); err != nil {
 			return nil, err
 		}
-		if err := checkParamName(k.Value); err != nil {
+		if err := p.checkParamName(k.Value); err != nil {
 			return nil, p.errf(k, field, "%v", err)
 		}
 		switch k.Value {

@@ -154,9 +154,12 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 	} else if wait {
 		return river.JobSnooze(2 * time.Second)
 	}
-	ds, err := w.dataset(a.Config.Dataset)
-	if err != nil {
-		return river.JobCancel(err)
+	var ds *data.Dataset
+	if a.Command == nil { // a program trial reads its own data
+		var err error
+		if ds, err = w.dataset(a.Config.Dataset); err != nil {
+			return river.JobCancel(err)
+		}
 	}
 	prev, err := w.store.SweepRuns(a.SweepID, a.Index)
 	if err != nil {
@@ -198,6 +201,10 @@ func (w *trialWorker) Work(ctx context.Context, job *river.Job[TrialArgs]) error
 	}
 	observers = append(observers, stopper)
 	w.logf("trial %d of sweep %s (%s): started on %s", a.Index, a.Sweep.Name, params, w.name)
+	if a.Command != nil {
+		runID, err := w.runProgram(trialCtx, a, tags, stopper, func(runID string) { w.linkRetry(retryOf, runID, job) })
+		return w.outcome(trialCtx, a, runID, stopper, err)
+	}
 	res, err := experiments.Run(trialCtx, w.store, experiments.Spec{
 		Config: a.Config, Name: fmt.Sprintf("%s-t%03d", a.Sweep.Name, a.Index), Experiment: a.Sweep.Experiment,
 		Source: "sweep", Tags: tags,
