@@ -256,7 +256,7 @@ func TestRunsPushPull(t *testing.T) {
 	// Pulled without its files (the other artifact folder is empty): recorded, and a report
 	// says where the checkpoint is missing instead of failing.
 	third := filepath.Join(t.TempDir(), "aelab.db")
-	if code, out, _ := runAelab(t, "runs", "pull", "--db", third, "--from", shared, "--from-artifacts", t.TempDir()); code != 0 || !strings.Contains(out, "is missing from the source store's folder") {
+	if code, out, _ := runAelab(t, "runs", "pull", "--db", third, "--from", shared, "--from-artifacts", t.TempDir()); code != 0 || !strings.Contains(out, "its files are missing from the source's artifact folder") {
 		t.Errorf("pull without files:\n%s", out)
 	}
 	code, out, stderr = runAelab(t, "report", "--db", third, "--out", t.TempDir(), "--images", "2")
