@@ -127,7 +127,7 @@ var variants = []Variant{
 		Name: ModelContractive, Title: "Contractive autoencoder (Jacobian penalty)",
 		Defaults: Config{Widths: []int{256, 128, 32}, Epochs: 20, BatchSize: 256, Lambda: DefaultContractiveLambda},
 		Settings: []string{"widths", "lambda"},
-		// A step costs about five vanilla steps (the Jacobian penalty).
+		// A step costs several vanilla steps, the exact Jacobian penalty (docs/performance.md, "Penalty weights").
 		Quick: QuickSettings{Epochs: 2, TrainSubset: 10000, TestSubset: 1000},
 		Measures: []Measure{
 			{Name: "jacobian_norm_sq", Title: "‖J‖²_F of the encoder", Better: LowerIsBetter},
