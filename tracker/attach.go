@@ -23,7 +23,13 @@ func (s *Store) AttachRun(idOrPrefix string) (*Run, error) {
 	if rec.Status != StatusRunning {
 		return nil, fmt.Errorf("tracker: attach to run %s: it is %s, not RUNNING", short(rec.ID), rec.Status)
 	}
-	r := &Run{store: s, id: rec.ID, hbStop: make(chan struct{}), hbDone: make(chan struct{})}
+	var config any
+	if len(rec.Config) > 0 {
+		config = string(rec.Config)
+	}
+	spec := RunSpec{Experiment: rec.Experiment, Name: rec.Name, Source: rec.Source, Params: rec.Params, Tags: rec.Tags}
+	r := &Run{store: s, id: rec.ID, hbStop: make(chan struct{}), hbDone: make(chan struct{}),
+		rec: s.newRunRecord(spec, config, rec.OwnerHost, rec.StartTime.UnixMilli(), 0)}
 	close(r.hbDone) // no heartbeat goroutine: the owner beats
 	s.mu.Lock()
 	s.runs[r] = struct{}{}
