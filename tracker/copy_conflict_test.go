@@ -154,13 +154,17 @@ func TestCopyReportsConflicts(t *testing.T) {
 // A dry run into an empty target counts the runs it would copy and writes no
 // row and no file.
 func TestCopyDryRunWritesNothing(t *testing.T) {
-	src := tempStore(t)
+	src, err := OpenWith(sqliteBackend.newLocation(t), Options{ArtifactRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
 	dst, err := OpenWith(sqliteBackend.newLocation(t), Options{ArtifactRoot: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	ids, _ := copySource(t, src)
+	copySource(t, src)
 	st, err := Copy(context.Background(), dst, src, CopyOptions{DryRun: true})
 	if err != nil || st.Copied != 3 || st.Metrics != 18 || st.Files != 0 {
 		t.Errorf("dry run: %+v, %v", st, err)
@@ -171,12 +175,8 @@ func TestCopyDryRunWritesNothing(t *testing.T) {
 	if runs+marks != 0 {
 		t.Errorf("the dry run wrote %d runs and %d marks", runs, marks)
 	}
-	if entries, _ := os.ReadDir(dst.ArtifactRoot()); len(entries) > 0 {
-		for _, e := range entries {
-			if e.Name() == "checkpoints" || e.Name() == "imported" {
-				t.Errorf("the dry run wrote %s (run %s)", e.Name(), ids["done"])
-			}
-		}
+	if entries, err := os.ReadDir(dst.ArtifactRoot()); err != nil || len(entries) > 0 {
+		t.Errorf("the dry run wrote into the artifact folder: %v, %v", entries, err)
 	}
 }
 
