@@ -21,18 +21,23 @@ const maxListedFiles = 200
 // artifactView is one artifact on a run's page.
 type artifactView struct {
 	tracker.Artifact
-	Rel     string // its path relative to the artifact root; "" when it lies outside
-	URL     string // for a file
+	Rel     string        // its path relative to the artifact root; "" when it lies outside
+	URL     string        // for a file
+	File    *artifactFile // an artifact that is a file
 	Files   []artifactFile
 	More    int // files of a folder left out of Files
 	Missing bool
 }
 
 type artifactFile struct {
-	Name string
-	URL  string
-	Size int64
+	Name    string
+	URL     string
+	Size    int64
+	Preview *preview // set for the first maxPreviews files of a page that have one
 }
+
+// SizeText is the file's size for people.
+func (f artifactFile) SizeText() string { return formatSize(f.Size) }
 
 // inRoot returns an artifact path relative to the artifact root, and false when it lies
 // outside (an absolute path elsewhere, or one climbing out with ..). Relative paths are
@@ -60,6 +65,7 @@ func (s *Server) artifactViews(rec *tracker.RunRecord) []artifactView {
 	if rootErr == nil {
 		defer root.Close()
 	}
+	previews := 0
 	for i, a := range rec.Artifacts {
 		v := artifactView{Artifact: a}
 		rel, ok := s.inRoot(a.Path)
@@ -75,8 +81,21 @@ func (s *Server) artifactViews(rec *tracker.RunRecord) []artifactView {
 			v.Missing = true
 		case fi.IsDir():
 			v.Files, v.More = listFiles(root, rel, base)
+			for j := range v.Files {
+				if previews < maxPreviews {
+					if v.Files[j].Preview = readPreview(root, filepath.Join(rel, v.Files[j].Name), v.Files[j].Size); v.Files[j].Preview != nil {
+						previews++
+					}
+				}
+			}
 		default:
 			v.URL = base + url.PathEscape(fi.Name())
+			v.File = &artifactFile{Name: fi.Name(), URL: v.URL, Size: fi.Size()}
+			if previews < maxPreviews && fi.Mode().IsRegular() {
+				if v.File.Preview = readPreview(root, rel, fi.Size()); v.File.Preview != nil {
+					previews++
+				}
+			}
 		}
 		out = append(out, v)
 	}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html/template"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -55,6 +58,9 @@ type runView struct {
 	Grid      gridView
 	Chart     *chartView
 	Live      bool
+	Notes     template.HTML // the notes tag rendered (notes.go)
+	NotesText string        // and as written, for the form
+	Diff      *configDiff   // ?diff=OTHER: the config against another run's
 }
 
 func sortedKV(m map[string]string, keep func(string) bool) []keyValue {
@@ -67,7 +73,7 @@ func sortedKV(m map[string]string, keep func(string) bool) []keyValue {
 	return out
 }
 
-func (s *Server) runData(id string) (*runView, error) {
+func (s *Server) runData(id, diffWith string) (*runView, error) {
 	rec, err := s.store.GetRun(id)
 	if err != nil {
 		return nil, err
@@ -75,8 +81,14 @@ func (s *Server) runData(id string) (*runView, error) {
 	isEnv := func(k string) bool { return strings.HasPrefix(k, "env.") }
 	v := &runView{Run: rec, Live: rec.Status == tracker.StatusRunning,
 		Params: sortedKV(rec.Params, func(string) bool { return true }),
-		Tags:   sortedKV(rec.Tags, func(k string) bool { return !isEnv(k) }),
+		Tags:   sortedKV(rec.Tags, func(k string) bool { return !isEnv(k) && k != notesTag }),
 		Env:    sortedKV(rec.Tags, isEnv)}
+	if n := rec.Tags[notesTag]; n != "" {
+		v.Notes, v.NotesText = renderNotes(n), n
+	}
+	if diffWith != "" {
+		v.Diff = s.configDiff(rec, diffWith)
+	}
 	if len(rec.Config) > 0 {
 		var b bytes.Buffer
 		if json.Indent(&b, rec.Config, "", "  ") == nil {
@@ -100,8 +112,10 @@ func (s *Server) runData(id string) (*runView, error) {
 	return v, nil
 }
 
-// epochTable reads the metrics the run logged more than once and at most maxEpochKeyLen
-// times, and lays them out by epoch.
+// epochTable lays out by epoch the metrics logged once an epoch (the schema's per-epoch
+// metrics from their first value on, undeclared ones from their second) and the sampled ones
+// (CPU, memory) at most maxEpochKeyLen times. A row is an epoch that an epoch metric has
+// reached: mid-run, the samples of the epoch under way make no row before its validation.
 func (s *Server) epochTable(id string) (*epochTable, error) {
 	hk, err := s.store.HistoryKeys(id)
 	if err != nil {
@@ -109,14 +123,19 @@ func (s *Server) epochTable(id string) (*epochTable, error) {
 	}
 	t := &epochTable{}
 	byEpoch := map[int]map[string]float64{}
+	done := map[int]bool{} // epochs with a value of an epoch metric
 	for _, h := range hk {
+		m, declared := experiments.LookupMetric(h.Key)
 		switch {
-		case h.Points < 2:
+		case declared && m.Kind == experiments.Final:
+			continue
+		case h.Points < 2 && !(declared && m.Kind == experiments.PerEpoch):
 			continue
 		case h.Points > maxEpochKeyLen:
 			t.StepKeys = append(t.StepKeys, h.Key)
 			continue
 		}
+		sampled := declared && m.Kind == experiments.Sampled
 		series, err := s.store.MetricSeries(id, h.Key)
 		if err != nil {
 			return nil, err
@@ -127,10 +146,13 @@ func (s *Server) epochTable(id string) (*epochTable, error) {
 				byEpoch[e] = map[string]float64{}
 			}
 			byEpoch[e][h.Key] = series.Values[j] // the last of the epoch wins (the series is in step order)
+			if !sampled {
+				done[e] = true
+			}
 		}
 	}
 	t.Keys = sortMetrics(t.Keys)
-	epochs := slices.Sorted(maps.Keys(byEpoch))
+	epochs := slices.Sorted(maps.Keys(done))
 	if len(epochs) > maxEpochRows {
 		t.Truncated = len(epochs) - maxEpochRows
 		epochs = epochs[len(epochs)-maxEpochRows:]
@@ -157,8 +179,27 @@ func runStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
+// configDiff compares rec's config with the run other names (id or prefix).
+func (s *Server) configDiff(rec *tracker.RunRecord, other string) *configDiff {
+	d := &configDiff{Other: other}
+	o, err := s.store.GetRun(other)
+	if err != nil {
+		d.Err = fmt.Sprintf("no run %q to compare with: %v", clip(other, 40), err)
+		return d
+	}
+	d.Other, d.OtherName = o.ID, o.Name
+	a, b := indentConfig(o.Config), indentConfig(rec.Config)
+	if a == nil || b == nil {
+		d.Err = "one of the runs has no stored config"
+		return d
+	}
+	d.Lines = diffLines(a, b)
+	d.Same = !slices.ContainsFunc(d.Lines, func(l diffLine) bool { return l.Op != " " })
+	return d
+}
+
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
-	v, err := s.runData(r.PathValue("id"))
+	v, err := s.runData(r.PathValue("id"), strings.TrimSpace(r.URL.Query().Get("diff")))
 	if err != nil {
 		s.fail(w, r, runStatus(err), err)
 		return

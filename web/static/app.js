@@ -3,10 +3,12 @@ import { mountChart } from './chart.js';
 import { initPanels } from './panels.js';
 import { initParallel } from './parallel.js';
 import { initRuns } from './runs.js';
+import { initKeys } from './keys.js';
 import { watch, swapParts } from './live.js';
 import { updateLinks } from './selection.js';
 
 function start() {
+  initKeys();
   updateLinks();
   const charts = [...document.querySelectorAll('[data-chart]:not(.grid-panel)')].map((panel) => ({ panel, chart: mountChart(panel) }));
   const toolbar = document.getElementById('charts-toolbar');
