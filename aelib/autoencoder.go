@@ -62,6 +62,12 @@ func New(cfg Config) (*Autoencoder, error) {
 // Model becomes the architecture's name, which must not be a registry model's. The architecture
 // takes flat images (Input [784]).
 func NewCustom(arch Architecture, cfg Config) (*Autoencoder, error) {
+	return newCustom(arch, cfg, true)
+}
+
+// newCustom is NewCustom; withTerms false accepts penalties without their Term (a loaded
+// checkpoint's), which Train then refuses.
+func newCustom(arch Architecture, cfg Config, withTerms bool) (*Autoencoder, error) {
 	if _, err := LookupVariant(arch.Name); err == nil || arch.Name == "" {
 		return nil, fmt.Errorf("aelib: a custom architecture needs a name of its own, not %q (the registry's models: %s)", arch.Name, strings.Join(Models(), ", "))
 	}
@@ -71,7 +77,7 @@ func NewCustom(arch Architecture, cfg Config) (*Autoencoder, error) {
 	if len(arch.Input) != 1 || arch.Input[0] != data.Pixels {
 		return nil, fmt.Errorf("aelib: architecture %s takes %v, not flat images of %d pixels", arch.Name, arch.Input, data.Pixels)
 	}
-	if err := arch.checkPenalties(); err != nil {
+	if err := arch.checkPenalties(); err != nil && withTerms {
 		return nil, fmt.Errorf("aelib: %w", err)
 	}
 	cfg.Model = arch.Name

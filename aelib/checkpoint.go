@@ -22,6 +22,10 @@ import (
 // configFile is the name of the config a checkpoint folder keeps beside the weights.
 const configFile = "aelab-config.json"
 
+// architectureFile is the name of the architecture a checkpoint of a program's own model
+// (NewCustom) keeps beside its config: its layers and its penalties' names.
+const architectureFile = "aelab-architecture.json"
+
 // ErrCheckpointDirInUse is the error (wrapped) of a checkpoint folder that already holds files.
 var ErrCheckpointDirInUse = errors.New("folder is not empty")
 
@@ -93,6 +97,15 @@ func (ae *Autoencoder) Save(dir string) (err error) {
 	if err := os.WriteFile(filepath.Join(tmp, configFile), cfg, 0o644); err != nil {
 		return err
 	}
+	if ae.custom {
+		arch, err := json.MarshalIndent(ae.Arch, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, architectureFile), arch, 0o644); err != nil {
+			return err
+		}
+	}
 	h, err := checkpoint.Build(ae.store).Dir(tmp).Keep(1).Done()
 	if err != nil {
 		return err
@@ -159,14 +172,29 @@ func readCheckpointConfig(dir string) (Config, error) {
 }
 
 // Load reads a checkpoint written by Save, on the backend ChooseBackend picks (or the one
-// $GOMLX_BACKEND names): a model trained on one backend loads on any other.
+// $GOMLX_BACKEND names): a model trained on one backend loads on any other. A program's own
+// model comes back with its layers; its penalties keep only their names (a Penalty's Term is
+// code), which is all inference needs: to train it further, set Arch.Penalties again.
 func Load(dir string) (*Autoencoder, error) {
 	cfg, err := readCheckpointConfig(dir)
 	if err != nil {
 		return nil, fmt.Errorf("aelib: loading checkpoint %s: %w", dir, err)
 	}
 	cfg.Backend = "" // the machine loading it decides
-	ae, err := New(cfg)
+	var ae *Autoencoder
+	switch raw, readErr := os.ReadFile(filepath.Join(dir, architectureFile)); {
+	case readErr == nil:
+		var arch Architecture
+		if err = json.Unmarshal(raw, &arch); err != nil {
+			err = fmt.Errorf("bad %s: %w", architectureFile, err)
+		} else {
+			ae, err = newCustom(arch, cfg, false)
+		}
+	case errors.Is(readErr, fs.ErrNotExist):
+		ae, err = New(cfg)
+	default:
+		err = readErr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("aelib: loading checkpoint %s: %w", dir, err)
 	}

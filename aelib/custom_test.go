@@ -1,6 +1,8 @@
 package aelib
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,5 +75,44 @@ func TestNewCustomRefusesBadArchitectures(t *testing.T) {
 	}
 	if _, err := NewCustom(good, cfg); err != nil {
 		t.Errorf("good architecture: %v", err)
+	}
+}
+
+// A program's own model saves its layers beside its config: Load brings it back, reconstructing
+// as it did, its penalties by name only, so training it again needs their terms set and says so.
+func TestCustomCheckpointRoundTrip(t *testing.T) {
+	cfg, _ := DefaultConfig(ModelVanilla)
+	cfg.Backend, cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = "go", 1, 256, 64
+	ae, err := NewCustom(customArchitecture(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := smallSplits(t, cfg)
+	if _, err := ae.Train(context.Background(), s, TrainOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	if err := ae.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOMLX_BACKEND", "go")
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.custom || back.Config.Model != ae.Arch.Name || len(back.Arch.Layers) != len(ae.Arch.Layers) ||
+		back.Arch.Layers[1].Rate != 0.2 || back.Arch.LossName() != "bce+code_l2" {
+		t.Errorf("loaded %s %+v", back.Config.Model, back.Arch)
+	}
+	img := s.TestInputs[:784]
+	a, errA := ae.Reconstruct(img, 1)
+	b, errB := back.Reconstruct(img, 1)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	compareTensors(t, "reconstruction after Load", tensors.FromValue(b), tensors.FromValue(a), 1e-6)
+	_, err = back.Train(context.Background(), s, TrainOptions{})
+	if want := `a penalty needs a name and a Term, got "code_l2"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("training a loaded model without its penalty's term: %v, want %q", err, want)
 	}
 }

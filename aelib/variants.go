@@ -119,8 +119,8 @@ var variants = []Variant{
 			return checkWeight("lambda", c.Lambda)
 		},
 		measure: func(ae *Autoencoder, images []float32, n int) ([]float64, error) {
-			st, err := ae.CodeStats(images, n)
-			return []float64{st.MeanActivation, st.NearZeroShare, float64(st.DeadUnits)}, err
+			stats, err := ae.CodeStats(images, n)
+			return []float64{stats.MeanActivation, stats.NearZeroShare, float64(stats.DeadUnits)}, err
 		},
 	},
 	{

@@ -210,14 +210,14 @@ func TestSparseTrainsAndReportsCodeStats(t *testing.T) {
 		cfg := variantConfig(t, ModelSparse)
 		cfg.Penalty = penalty
 		ae, s := trainVariant(t, cfg)
-		st, err := ae.CodeStats(s.TestInputs, s.NTest)
+		stats, err := ae.CodeStats(s.TestInputs, s.NTest)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.MeanActivation <= 0 || st.MeanActivation >= 1 || st.NearZeroShare < 0 || st.NearZeroShare > 1 || len(st.UnitMeans) != 32 {
-			t.Errorf("%s: implausible code stats %+v", penalty, st)
+		if stats.MeanActivation <= 0 || stats.MeanActivation >= 1 || stats.NearZeroShare < 0 || stats.NearZeroShare > 1 || len(stats.UnitMeans) != 32 {
+			t.Errorf("%s: implausible code stats %+v", penalty, stats)
 		}
-		t.Logf("sparse %s: mean activation %.3f, near-zero share %.3f, dead units %d", penalty, st.MeanActivation, st.NearZeroShare, st.DeadUnits)
+		t.Logf("sparse %s: mean activation %.3f, near-zero share %.3f, dead units %d", penalty, stats.MeanActivation, stats.NearZeroShare, stats.DeadUnits)
 	}
 }
 
