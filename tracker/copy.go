@@ -39,7 +39,8 @@ type CopyStats struct {
 	Metrics   int `json:"metrics"`   // metric rows written
 	Files     int `json:"files"`     // artifact files copied
 	// Refused are the runs left out because a row of theirs cannot be trusted
-	// (an id that is not a UUID).
+	// (an id that is not a UUID, an unknown status) or stored in the target
+	// (text PostgreSQL refuses).
 	Refused []CopyNote `json:"refused,omitempty"`
 	// Conflicts are runs edited in the target since they were last copied (or
 	// never copied and different): left as they are unless Overwrite.
@@ -188,6 +189,10 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, o CopyOptions
 		r := from[id]
 		if r == nil {
 			continue // deleted from the source meanwhile
+		}
+		if reason := r.checkRow(dst.d.name); reason != "" {
+			st.Refused = append(st.Refused, CopyNote{RunID: id, Reason: reason})
+			continue
 		}
 		act, tags := planRun(r, to[id], marks[id], o.Overwrite, st)
 		digest := contentDigest(r.digests())

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Rows read from another store are untrusted: a run id or an artifact path
@@ -162,4 +164,50 @@ func copyFile(to, from string) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// knownStatuses are the statuses aelab writes; a run copied with another would
+// match no status filter and no view.
+var knownStatuses = map[string]bool{string(StatusRunning): true, string(StatusFinished): true,
+	string(StatusFailed): true, string(StatusKilled): true, string(StatusLost): true}
+
+// checkRow says why run r, read from a source store, cannot be copied into a
+// store of the dialect to, or "" when it can. PostgreSQL stores no NUL byte
+// and no invalid UTF-8 in text, which SQLite does: such a run is refused alone
+// rather than failing its whole batch.
+func (r *copiedRun) checkRow(to Dialect) string {
+	if !knownStatuses[r.status] {
+		return "its status is not one aelab writes"
+	}
+	if r.deleted != 0 && r.deleted != 1 {
+		return "its deleted flag is neither 0 nor 1"
+	}
+	if to != Postgres {
+		return ""
+	}
+	bad := func(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+	texts := map[string][]string{
+		"experiment": {r.experiment}, "name": {r.name}, "source": {r.source}, "error": {r.errText},
+		"config": {r.config.String}, "host": {r.host},
+	}
+	for _, kv := range []struct {
+		what string
+		m    map[string]string
+	}{{"params", r.params}, {"tags", r.tags}} {
+		for k, v := range kv.m {
+			texts[kv.what] = append(texts[kv.what], k, v)
+		}
+	}
+	for _, row := range append(slices.Clone(r.history), r.latest...) {
+		texts["metric keys"] = append(texts["metric keys"], row[1].(string))
+	}
+	for _, a := range r.artifacts {
+		texts["artifacts"] = append(texts["artifacts"], a.kind, a.path, a.description)
+	}
+	for _, what := range slices.Sorted(maps.Keys(texts)) {
+		if slices.ContainsFunc(texts[what], bad) {
+			return "a text of its " + what + " holds a NUL byte or invalid UTF-8, which PostgreSQL cannot store"
+		}
+	}
+	return ""
 }

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -172,5 +174,58 @@ func TestCopyRefusesHostileRows(t *testing.T) {
 		if filepath.IsAbs(path) || !within(dstRoot, filepath.Join(dstRoot, path)) || !strings.Contains(path, id) {
 			t.Errorf("run %s: artifact recorded in the target as %q", id, path)
 		}
+	}
+}
+
+// A run with a status aelab never writes is refused; one with a NUL byte or invalid UTF-8
+// in its text is refused by a PostgreSQL target (alone: the rest of its batch is copied)
+// and copied to a SQLite one, which stores such text.
+func TestCopyRefusesRowsTheTargetCannotHold(t *testing.T) {
+	src := tempStore(t)
+	ids := map[string]string{}
+	for _, name := range []string{"fine", "nul", "utf8", "status"} {
+		r := mustStart(t, src, RunSpec{Name: name})
+		r.LogMetric("loss", 1, 1, 1)
+		must(t, r.Finish(StatusFinished, ""))
+		ids[name] = r.ID()
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE runs SET name = ? WHERE id = ?`, []any{"a\x00b", ids["nul"]}},
+		{`INSERT INTO tags(run_id, key, value) VALUES (?, 'k', ?)`, []any{ids["utf8"], "\xff\xfe"}},
+		{`UPDATE runs SET status = 'PWNED' WHERE id = ?`, []any{ids["status"]}},
+	} {
+		if _, err := src.exec(q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, to := range backends {
+		t.Run("to-"+to.name, func(t *testing.T) {
+			dst := to.store(t)
+			st, err := Copy(context.Background(), dst, src, CopyOptions{BatchSize: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []CopyNote{{RunID: ids["status"], Reason: "its status is not one aelab writes"}}
+			copied := 3
+			if to.name == "postgres" {
+				want = []CopyNote{
+					{RunID: ids["nul"], Reason: "a text of its name holds a NUL byte or invalid UTF-8, which PostgreSQL cannot store"},
+					{RunID: ids["utf8"], Reason: "a text of its tags holds a NUL byte or invalid UTF-8, which PostgreSQL cannot store"},
+					want[0],
+				}
+				copied = 1
+			}
+			slices.SortFunc(st.Refused, func(a, b CopyNote) int { return strings.Compare(a.Reason, b.Reason) })
+			slices.SortFunc(want, func(a, b CopyNote) int { return strings.Compare(a.Reason, b.Reason) })
+			if st.Copied != copied || !reflect.DeepEqual(st.Refused, want) {
+				t.Errorf("copy: %+v, want refused %+v", st, want)
+			}
+			if _, err := dst.GetRun(ids["fine"]); err != nil {
+				t.Errorf("the run beside the refused ones: %v", err)
+			}
+		})
 	}
 }
