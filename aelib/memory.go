@@ -233,7 +233,7 @@ func AvailableMemory() (a Available, ok bool, err error) {
 		}
 		return Available{Bytes: n, Source: MemoryLimitEnv}, true, nil
 	}
-	if n, ok := memAvailable("/proc/meminfo"); ok {
+	if n, found := memAvailable("/proc/meminfo"); found {
 		a, ok = Available{Bytes: n, Source: "MemAvailable in /proc/meminfo"}, true
 	}
 	if n, found := cgroupAvailable("/sys/fs/cgroup", "/proc/self/cgroup"); found && (!ok || n < a.Bytes) {

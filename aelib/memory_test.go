@@ -126,6 +126,13 @@ func TestAvailableMemoryReadsTheLimitOrTheMachine(t *testing.T) {
 			t.Errorf("%s=%q: %v, want an error naming it", MemoryLimitEnv, bad, err)
 		}
 	}
+	// Unset, the machine says: on Linux at least MemAvailable.
+	os.Unsetenv(MemoryLimitEnv) // t.Setenv above restores it after the test
+	if _, err := os.Stat("/proc/meminfo"); err == nil {
+		if a, ok, err := AvailableMemory(); err != nil || !ok || a.Bytes <= 0 || a.Source == MemoryLimitEnv {
+			t.Errorf("this Linux machine's memory: %+v %v %v", a, ok, err)
+		}
+	}
 	dir := t.TempDir()
 	meminfo := filepath.Join(dir, "meminfo")
 	write(t, meminfo, "MemTotal:       32000000 kB\nMemFree:         1000000 kB\nMemAvailable:   23809752 kB\n")

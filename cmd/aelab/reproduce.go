@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"text/tabwriter"
 
+	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
 )
 
@@ -27,6 +29,10 @@ func runsReproduce(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signalContext()
 	defer stop()
 	orig, res, err := experiments.Reproduce(ctx, store, pos[0], experiments.Options{ProgressBar: *progress, Log: stdout})
+	var tooLarge *aelib.MemoryError
+	if errors.As(err, &tooLarge) {
+		return usageError{err} // refused before a run was recorded
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	htmlpkg "html"
 	"io"
 	"os"
 	"os/signal"
@@ -29,6 +30,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, err := cf.Config()
 	if err != nil {
+		return usageError{err}
+	}
+	if err := cfg.CheckMemory(); err != nil { // before anything is built or a run is recorded
 		return usageError{err}
 	}
 	if *checkpoint != "" {
@@ -113,6 +117,10 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	est, err := cfg.MemoryEstimate() // refuses absurd sizes before the summary counts them
+	if err != nil {
+		return usageError{err}
+	}
 	arch, err := cfg.Architecture()
 	if err != nil {
 		return err
@@ -121,10 +129,30 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fits, err := memoryVerdict(est)
+	if err != nil {
+		return usageError{err}
+	}
 	if *html {
 		fmt.Fprintln(stdout, s.HTML())
+		fmt.Fprintf(stdout, "<p class=\"memory\">Training memory: about %s. %s</p>\n", htmlpkg.EscapeString(est.String()), htmlpkg.EscapeString(fits))
 	} else {
 		fmt.Fprint(stdout, s)
+		fmt.Fprintf(stdout, "Training memory: about %s\n%s\n", est, fits)
 	}
 	return nil
+}
+
+// memoryVerdict says whether training a model of this estimate fits in this machine's memory.
+func memoryVerdict(est aelib.MemoryEstimate) (string, error) {
+	avail, ok, err := aelib.AvailableMemory()
+	switch {
+	case err != nil:
+		return "", err
+	case !ok:
+		return "This machine does not say how much memory it has available.", nil
+	case est.Total > avail.Bytes:
+		return fmt.Sprintf("It does not fit: %s available (%s); aelab train refuses it.", aelib.HumanBytes(avail.Bytes), avail.Source), nil
+	}
+	return fmt.Sprintf("It fits: %s available (%s).", aelib.HumanBytes(avail.Bytes), avail.Source), nil
 }
