@@ -71,6 +71,7 @@ var commands = []*command{
 		{name: "stop", summary: "stop the server in --dir", run: dbStopCommand},
 		{name: "status", summary: "whether the server in --dir runs, its port and its AELAB_DB", run: dbStatusCommand},
 		{name: "migrate", summary: "upgrade the schema of the store --db names", run: dbMigrateCommand},
+		{name: "backup", summary: "copy a SQLite store safely, even while in use: aelab db backup --to FILE", run: dbBackupCommand},
 	}},
 }
 

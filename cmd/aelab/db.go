@@ -4,7 +4,8 @@ package main
 // share (internal/pglocal), and schema upgrades of any store.
 
 import (
-	"bufio"
+	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,27 +14,53 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aelab/aelab/internal/pglocal"
 	"github.com/aelab/aelab/tracker"
 )
 
-// dbFlags is the FlagSet of `aelab db start|stop|status`, with --dir.
-func dbFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+// dbFlags is the FlagSet of `aelab db start|stop|status`, with --dir (absolute once parsed).
+func dbFlags(name string, stderr io.Writer) (*flag.FlagSet, *absDir) {
 	flags := newFlagSet("db "+name, stderr)
-	return flags, flags.String("dir", defaultClusterDir(), "`folder` of the server's data, password and log")
+	var dir absDir
+	if err := dir.Set(defaultClusterDir()); err != nil {
+		dir = absDir(defaultClusterDir())
+	}
+	flags.Var(&dir, "dir", "`folder` of the server's data, password and log")
+	return flags, &dir
+}
+
+// absDir is a folder flag made absolute when parsed, so that every later use
+// names the same folder (the PostgreSQL programs run from inside it).
+type absDir string
+
+func (d *absDir) String() string { return string(*d) }
+
+func (d *absDir) Set(v string) error {
+	if v == "" {
+		return errors.New("empty folder")
+	}
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return err
+	}
+	*d = absDir(abs)
+	return nil
 }
 
 // dbStartCommand is `aelab db start`.
 func dbStartCommand(args []string, stdout, stderr io.Writer) error {
 	flags, dir := dbFlags("start", stderr)
-	port := flags.Int("port", 0, "TCP `port` the first start chooses (default: a free one; kept afterwards)")
+	port := flags.Int("port", 0, "TCP `port` of the server (default: a free one the first time; kept afterwards)")
 	listen := flags.String("listen", "127.0.0.1", "`address` the first start listens on; another than 127.0.0.1 lets other machines in, with the password")
 	if err := parseFlagsOnly(flags, args); err != nil {
 		return helpOr(err)
 	}
-	return dbStart(*dir, *port, *listen, stdout)
+	set := map[string]bool{}
+	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return dbStart(string(*dir), *port, *listen, set["listen"], stdout)
 }
 
 // dbStopCommand is `aelab db stop`.
@@ -52,7 +79,7 @@ func dbStopOrStatus(verb string, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlagsOnly(flags, args); err != nil {
 		return helpOr(err)
 	}
-	c, err := pglocal.Load(*dir)
+	c, err := pglocal.Load(string(*dir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return usagef("no server in %s (aelab db start makes one)", *dir)
 	}
@@ -94,6 +121,42 @@ func dbMigrateCommand(args []string, stdout, stderr io.Writer) error {
 	return s.Close()
 }
 
+// dbBackupCommand is `aelab db backup --to FILE`: a consistent copy of a SQLite store, safe
+// while other processes use it (SQLite's online backup API; a copy of aelab.db alone misses
+// the runs still in aelab.db-wal). A PostgreSQL store is pg_dump's job.
+func dbBackupCommand(args []string, stdout, stderr io.Writer) error {
+	flags := newFlagSet("db backup", stderr)
+	db := storeFlag(flags)
+	to := flags.String("to", "", "the new `file` to write the copy to (never replaced)")
+	if err := parseFlagsOnly(flags, args); err != nil {
+		return helpOr(err)
+	}
+	if tracker.IsPostgresURL(*db) {
+		return usagef("%s is a PostgreSQL store: back it up with PostgreSQL's pg_dump (pg_dump -Fc -f FILE '%s')", tracker.RedactURL(*db), tracker.RedactURL(*db))
+	}
+	if *to == "" {
+		return usagef("--to FILE is missing: the file to write the copy to")
+	}
+	if _, err := os.Lstat(*to); err == nil {
+		return usagef("--to %s: the file exists; name a new one", *to)
+	}
+	s, err := openReadOnly(*db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	n, err := s.Backup(context.Background(), *to)
+	if errors.Is(err, fs.ErrExist) {
+		return usagef("--to %s: the file exists; name a new one", *to)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "aelab db: backed up %s to %s (%d runs; artifact files such as checkpoints are not in it: copy %s too)\n",
+		s.Path(), *to, n, s.ArtifactRoot())
+	return nil
+}
+
 // defaultClusterDir is where `aelab db start` keeps its server: beside the default store, or,
 // for root, in /var/lib/aelab/pg (the server runs as the postgres user, who cannot enter
 // /root).
@@ -104,8 +167,14 @@ func defaultClusterDir() string {
 	return filepath.Join(tracker.DataDir(), "pg")
 }
 
-// dbStart starts the server in dir, making it the first time, and says how to use it.
-func dbStart(dir string, port int, listen string, stdout io.Writer) error {
+// dbStart starts the server in dir (absolute), making it the first time, and
+// says how to use it. A port given for a server made before is its new port:
+// applied when the server is stopped (and kept only once it starts there),
+// refused while it runs on another. The listen address is the first start's.
+func dbStart(dir string, port int, listen string, listenSet bool, stdout io.Writer) error {
+	if port < 0 || port > 65535 {
+		return usagef("--port %d: a TCP port is 1 to 65535", port)
+	}
 	c, err := pglocal.Load(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -117,18 +186,24 @@ func dbStart(dir string, port int, listen string, stdout io.Writer) error {
 			port = l.Addr().(*net.TCPAddr).Port
 			l.Close()
 		}
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return err
-		}
 		fmt.Fprintf(stdout, "aelab db: making a PostgreSQL server in %s (initdb)\n", dir)
 		if c, err = pglocal.Init(pglocal.Config{Dir: dir, Port: port, Listen: listen}); err != nil {
 			return err
 		}
 	case err != nil:
 		return err
+	case listenSet && listen != cmp.Or(c.Listen, "127.0.0.1"):
+		return usagef("the server in %s listens on %s, as its first start said; another address needs another server (--dir)", dir, cmp.Or(c.Listen, "127.0.0.1"))
 	case c.Running():
+		if port != 0 && port != c.Port {
+			return usagef("the server in %s is running on port %d; to move it to port %d, stop it first (aelab db stop --dir %s)", dir, c.Port, port, dir)
+		}
 		fmt.Fprintf(stdout, "aelab db: already running\n")
 	default:
+		if port != 0 && port != c.Port {
+			fmt.Fprintf(stdout, "aelab db: moving the server in %s from port %d to port %d\n", dir, c.Port, port)
+			c.Port, c.FreePort = port, false
+		}
 		if err := c.Start(); err != nil {
 			return err
 		}
@@ -155,7 +230,10 @@ func dbStart(dir string, port int, listen string, stdout io.Writer) error {
 }
 
 // rememberPassword adds the cluster's password to libpq's password file ($PGPASSFILE or
-// ~/.pgpass, mode 0600) unless it has it, so that the printed AELAB_DB needs none.
+// ~/.pgpass) unless it has it, so that the printed AELAB_DB needs none. The line is
+// appended, on a line of its own (after a newline when the file lacks a final one); the
+// other lines stay as they are, and the file is left private (0600: libpq ignores a file
+// others can read).
 func rememberPassword(c *pglocal.Cluster) (string, error) {
 	path := os.Getenv("PGPASSFILE")
 	if path == "" {
@@ -166,15 +244,15 @@ func rememberPassword(c *pglocal.Cluster) (string, error) {
 		path = filepath.Join(home, ".pgpass")
 	}
 	line := fmt.Sprintf("127.0.0.1:%d:*:%s:%s", c.Port, c.User, c.Password())
-	if f, err := os.Open(path); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if sc.Text() == line {
-				f.Close()
-				return path, nil
-			}
-		}
-		f.Close()
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if slices.Contains(strings.Split(strings.ReplaceAll(string(old), "\r\n", "\n"), "\n"), line) {
+		return path, os.Chmod(path, 0o600)
+	}
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		line = "\n" + line
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -182,7 +260,7 @@ func rememberPassword(c *pglocal.Cluster) (string, error) {
 	}
 	_, err = fmt.Fprintln(f, line)
 	if err = errors.Join(err, f.Close()); err != nil {
-		return "", err
+		return "", fmt.Errorf("password file %s: %w", path, err)
 	}
-	return path, os.Chmod(path, 0o600) // libpq ignores a file others can read
+	return path, os.Chmod(path, 0o600)
 }

@@ -86,16 +86,25 @@ type Cluster struct {
 const (
 	stateFile    = "cluster.json"
 	passwordFile = "password"
+	logFile      = "server.log"
 )
 
 // Init creates a cluster: its folder, initdb with a generated password, and
-// its database (the server is started to create it and left running).
+// its database (the server is started to create it and left running). The
+// folder is made absolute first, since the PostgreSQL programs run from inside
+// it. When a step fails, Init removes what it made (the folder and any parent it
+// created, or, in a folder that was there, the files it wrote), so that a
+// failed first start leaves nothing that a later one would take for a cluster.
 func Init(cfg Config) (*Cluster, error) {
 	bin, err := Binaries()
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: cfg.Dir, Port: cfg.Port, User: cfg.User, Database: cfg.Database, Settings: cfg.Settings,
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, Port: cfg.Port, User: cfg.User, Database: cfg.Database, Settings: cfg.Settings,
 		Listen: cfg.Listen, NetNS: cfg.NetNS, FreePort: cfg.Port == 0, bin: bin}
 	if c.User == "" {
 		c.User = "aelab"
@@ -103,53 +112,96 @@ func Init(cfg Config) (*Cluster, error) {
 	if c.Database == "" {
 		c.Database = "aelab"
 	}
-	var pw [16]byte
-	rand.Read(pw[:])
-	c.password = hex.EncodeToString(pw[:])
+	for _, name := range []string{"data", stateFile} {
+		if _, err := os.Stat(filepath.Join(c.Dir, name)); err == nil {
+			return nil, fmt.Errorf("%s already holds a cluster", c.Dir)
+		}
+	}
+	made := firstMissing(c.Dir)
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(c.Dir, "data")); err == nil {
-		return nil, fmt.Errorf("%s already holds a cluster", c.Dir)
+	if err := c.create(); err != nil {
+		return nil, errors.Join(err, c.undoInit(made))
 	}
+	return c, nil
+}
+
+// create is Init's work in the cluster's folder, which exists.
+func (c *Cluster) create() error {
+	var pw [16]byte
+	rand.Read(pw[:])
+	c.password = hex.EncodeToString(pw[:])
 	if err := c.writeOwned(passwordFile, c.password+"\n"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.chown(c.Dir); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.run("initdb", "-D", c.dataDir(), "-U", c.User, "--pwfile="+filepath.Join(c.Dir, passwordFile),
 		"-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-instructions"); err != nil {
-		return nil, err
+		return err
 	}
 	if c.Listen != "" && c.Listen != "127.0.0.1" && c.Listen != "localhost" {
 		// initdb lets in loopback connections only; other hosts with the password too.
 		hba, err := os.OpenFile(filepath.Join(c.dataDir(), "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		_, err = hba.WriteString("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n")
 		if err = errors.Join(err, hba.Close()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := c.save(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := c.CreateDatabase(context.Background(), c.Database); err != nil {
-		c.Stop(true)
-		return nil, err
-	}
-	return c, nil
+	return c.CreateDatabase(context.Background(), c.Database)
 }
 
-// Load opens the cluster Init made in dir.
+// undoInit removes what a failed Init made: made, the topmost folder it
+// created, or, when c.Dir was there before, the files Init writes in it. A
+// server it started is stopped first.
+func (c *Cluster) undoInit(made string) error {
+	var err error
+	if _, serr := os.Stat(filepath.Join(c.dataDir(), "postmaster.pid")); serr == nil {
+		err = c.Stop(true)
+	}
+	if made != "" {
+		return errors.Join(err, os.RemoveAll(made))
+	}
+	for _, name := range []string{"data", passwordFile, stateFile, logFile} {
+		err = errors.Join(err, os.RemoveAll(filepath.Join(c.Dir, name)))
+	}
+	return err
+}
+
+// firstMissing is the topmost folder on the way to dir (dir included) that
+// does not exist, or "" when dir exists.
+func firstMissing(dir string) string {
+	missing := ""
+	for p := dir; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			return missing
+		}
+		missing = p
+		if filepath.Dir(p) == p {
+			return missing
+		}
+	}
+}
+
+// Load opens the cluster Init made in dir (made absolute: the PostgreSQL
+// programs run from inside it).
 func Load(dir string) (*Cluster, error) {
 	bin, err := Binaries()
 	if err != nil {
+		return nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
@@ -229,7 +281,7 @@ func (c *Cluster) Start() error {
 		for _, k := range keys {
 			opts += fmt.Sprintf(" -c %s=%s", k, c.Settings[k])
 		}
-		if err = c.run("pg_ctl", "-D", c.dataDir(), "-o", opts, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "60", "start"); err == nil {
+		if err = c.run("pg_ctl", "-D", c.dataDir(), "-o", opts, "-l", filepath.Join(c.Dir, logFile), "-w", "-t", "60", "start"); err == nil {
 			return c.save()
 		}
 		if !c.FreePort || !strings.Contains(c.logTail(), "could not bind") {
@@ -241,7 +293,7 @@ func (c *Cluster) Start() error {
 
 // Restart restarts the server with pg_ctl restart (connections drop).
 func (c *Cluster) Restart() error {
-	if err := c.run("pg_ctl", "-D", c.dataDir(), "-l", filepath.Join(c.Dir, "server.log"), "-m", "fast", "-w", "-t", "60", "restart"); err != nil {
+	if err := c.run("pg_ctl", "-D", c.dataDir(), "-l", filepath.Join(c.Dir, logFile), "-m", "fast", "-w", "-t", "60", "restart"); err != nil {
 		return fmt.Errorf("%w; server log ends:\n%s", err, c.logTail())
 	}
 	return nil
@@ -281,7 +333,7 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 
 // logTail is the end of the server log.
 func (c *Cluster) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(c.Dir, "server.log"))
+	b, _ := os.ReadFile(filepath.Join(c.Dir, logFile))
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
 	}
