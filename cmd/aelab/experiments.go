@@ -43,7 +43,7 @@ func runExperiments(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "EXPERIMENT\tRUNS\tLAST RUN\tCREATED")
 	for _, e := range exps {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, e.Runs, fmtRunTime(e.LastRun), fmtRunTime(e.Created))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", termArgs(e.Name, e.Runs, fmtRunTime(e.LastRun), fmtRunTime(e.Created))...)
 	}
 	return tw.Flush()
 }

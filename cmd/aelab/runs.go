@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/termtext"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -147,17 +148,9 @@ func runsOrDash(s string) string {
 	return s
 }
 
-// runsClip shortens s to n characters, marking the cut with "…".
-func runsClip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	if n <= 1 {
-		return string(r[:n])
-	}
-	return string(r[:n-1]) + "…"
-}
+// runsClip escapes s for a terminal and shortens the result to n characters, marking the cut
+// with "…" (termtext.Clip: an escape is never cut in half).
+func runsClip(s string, n int) string { return termtext.Clip(s, n) }
 
 func runsSortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -39,7 +39,7 @@ func runsTag(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "tagged run %s: %d tag(s)\n", id[:8], len(tags))
+	fmt.Fprintf(stdout, "tagged run %s: %d tag(s)\n", termArgs(id[:min(8, len(id))], len(tags))...)
 	return nil
 }
 
@@ -65,7 +65,7 @@ func runsDelete(args []string, stdout, stderr io.Writer) error {
 		if err := s.DeleteRun(r.ID); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "deleted run %s (%s); `aelab runs list --all` still shows it\n", r.ShortID(), r.Name)
+		fmt.Fprintf(stdout, "deleted run %s (%s); `aelab runs list --all` still shows it\n", termArgs(r.ShortID(), r.Name)...)
 	}
 	return nil
 }

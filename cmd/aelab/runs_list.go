@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/termtext"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -103,7 +104,7 @@ func writeRunsTable(runs []*tracker.RunRecord, w io.Writer) {
 		if r.Deleted {
 			status += " (deleted)"
 		}
-		row := []string{r.ShortID(), runsClip(r.Name, 24), runsClip(runsOrDash(r.Params["model"]), 12), status, runsOrDash(r.Params["epochs"])}
+		row := []string{runsClip(r.ShortID(), 8), runsClip(r.Name, 24), runsClip(runsOrDash(r.Params["model"]), 12), termtext.Escape(status), runsClip(runsOrDash(r.Params["epochs"]), 8)}
 		for _, k := range metricCols {
 			if v, ok := r.Metrics[k]; ok {
 				row = append(row, experiments.FormatMetric(k, v))

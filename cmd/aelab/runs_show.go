@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/internal/termtext"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -51,15 +52,15 @@ func runsShow(args []string, stdout, stderr io.Writer) error {
 }
 
 func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w io.Writer) {
-	fmt.Fprintf(w, "Run %s  %s\n", r.ID, r.Name)
+	fmt.Fprintf(w, "Run %s  %s\n", termArgs(r.ID, r.Name)...)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := string(r.Status)
 	if r.Deleted {
 		status += " (deleted)"
 	}
-	fmt.Fprintf(tw, "  experiment\t%s\n  status\t%s\n", r.Experiment, status)
+	fmt.Fprintf(tw, "  experiment\t%s\n  status\t%s\n", termArgs(r.Experiment, status)...)
 	if r.Error != "" {
-		fmt.Fprintf(tw, "  reason\t%s\n", r.Error)
+		fmt.Fprintf(tw, "  reason\t%s\n", termArgs(r.Error)...)
 	}
 	ended := "-"
 	if !r.EndTime.IsZero() {
@@ -67,16 +68,18 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 	}
 	fmt.Fprintf(tw, "  started\t%s\n  ended\t%s\n  duration\t%s\n", r.StartTime.Local().Format("2006-01-02 15:04:05"),
 		ended, fmtRunDuration(r.Duration()))
-	fmt.Fprintf(tw, "  source\t%s\n  process\tpid %d on %s\n", runsOrDash(r.Source), r.OwnerPID, runsOrDash(r.OwnerHost))
+	fmt.Fprintf(tw, "  source\t%s\n  process\tpid %d on %s\n", termArgs(runsOrDash(r.Source), r.OwnerPID, runsOrDash(r.OwnerHost))...)
 	tw.Flush()
 
 	if len(r.Config) > 0 {
 		var buf bytes.Buffer
 		fmt.Fprintln(w, "\nConfig:")
-		if json.Indent(&buf, r.Config, "  ", "  ") == nil {
-			fmt.Fprintf(w, "  %s\n", buf.String())
-		} else {
-			fmt.Fprintf(w, "  %s\n", r.Config)
+		config := string(r.Config)
+		if json.Indent(&buf, r.Config, "", "  ") == nil {
+			config = buf.String()
+		}
+		for _, line := range strings.Split(config, "\n") {
+			fmt.Fprintf(w, "  %s\n", termtext.Escape(line))
 		}
 	}
 
@@ -105,7 +108,7 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 				continue
 			}
 			p := r.LatestMetrics[k]
-			fmt.Fprintf(tw, "  %s\t%s\tstep %d, epoch %d\n", k, experiments.FormatMetric(k, p.Value), p.Step, p.Epoch)
+			fmt.Fprintf(tw, "  %s\t%s\tstep %d, epoch %d\n", termArgs(k, experiments.FormatMetric(k, p.Value), p.Step, p.Epoch)...)
 		}
 		tw.Flush()
 	}
@@ -126,7 +129,7 @@ func writeRunText(r *tracker.RunRecord, hist map[string][]tracker.MetricPoint, w
 		fmt.Fprintln(w, "\nArtifacts:")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, a := range r.Artifacts {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Kind, a.Path, a.Description)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", termArgs(a.Kind, a.Path, a.Description)...)
 		}
 		tw.Flush()
 	}
@@ -139,7 +142,7 @@ func writeRunKV(w io.Writer, title string, m map[string]string) {
 	fmt.Fprintf(w, "\n%s:\n", title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, k := range runsSortedKeys(m) {
-		fmt.Fprintf(tw, "  %s\t%s\n", k, m[k])
+		fmt.Fprintf(tw, "  %s\t%s\n", termArgs(k, m[k])...)
 	}
 	tw.Flush()
 }
@@ -307,11 +310,11 @@ func runsCompare(args []string, stdout, stderr io.Writer) error {
 
 	// Per-epoch history of the main loss keys.
 	for _, k := range runsLossKeys(hists) {
-		fmt.Fprintf(stdout, "\nHistory of %s:\n", k)
+		fmt.Fprintf(stdout, "\nHistory of %s:\n", termArgs(k)...)
 		heads, keys := make([]string, len(runs)), make([]string, len(runs))
 		series := make([][]tracker.MetricPoint, len(runs))
 		for i, r := range runs {
-			heads[i], keys[i], series[i] = r.ShortID(), k, hists[i][k]
+			heads[i], keys[i], series[i] = runsClip(r.ShortID(), 8), k, hists[i][k]
 		}
 		writeEpochTable(stdout, heads, keys, series, "-")
 	}

@@ -194,8 +194,8 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 		if !r.Cancelled.IsZero() {
 			states += " (cancelled)"
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ShortID(), r.Name, r.Model, len(r.Trials), states, r.Metric, best,
-			r.Created.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", termArgs(r.ShortID(), r.Name, r.Model, len(r.Trials), states, r.Metric, best,
+			r.Created.Local().Format("2006-01-02 15:04"))...)
 	}
 	return t.Flush()
 }
@@ -242,12 +242,12 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 		return writeStatusJSON(stdout, st)
 	}
 	sw := st.Sweep
-	fmt.Fprintf(stdout, "sweep %s (%s): model %s, %d trials: %s\n", sw.ID, sw.Name, sw.Model, len(st.Trials), st.Counts)
+	fmt.Fprintf(stdout, "sweep %s (%s): model %s, %d trials: %s\n", termArgs(sw.ID, sw.Name, sw.Model, len(st.Trials), st.Counts.String())...)
 	if !sw.Cancelled.IsZero() {
 		fmt.Fprintf(stdout, "cancelled %s\n", sw.Cancelled.Local().Format("2006-01-02 15:04:05"))
 	}
 	t := newRunsTable(stdout, 0)
-	fmt.Fprintf(t, "TRIAL\tPARAMS\tSTATE\tATTEMPTS\tRUN\t%s\tWORKER\tNOTE\n", strings.ToUpper(sw.Metric))
+	fmt.Fprintf(t, "TRIAL\tPARAMS\tSTATE\tATTEMPTS\tRUN\t%s\tWORKER\tNOTE\n", termArgs(strings.ToUpper(sw.Metric))...)
 	for _, tr := range st.Trials {
 		runID, value, worker, note := "-", "-", "-", ""
 		if r := tr.Run(); r != nil {
@@ -262,7 +262,7 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 		if j := tr.Job; j != nil && len(j.Errors) > 0 && note == "" {
 			note = j.Errors[len(j.Errors)-1].Error
 		}
-		fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", tr.Trial.Index, tr.Trial.Describe(sw.Parameters), tr.State, len(tr.Runs), runID, value, worker, note)
+		fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", termArgs(tr.Trial.Index, tr.Trial.Describe(sw.Parameters), tr.State, len(tr.Runs), runID, value, worker, note)...)
 	}
 	return t.Flush()
 }
