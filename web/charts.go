@@ -23,8 +23,13 @@ const (
 )
 
 // requestedRuns reads the runs a request names (?run=ID, repeated or comma-separated;
-// prefixes are resolved) and loads them.
+// prefixes are resolved) and loads them, at most maxChartRuns.
 func (s *Server) requestedRuns(v url.Values) ([]*tracker.RunRecord, error) {
+	return s.requestedRunsUpTo(v, maxChartRuns)
+}
+
+// requestedRunsUpTo is requestedRuns with another bound.
+func (s *Server) requestedRunsUpTo(v url.Values, limit int) ([]*tracker.RunRecord, error) {
 	var ids []string
 	for _, r := range v["run"] {
 		for _, id := range strings.Split(r, ",") {
@@ -33,8 +38,8 @@ func (s *Server) requestedRuns(v url.Values) ([]*tracker.RunRecord, error) {
 			}
 		}
 	}
-	if len(ids) > maxChartRuns {
-		return nil, fmt.Errorf("%d runs asked for; at most %d at once", len(ids), maxChartRuns)
+	if len(ids) > limit {
+		return nil, fmt.Errorf("%d runs asked for; at most %d at once", len(ids), limit)
 	}
 	var recs []*tracker.RunRecord
 	seen := map[string]bool{}

@@ -216,3 +216,19 @@ func TestParallelCoordinatesOfAQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelTakesMoreRunsThanAChart: a selection of more runs than a chart draws still
+// opens in parallel coordinates.
+func TestParallelTakesMoreRunsThanAChart(t *testing.T) {
+	store := newStore(t)
+	ids := logRuns(t, store, maxChartRuns+2)
+	h := newServer(t, store, Options{}).Handler()
+	var p parallelJSON
+	res := do(t, h, "GET", "/api/parallel?"+url.Values{"run": ids}.Encode(), nil)
+	if err := json.NewDecoder(res.Body).Decode(&p); err != nil || res.StatusCode != http.StatusOK || len(p.Runs) != len(ids) {
+		t.Fatalf("%d, %v: %d runs, want %d", res.StatusCode, err, len(p.Runs), len(ids))
+	}
+	if res := do(t, h, "GET", "/parallel?"+url.Values{"run": ids}.Encode(), nil); res.StatusCode != http.StatusOK {
+		t.Errorf("the page: %d", res.StatusCode)
+	}
+}

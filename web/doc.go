@@ -13,8 +13,14 @@
 //   - / — the runs: a query bar taking the tracker's filter language (a mistake shows a caret
 //     under its column), sortable columns, a column chooser for params, metrics and tags,
 //     status badges, paging. Filtering, sorting, counting and paging happen in SQL.
-//   - /charts — per-epoch curves of the selected runs overlaid: metric chooser, log scale,
-//     smoothing; every series is downsampled on the server (LTTB) to at most 2,000 points.
+//   - /charts — a grid of panels over the selected runs, one metric each (added by searching
+//     the metric names), each with its own scale and smoothing; x by epoch, step or wall-clock;
+//     uPlot's legend reads every run's value at the hovered step, and hides a run on a click;
+//     grouped by a param or tag, each group is its mean with a min–max band. Every series is
+//     downsampled on the server (LTTB) to at most 2,000 points; the view lives in the URL.
+//   - /parallel — parallel coordinates of the runs a query selects (or the selected ones):
+//     chosen params and metrics as axes, lines coloured by a metric; brushing an axis narrows
+//     the table under it.
 //   - /compare — two or more runs side by side: differing params highlighted, final metrics
 //     with the best marked, curves.
 //   - /runs/ID — one run: config, environment, tags (add, remove), metrics per epoch, final
@@ -31,7 +37,9 @@
 //
 //	GET /api/runs?q=FILTER&order=ORDER&offset=N&limit=N&col=FIELD…   one page of runs, total count
 //	GET /api/runs/ID                                                   one run, everything
-//	GET /api/series?run=ID…&key=METRIC&x=epoch|step&points=N           downsampled curves
+//	GET /api/series?run=ID…&key=METRIC&x=epoch|step|time&points=N      downsampled curves
+//	GET /api/series?…&group=params.KEY|tags.KEY                        and each group's mean, min, max
+//	GET /api/parallel?q=FILTER|run=ID…&axis=FIELD…&color=METRIC        runs on parallel axes
 //	GET /api/keys                                                      param, metric and tag keys
 //	GET /api/curves?run=ID…                                            metrics the runs have curves of
 //	GET /api/events?run=ID…                                            change events (SSE)

@@ -116,8 +116,7 @@ func parseParallelQuery(v url.Values) (parallelQuery, error) {
 // many it selects in all.
 func (s *Server) parallelRuns(q parallelQuery) ([]*tracker.RunRecord, int, error) {
 	if len(q.Runs) > 0 {
-		v := url.Values{"run": q.Runs}
-		recs, err := s.requestedRuns(v)
+		recs, err := s.requestedRunsUpTo(url.Values{"run": q.Runs}, maxParallelRuns)
 		return recs, len(recs), err
 	}
 	recs, err := s.store.SearchRuns(tracker.Search{Filter: q.Q, Limit: maxParallelRuns + 1})
