@@ -14,12 +14,12 @@ import (
 	"github.com/aelab/aelab/tracker"
 )
 
-// gomlxFolder makes a GoMLX checkpoint folder with GoMLX's own writers: plot points through
-// plot.CreatePointsWriter (what GoMLX's plotters save during training) and a checkpoint with
-// the model store's params through checkpoint.Handler.Save.
-func gomlxFolder(t *testing.T) string {
+// gomlxFolder makes a GoMLX checkpoint folder parent/mnist-mlp with GoMLX's own writers: plot
+// points through plot.CreatePointsWriter (what GoMLX's plotters save during training) and a
+// checkpoint with the model store's params through checkpoint.Handler.Save.
+func gomlxFolder(t *testing.T, parent string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mnist-mlp")
+	dir := filepath.Join(parent, "mnist-mlp")
 	store := model.NewStore()
 	store.SetParams(map[string]any{"learning_rate": 0.001, "batch_size": 64, "model/hidden_layers": []int{128, 64}})
 	h, err := checkpoint.Build(store).Dir(dir).Done()
@@ -59,7 +59,7 @@ func folderState(t *testing.T, dir string) string {
 
 func TestImportGoMLX(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "aelab.db")
-	dir := gomlxFolder(t)
+	dir := gomlxFolder(t, t.TempDir())
 	before := folderState(t, dir)
 	code, stdout, stderr := runAelab(t, "import", "gomlx", "--db", db, dir)
 	if code != 0 {
