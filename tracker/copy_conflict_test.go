@@ -192,3 +192,27 @@ func sortTagNotes(n []CopyTagNote) []CopyTagNote {
 	slices.SortFunc(n, func(a, b CopyTagNote) int { return strings.Compare(a.Key, b.Key) })
 	return n
 }
+
+// A RUNNING run copied with its status and then marked LOST by the target's store (its
+// heartbeat stops coming there) is no edit: the source's end of the run is copied over it.
+func TestCopyOverRunMarkedLost(t *testing.T) {
+	ctx := context.Background()
+	src, dst := tempStore(t), tempStore(t)
+	r := mustStart(t, src, RunSpec{Name: "long"})
+	r.LogMetric("loss", 1, 1, 1)
+	if st, err := Copy(ctx, dst, src, CopyOptions{Running: true}); err != nil || st.Copied != 1 {
+		t.Fatalf("copy of the running run: %+v, %v", st, err)
+	}
+	if _, err := dst.exec(`UPDATE runs SET status = 'LOST', error = 'no heartbeat', end_time = heartbeat WHERE id = ?`, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	r.LogMetric("loss", 0.5, 2, 2)
+	must(t, r.Finish(StatusFinished, ""))
+	st, err := Copy(ctx, dst, src, CopyOptions{})
+	if err != nil || st.Updated != 1 || len(st.Conflicts) != 0 {
+		t.Errorf("copy of its end: %+v, %v", st, err)
+	}
+	if got, err := dst.GetRun(r.ID()); err != nil || got.Status != StatusFinished || got.Metrics["loss"] != 0.5 {
+		t.Errorf("in the target: %+v, %v", got, err)
+	}
+}

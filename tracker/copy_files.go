@@ -97,14 +97,30 @@ func copyArtifact(dst, src *Store, id string, a artifactRow, dry bool) (stored s
 	if reason != "" { // recorded where the target has no files: missing there too
 		return targetArtifactPath(id, filepath.Clean(a.path)), 0, reason, nil
 	}
-	if dstRoot, err := filepath.EvalSymlinks(dst.artifactRoot); err == nil {
-		if srcRoot, err := filepath.EvalSymlinks(src.artifactRoot); err == nil && dstRoot == srcRoot {
-			return rel, 0, "", nil // one root both stores share: nothing to copy
-		}
-	}
 	stored = targetArtifactPath(id, rel)
 	if dry {
 		return stored, 0, "", nil
+	}
+	if err := os.MkdirAll(dst.artifactRoot, 0o755); err != nil {
+		return stored, 0, "", fmt.Errorf("artifact folder: %w", err)
+	}
+	dstRoot, err := filepath.EvalSymlinks(dst.artifactRoot)
+	if err != nil {
+		return stored, 0, "", fmt.Errorf("artifact folder: %w", err)
+	}
+	if srcRoot, err := filepath.EvalSymlinks(src.artifactRoot); err == nil && dstRoot == srcRoot {
+		return rel, 0, "", nil // one root both stores share: nothing to copy
+	}
+	// makeDir makes a folder of the copy, refusing one that a link already there
+	// (a shared folder others write to) puts outside the target's root.
+	makeDir := func(dir string) error {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if real, err := filepath.EvalSymlinks(dir); err != nil || !within(dstRoot, real) {
+			return errLeavesTarget
+		}
+		return nil
 	}
 	to := filepath.Join(dst.artifactRoot, stored)
 	err = filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
@@ -114,15 +130,18 @@ func copyArtifact(dst, src *Store, id string, a artifactRow, dry bool) (stored s
 		target := filepath.Join(to, strings.TrimPrefix(path, from))
 		switch {
 		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
+			return makeDir(target)
 		case !d.Type().IsRegular():
 			return nil
+		}
+		if err := makeDir(filepath.Dir(target)); err != nil {
+			return err
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if have, err := os.Stat(target); err == nil && have.Size() == info.Size() {
+		if have, err := os.Lstat(target); err == nil && have.Mode().IsRegular() && have.Size() == info.Size() {
 			return nil
 		}
 		if err := copyFile(target, path); err != nil {
@@ -131,19 +150,22 @@ func copyArtifact(dst, src *Store, id string, a artifactRow, dry bool) (stored s
 		files++
 		return nil
 	})
+	if errors.Is(err, errLeavesTarget) {
+		return stored, files, "its place in the target's artifact folder is a link that leads outside it", nil
+	}
 	if err != nil {
 		return stored, files, "", fmt.Errorf("copying artifact %s: %w", from, err)
 	}
 	return stored, files, "", nil
 }
 
-// copyFile copies the regular file from to the path to, through a temporary
-// file beside it. It refuses a from that is no longer a regular file (a link
-// put in its place after the walk saw it).
+var errLeavesTarget = errors.New("a folder of the copy leads outside the target's artifact folder")
+
+// copyFile copies the regular file from to the path to (whose folder exists),
+// through a temporary file beside it, renamed over whatever is at to (a link
+// there is replaced, not followed). It refuses a from that is no longer a
+// regular file (a link put in its place after the walk saw it).
 func copyFile(to, from string) error {
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return err
-	}
 	in, err := os.Open(from)
 	if err != nil {
 		return err

@@ -44,7 +44,7 @@ func TestCopyRefusesHostileRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := map[string]string{}
-	for _, name := range []string{"escaped", "dotdot", "absolute", "link", "good"} {
+	for _, name := range []string{"escaped", "dotdot", "absolute", "link", "good", "planted"} {
 		r := mustStart(t, src, RunSpec{Experiment: "hostile", Name: name, Params: map[string]string{"model": "deep"},
 			Tags: map[string]string{"note": name}})
 		r.LogMetric("loss", 0.5, 1, 1)
@@ -53,6 +53,13 @@ func TestCopyRefusesHostileRows(t *testing.T) {
 		case "link": // a link inside the root that leads out of it
 			os.MkdirAll(filepath.Dir(ckpt), 0o755)
 			if err := os.Symlink(outside, ckpt); err != nil {
+				t.Fatal(err)
+			}
+		case "planted": // a real checkpoint, whose place in the target is a link out, put there beforehand
+			os.MkdirAll(ckpt, 0o755)
+			os.WriteFile(filepath.Join(ckpt, "weights.bin"), []byte("0123456789"), 0o644)
+			os.MkdirAll(filepath.Join(dstRoot, "checkpoints"), 0o755)
+			if err := os.Symlink(outside, filepath.Join(dstRoot, "checkpoints", r.ID())); err != nil {
 				t.Fatal(err)
 			}
 		case "good": // a real checkpoint, with a link to a file outside beside its weights
@@ -112,13 +119,14 @@ func TestCopyRefusesHostileRows(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if st.Copied != 4 || len(st.Refused) != 1 || st.Refused[0].RunID != hostileID || st.Refused[0].Reason != "its id is not a UUID" {
+	if st.Copied != 5 || len(st.Refused) != 1 || st.Refused[0].RunID != hostileID || st.Refused[0].Reason != "its id is not a UUID" {
 		t.Errorf("stats: %+v", st)
 	}
 	wantMissing := map[string]string{
 		ids["dotdot"]:   "its path is outside the source's artifact folder",
 		ids["absolute"]: "its path is outside the source's artifact folder",
 		ids["link"]:     "its path leads through a link outside the source's artifact folder",
+		ids["planted"]:  "its place in the target's artifact folder is a link that leads outside it",
 	}
 	if len(st.MissingFiles) != len(wantMissing) {
 		t.Errorf("missing artifacts: %+v", st.MissingFiles)
@@ -152,6 +160,9 @@ func TestCopyRefusesHostileRows(t *testing.T) {
 		t.Errorf("the copy wrote %s, outside the target's folder", path)
 		return nil
 	})
+	if entries, _ := os.ReadDir(outside); len(entries) != 1 {
+		t.Errorf("the copy wrote into %s through a link in the target's folder: %v", outside, entries)
+	}
 	if b, err := os.ReadFile(filepath.Join(dstRoot, "checkpoints", ids["good"], "weights.bin")); err != nil || string(b) != "0123456789" {
 		t.Errorf("the good checkpoint: %q, %v", b, err)
 	}

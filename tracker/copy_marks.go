@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"database/sql"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -80,7 +81,7 @@ func planRun(r, old *copiedRun, m *copyMark, overwrite bool, st *CopyStats) (cop
 	}
 	src, dst := r.digests(), old.digests()
 	srcSum, dstSum := contentDigest(src), contentDigest(dst)
-	targetEdited := m == nil || dstSum != m.digest
+	targetEdited := m == nil || (dstSum != m.digest && !markedLost(old, m))
 	if old.deleted != 0 && r.deleted == 0 && targetEdited {
 		st.KeptDeleted = append(st.KeptDeleted, r.id)
 		return copySkip, nil
@@ -99,6 +100,19 @@ func planRun(r, old *copiedRun, m *copyMark, overwrite bool, st *CopyStats) (cop
 		return copyUnchanged, tags
 	}
 	return copyUpdate, tags
+}
+
+// markedLost reports whether the target's copy old differs from what the last
+// copy left (m) only in that the target's store marked it LOST, as any store
+// does with a RUNNING run whose heartbeat stopped: that is no edit, and the
+// source's end of the run is copied over it.
+func markedLost(old *copiedRun, m *copyMark) bool {
+	if old.status != string(StatusLost) {
+		return false
+	}
+	was := *old
+	was.status, was.errText, was.end = string(StatusRunning), "", sql.NullInt64{}
+	return contentDigest(was.digests()) == m.digest
 }
 
 // mergeTags merges the source's tags s into the target's d, key by key: a tag
