@@ -117,6 +117,15 @@ func validMetric(name string) bool {
 	return ok && len(m.Values) == 1
 }
 
+// modelOrCommand is what a sweep's record names as its model: the model, or a program
+// sweep's command line.
+func (s *Spec) modelOrCommand() string {
+	if s.Command != nil {
+		return strings.Join(s.Command, " ")
+	}
+	return s.Model
+}
+
 // TrialCommand is the command line trial t runs: the spec's command, then the base settings
 // and the trial's parameters as --name=value, and --seed=N for its seed; nil for a model sweep.
 func (s *Spec) TrialCommand(t Trial) []string {
