@@ -125,3 +125,47 @@ func TestProgramSpecErrors(t *testing.T) {
 		t.Errorf("trial command %q", got)
 	}
 }
+
+// A program trial worse than the median of the finished ones at an epoch it reports is
+// stopped there and ends FINISHED, tagged with why.
+func TestProgramSweepStopsEarly(t *testing.T) {
+	const python = "/usr/bin/python3"
+	script := filepath.Join(t.TempDir(), "train.py")
+	os.WriteFile(script, []byte(`import sys, time
+lr = float(sys.argv[1].split("=")[1])
+for epoch in range(1, 9):
+    print(f"epoch={epoch} val_loss={lr}", flush=True)
+    time.sleep(0.1)
+`), 0o644)
+	spec := mustParse(t, `
+command: [`+python+`, `+script+`]
+parameters:
+  lr: [0.1, 0.2, 0.3, 0.9]
+metric: val_loss
+early_stopping: {rule: median}
+`)
+	store := openTestStore(t)
+	var log strings.Builder
+	sw, err := RunLocal(context.Background(), store, spec, LocalOptions{Workers: 1, Log: &log})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	runs, err := store.SweepRuns(sw.ID, -1)
+	if err != nil || len(runs) != 4 {
+		t.Fatalf("%d runs, %v", len(runs), err)
+	}
+	for _, r := range runs {
+		h, _ := store.MetricHistory(r.ID, "val_loss")
+		stopped := r.Tags[tracker.TagSweepStoppedEarly]
+		if r.Status != tracker.StatusFinished {
+			t.Errorf("lr=%s: %s %q", r.Params["lr"], r.Status, r.Error)
+		}
+		if r.Params["lr"] == "0.9" {
+			if !strings.Contains(stopped, "median rule at epoch 1") || len(h) >= 8 {
+				t.Errorf("lr=0.9: stopped %q after %d epochs, want stopped by the median rule at epoch 1\n%s", stopped, len(h), log.String())
+			}
+		} else if stopped != "" || len(h) != 8 {
+			t.Errorf("lr=%s: stopped %q after %d epochs, want all 8", r.Params["lr"], stopped, len(h))
+		}
+	}
+}
