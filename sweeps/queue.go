@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -204,11 +203,15 @@ type Options struct {
 	AllowLarge bool
 	// Tags are put on every trial's run (e.g. the notebook that ran the sweep).
 	Tags map[string]string
+	// Progress, when set, is told how many trials are enqueued so far, in steps of a tenth,
+	// for a sweep of more than MaxGridTrials trials.
+	Progress io.Writer
 }
 
 // Create records the sweep in the store and enqueues its trials as River jobs, in one
-// transaction of the store: either the sweep and all its trials exist, or nothing does. It
-// returns the sweep's record.
+// transaction of the store: either the sweep and all its trials exist, or nothing does. The
+// trials are made and enqueued in batches of enqueueBatch (enqueue.go). It returns the
+// sweep's record.
 func Create(ctx context.Context, store *tracker.Store, spec *Spec, opts Options) (*tracker.Sweep, error) {
 	q, err := openQueue(ctx, store, clientConfig{}, true)
 	if err != nil {
@@ -216,50 +219,6 @@ func Create(ctx context.Context, store *tracker.Store, spec *Spec, opts Options)
 	}
 	defer q.close()
 	return create(ctx, store, q.client, spec, opts)
-}
-
-func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql.Tx], spec *Spec, opts Options) (*tracker.Sweep, error) {
-	trials, err := spec.ExpandTrials(opts.AllowLarge)
-	if err != nil {
-		return nil, err
-	}
-	sw := &tracker.Sweep{ID: tracker.NewID(), Name: spec.Name, Experiment: spec.Experiment, Model: spec.Model,
-		Spec: string(spec.Source), Metric: spec.Metric.Name, LowerIsBetter: spec.Metric.LowerIsBetter}
-	sw.Parameters, sw.Trials = spec.ParameterNames(), trials
-	if spec.Stopping != nil {
-		sw.Stopping = spec.Stopping.Rule
-	}
-	settings := SweepSettings{Name: spec.Name, Experiment: spec.Experiment, Metric: spec.Metric, Stopping: spec.Stopping,
-		MaxParallel: spec.MaxParallel, TimeoutMS: spec.Timeout.Milliseconds(), Tags: opts.Tags}
-	jobs := make([]river.InsertManyParams, len(trials))
-	for i, t := range trials {
-		cfg, err := spec.TrialConfig(t)
-		if err != nil {
-			return nil, err
-		}
-		jobs[i] = river.InsertManyParams{
-			Args: TrialArgs{SweepID: sw.ID, Index: t.Index, Config: cfg, Command: spec.TrialCommand(t), Params: t.Params, Sweep: settings},
-			InsertOpts: &river.InsertOpts{Queue: spec.Queue, MaxAttempts: spec.MaxAttempts, Tags: []string{sweepTag(sw.ID)},
-				UniqueOpts: river.UniqueOpts{ByArgs: true}},
-		}
-	}
-	err = store.WriteTx(ctx, func(tx *sql.Tx) error {
-		if err := store.CreateSweepTx(tx, sw); err != nil {
-			return err
-		}
-		res, err := client.InsertManyTx(ctx, tx, jobs)
-		if err != nil {
-			return fmt.Errorf("sweeps: enqueueing %d trials: %w", len(jobs), err)
-		}
-		if i := slices.IndexFunc(res, func(r *rivertype.JobInsertResult) bool { return r.UniqueSkippedAsDuplicate }); i >= 0 {
-			return fmt.Errorf("sweeps: trial %d of sweep %s is already queued", i, sw.ShortID()) // cannot happen with a new sweep id
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return sw, nil
 }
 
 // sweepJobs lists the River jobs of a sweep that River still keeps (it deletes finished jobs

@@ -70,7 +70,7 @@ func TestCreateIsOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Create(ctx, store, mustParse(t, tinySpec), Options{})
-	if err == nil || !strings.Contains(err.Error(), "enqueueing 4 trials") {
+	if err == nil || !strings.Contains(err.Error(), "enqueueing trials 0 to 3 of 4") {
 		t.Fatalf("Create with no job table: %v", err)
 	}
 	if list, err := store.Sweeps(); err != nil || len(list) != 0 {
