@@ -25,6 +25,9 @@ import (
 // and the workers.
 func printSweepSpec(w io.Writer) {
 	fmt.Fprintln(w, "A spec is a YAML file:\n"+specExample)
+	fmt.Fprintln(w, "A sweep over any program names command: [python3, train.py] instead of model: each trial runs it with")
+	fmt.Fprintln(w, "the base settings and its parameters as --name=value arguments; metric: is a name=value its stdout reports")
+	fmt.Fprintln(w, "(goal: maximize when higher is better), as `aelab run` tracks it.")
 	fmt.Fprintln(w, "Workers on other machines: aelab worker --db postgres://… [--queue cpu|gpu] [--concurrency N]")
 }
 
