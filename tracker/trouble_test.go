@@ -145,7 +145,7 @@ func TestServerGoneForGoodSavesTheRun(t *testing.T) {
 	spill := filepath.Join(root, "aelab-unsent-"+r.ID()[:8]+".db")
 	for _, want := range []string{
 		"tracker: run " + r.ID()[:8] + ": not recorded as FINISHED (",
-		"; 8 metric values of epochs 4–6 and 1 artifact records not written (",
+		"; 8 metric values of epochs 4–6 and 1 artifact record not written (",
 		"; the run is saved in " + spill + " with all it logged: once the store is back, aelab runs push --db " + spill + " --to " + RedactURL(loc) + " --overwrite (",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

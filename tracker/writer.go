@@ -279,7 +279,10 @@ func (q *runWriter) lossLocked() error {
 		if first, last, ok := epochRange(q.pending); ok {
 			what += " of " + epochsText(first, last)
 		}
-		if artifacts := len(q.pending) - q.metricWritesLocked(); artifacts > 0 {
+		switch artifacts := len(q.pending) - q.metricWritesLocked(); {
+		case artifacts == 1:
+			what += " and 1 artifact record"
+		case artifacts > 1:
 			what += fmt.Sprintf(" and %d artifact records", artifacts)
 		}
 		lost = append(lost, fmt.Sprintf("%s not written (%v)", what, q.lastErr))

@@ -172,6 +172,10 @@ func TestDBStartPort(t *testing.T) {
 	if code != 2 || !strings.HasSuffix(stderr, wantRefusal) || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("--port %d while running on %d: exit %d\n%s\nwant exit 2\n%s", other, port, code, stderr, wantRefusal)
 	}
+	code, _, stderr = runAelab(t, "db", "start", "--dir", dir, "--listen", "0.0.0.0")
+	if want := fmt.Sprintf(": the server in %s listens on 127.0.0.1, as its first start said; another address needs another server (--dir)\n", dir); code != 2 || !strings.HasSuffix(stderr, want) {
+		t.Errorf("--listen 0.0.0.0 on a server made for 127.0.0.1: exit %d %q, want exit 2 …%q", code, stderr, want)
+	}
 	if code, out, _ := runAelab(t, "db", "stop", "--dir", dir); code != 0 {
 		t.Fatalf("stop: exit %d\n%s", code, out)
 	}
