@@ -337,7 +337,9 @@ func (p *specParser) checkValues(s *Spec) error {
 			msg := ""
 			if err := f.Set(prm.Name, v); err != nil {
 				msg = err.Error() // names the value and the parameter
-			} else if _, err := f.Config(); err != nil {
+			} else if cfg, err := f.Config(); err != nil {
+				msg = fmt.Sprintf("%s=%s: %v", prm.Name, v, err)
+			} else if err := cfg.CheckSize(); err != nil { // sizes too large to count, before any trial is made
 				msg = fmt.Sprintf("%s=%s: %v", prm.Name, v, err)
 			}
 			if msg != "" {

@@ -83,3 +83,12 @@ func TestBaseErrorsNameLineAndField(t *testing.T) {
 		}
 	}
 }
+
+// A parameter value whose model is too large to count is refused with its line.
+func TestAbsurdModelSizeInSpecIsRefused(t *testing.T) {
+	got := specErr(t, "model: vanilla\nparameters:\n  widths: [\"64,16\", \"9000000000000000000,32\"]\n").Error()
+	want := "sweep.yaml:3: parameters.widths: widths=9000000000000000000,32: model vanilla is too large to train: its sizes pass aelab's limit of 1,000,000,000,000 parameters"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
