@@ -1,7 +1,7 @@
 package track
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,32 +228,53 @@ func (r *Run) finish(status tracker.Status, reason string) error {
 	return err
 }
 
-// readMetrics copies r to out unchanged and calls logLine for each metrics line.
+// readMetrics copies r to out unchanged, as soon as it reads it (a progress bar's partial
+// lines too), and calls logLine for each metrics line.
 func readMetrics(r io.Reader, out io.Writer, logLine func(MetricLine), bad *int) error {
 	if out == nil {
 		out = io.Discard
 	}
-	br := bufio.NewReaderSize(r, MaxMetricsLine+1)
-	long := false // inside a line longer than the buffer: passed through, not read
+	buf := make([]byte, 32<<10)
+	line := make([]byte, 0, 256)
+	long := false // the line is longer than MaxMetricsLine: passed through, not read
+	endLine := func() {
+		if !long && len(line) > 0 {
+			if m, ok, isBad := ParseMetricLine(string(line)); ok {
+				logLine(m)
+			} else if isBad {
+				*bad++
+			}
+		}
+		line, long = line[:0], false
+	}
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			if _, werr := out.Write(chunk); werr != nil {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := out.Write(buf[:n]); werr != nil {
 				out = io.Discard // our own stdout is gone: keep reading so the program is not blocked
 			}
-			complete := err == nil || errors.Is(err, io.EOF)
-			if !long && complete {
-				if m, ok, isBad := ParseMetricLine(string(chunk)); ok {
-					logLine(m)
-				} else if isBad {
-					*bad++
+			for chunk := buf[:n]; len(chunk) > 0; {
+				i := bytes.IndexByte(chunk, '\n')
+				part := chunk
+				if i >= 0 {
+					part = chunk[:i]
 				}
+				if !long && len(line)+len(part) <= MaxMetricsLine {
+					line = append(line, part...)
+				} else {
+					long = true
+				}
+				if i < 0 {
+					break
+				}
+				endLine()
+				chunk = chunk[i+1:]
 			}
-			long = errors.Is(err, bufio.ErrBufferFull)
 		}
 		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		case err == nil:
 		case errors.Is(err, io.EOF):
+			endLine()
 			return nil
 		default:
 			io.Copy(io.Discard, r)

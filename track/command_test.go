@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,4 +100,49 @@ func TestInterruptEndsTheRunKilled(t *testing.T) {
 	if rec.Status != tracker.StatusKilled || rec.Error != "interrupted by interrupt" || rec.Metrics["loss"] != 1 {
 		t.Errorf("run %s %q, metrics %v", rec.Status, rec.Error, rec.Metrics)
 	}
+}
+
+// A program's output reaches stdout as it writes it, partial lines (a progress bar) too.
+func TestRunCommandPassesPartialLinesAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "seen")
+	out := &syncBuffer{}
+	done := make(chan *track.CommandResult, 1)
+	go func() {
+		res, err := track.RunCommand(context.Background(), track.Command{
+			Args: []string{"sh", "-c", `printf 'progress 50%%\r'; i=0; while [ ! -f "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; [ -f "$1" ]`, "sh", flag},
+			Options: track.Options{DB: filepath.Join(dir, "aelab.db")}, Stdout: out,
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	for i := 0; !strings.Contains(out.String(), "progress 50%\r"); i++ {
+		if i > 200 {
+			t.Fatalf("the partial line did not come through while the program ran: %q", out.String())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	os.WriteFile(flag, nil, 0o644)
+	if res := <-done; res == nil || res.ExitCode != 0 || out.String() != "progress 50%\r" {
+		t.Errorf("result %+v, output %q", res, out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
