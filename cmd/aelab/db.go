@@ -131,8 +131,8 @@ func dbBackupCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlagsOnly(flags, args); err != nil {
 		return helpOr(err)
 	}
-	if tracker.IsPostgresURL(*db) {
-		return usagef("%s is a PostgreSQL store: back it up with PostgreSQL's pg_dump (pg_dump -Fc -f FILE '%s')", tracker.RedactURL(*db), tracker.RedactURL(*db))
+	if tracker.IsPostgresURL(db.location) {
+		return usagef("%s is a PostgreSQL store: back it up with PostgreSQL's pg_dump (pg_dump -Fc -f FILE '%s')", tracker.RedactURL(db.location), tracker.RedactURL(db.location))
 	}
 	if *to == "" {
 		return usagef("--to FILE is missing: the file to write the copy to")

@@ -5,19 +5,41 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 
 	"github.com/aelab/aelab/tracker"
 )
 
+// storeArg is the store a command names with --db and --artifacts.
+type storeArg struct {
+	location  string // a SQLite file path or a postgres:// URL
+	artifacts string // the folder its artifacts live under; "" for $AELAB_ARTIFACTS or the default
+}
+
+// options are the tracker.Options that open the store with its artifact folder.
+func (a storeArg) options() tracker.Options { return tracker.Options{ArtifactRoot: a.artifacts} }
+
+// environ is what a program aelab runs needs in its environment to find the artifact folder
+// of --artifacts ($AELAB_ARTIFACTS, absolute), or nil.
+func (a storeArg) environ() []string {
+	if a.artifacts == "" {
+		return nil
+	}
+	dir, err := filepath.Abs(a.artifacts)
+	if err != nil {
+		dir = a.artifacts
+	}
+	return []string{"AELAB_ARTIFACTS=" + dir}
+}
+
 // storeFlag defines --db, the experiment store every command that tracks or reads runs uses
-// (printed without its password), and --artifacts, the folder its artifacts live under.
-func storeFlag(fs *flag.FlagSet) *string {
-	db := tracker.DefaultPath()
-	fs.Var(locationValue{&db}, "db", "experiment store: a SQLite file `path` or a postgres:// URL ($AELAB_DB)")
-	fs.Func("artifacts", "`folder` the store's checkpoints live under, the same on every machine that mounts it ($AELAB_ARTIFACTS; default: beside a SQLite store)",
-		func(dir string) error { return os.Setenv("AELAB_ARTIFACTS", dir) })
-	return &db
+// (printed without its password), and --artifacts, the folder its artifacts live under (the
+// store is opened with it: tracker.Options.ArtifactRoot).
+func storeFlag(fs *flag.FlagSet) *storeArg {
+	a := &storeArg{location: tracker.DefaultPath()}
+	fs.Var(locationValue{&a.location}, "db", "experiment store: a SQLite file `path` or a postgres:// URL ($AELAB_DB)")
+	fs.StringVar(&a.artifacts, "artifacts", "", "`folder` the store's checkpoints live under, the same on every machine that mounts it ($AELAB_ARTIFACTS; default: beside a SQLite store)")
+	return a
 }
 
 // progressFlag defines --progress, GoMLX's progress bar while training.

@@ -49,10 +49,10 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 	if _, _, err := tracker.ParseFilter(*where); err != nil {
 		return runsQueryErr(err, "--where", *where, stderr)
 	}
-	local, remote := tracker.Options{}, tracker.Options{ArtifactRoot: *otherArtifacts}
-	srcLoc, srcOpt, dstLoc, dstOpt := *db, local, other, remote
+	local, remote := db.options(), tracker.Options{ArtifactRoot: *otherArtifacts}
+	srcLoc, srcOpt, dstLoc, dstOpt := db.location, local, other, remote
 	if verb == "pull" {
-		srcLoc, srcOpt, dstLoc, dstOpt = other, remote, *db, local
+		srcLoc, srcOpt, dstLoc, dstOpt = other, remote, db.location, local
 	}
 	srcOpt.ReadOnly, dstOpt.ReadOnly = true, *dryRun
 	src, err := storeOrUsage(tracker.OpenWith(srcLoc, srcOpt))

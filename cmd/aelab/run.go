@@ -78,8 +78,8 @@ Flags:
 
 	res, err := track.RunCommand(ctx, track.Command{
 		Args:    command,
-		Options: track.Options{DB: *db, Experiment: *experiment, Name: *name, Params: params.m, Tags: tags.m, Stderr: stderr},
-		Stdin:   os.Stdin, Stdout: stdout, Stderr: stderr,
+		Options: track.Options{DB: db.location, Experiment: *experiment, Name: *name, Params: params.m, Tags: tags.m, Stderr: stderr},
+		Stdin:   os.Stdin, Stdout: stdout, Stderr: stderr, Env: db.environ(),
 	})
 	if err != nil {
 		if res == nil { // the program did not start: nothing was recorded

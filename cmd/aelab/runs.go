@@ -35,8 +35,8 @@ func printRunsQueries(w io.Writer) {
 
 // ---- flags and store
 
-// newRunsFlags is a FlagSet for a runs subcommand, with --db.
-func newRunsFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *string) {
+// newRunsFlags is a FlagSet for a runs subcommand, with --db and --artifacts.
+func newRunsFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *storeArg) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {

@@ -20,19 +20,25 @@ func (v locationValue) Set(s string) error { *v.p = s; return nil }
 
 // openReadOnly opens the store for a command that only reads runs: it never
 // creates, migrates or writes anything there.
-func openReadOnly(path string) (*tracker.Store, error) {
-	return storeOrUsage(tracker.OpenReadOnly(path))
+func openReadOnly(a storeArg) (*tracker.Store, error) {
+	o := a.options()
+	o.ReadOnly = true
+	return storeOrUsage(tracker.OpenWith(a.location, o))
 }
 
 // openExisting opens the store for a command that changes what is already
 // there (tags, deletes, a worker's trials): it never creates a store.
-func openExisting(path string) (*tracker.Store, error) {
-	return storeOrUsage(tracker.OpenExisting(path))
+func openExisting(a storeArg) (*tracker.Store, error) {
+	o := a.options()
+	o.MustExist = true
+	return storeOrUsage(tracker.OpenWith(a.location, o))
 }
 
 // openStore opens the store for a command that records new runs, creating it
 // at a new path.
-func openStore(path string) (*tracker.Store, error) { return storeOrUsage(tracker.Open(path)) }
+func openStore(a storeArg) (*tracker.Store, error) {
+	return storeOrUsage(tracker.OpenWith(a.location, a.options()))
+}
 
 // storeOrUsage makes a bad --db a usage error: no store where one must be,
 // another program's database, or a store of a newer aelab.

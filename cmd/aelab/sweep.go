@@ -48,7 +48,7 @@ const specExample = `  name: denoise-grid
 // openSpecStore reads the one SPEC argument, checks its trials (more than MaxGridTrials only
 // with allowLarge), then opens the store of --db for writing: a bad spec is a usage error,
 // found before a store is created.
-func openSpecStore(rest []string, allowLarge bool, db string) (*sweeps.Spec, *tracker.Store, error) {
+func openSpecStore(rest []string, allowLarge bool, db storeArg) (*sweeps.Spec, *tracker.Store, error) {
 	if len(rest) != 1 {
 		return nil, nil, usagef("expected one SPEC file, got %d arguments", len(rest))
 	}
@@ -205,7 +205,7 @@ func sweepList(args []string, stdout, stderr io.Writer) error {
 
 // openSweepArg parses the flags of a subcommand that takes one sweep ID and opens the store of
 // --db: read-only unless write is set. Errors go through helpOr.
-func openSweepArg(fs *flag.FlagSet, db *string, args []string, write bool) (*tracker.Store, string, error) {
+func openSweepArg(fs *flag.FlagSet, db *storeArg, args []string, write bool) (*tracker.Store, string, error) {
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, "", err

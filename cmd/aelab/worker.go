@@ -57,12 +57,12 @@ func runWorker(args []string, stdout, stderr io.Writer) error {
 	// and a worker that waits for trials forever); a PostgreSQL database may be new, and
 	// gets the store's schema, so workers can start before the first sweep is created.
 	open := openExisting
-	if tracker.IsPostgresURL(*db) {
+	if tracker.IsPostgresURL(db.location) {
 		open = openStore
 	}
 	var w *sweeps.Worker
 	var store *tracker.Store
-	err := retryWithBackoff(ctx, stderr, *db, func() error {
+	err := retryWithBackoff(ctx, stderr, db.location, func() error {
 		var err error
 		if store, err = open(*db); err != nil {
 			return err
