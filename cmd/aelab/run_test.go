@@ -74,7 +74,7 @@ func TestRunPythonScript(t *testing.T) {
 	script := writeScript(t, "train.py", trainPy)
 	t.Setenv("MY_API_TOKEN", "tok-123456789")
 	t.Setenv("LAB_NOTE", "plain")
-	code, stdout, stderr := runAelab(t, "run", "--db", db, "--experiment", "python", "--param", "lr=0.1", "--", python, script)
+	code, stdout, stderr := runAelab(t, "run", "--db", db, "--experiment", "python", "--param", "lr=0.1", "--", python, script, "postgres://bob:hunter22@db:5432/lab")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -104,11 +104,12 @@ func TestRunPythonScript(t *testing.T) {
 	if h["val_loss"][1].Value != 0.6 || h["loss"][1].Epoch != 2 {
 		t.Errorf("val_loss %v, loss %v", h["val_loss"], h["loss"])
 	}
-	if rec.Tags["env.command"] != python+" "+script || rec.Tags["run.exit_code"] != "0" {
+	if rec.Tags["env.command"] != python+" "+script+" postgres://bob:***@db:5432/lab" || rec.Tags["run.exit_code"] != "0" {
 		t.Errorf("tags %v", rec.Tags)
 	}
 	config := string(rec.Config)
-	if !strings.Contains(config, `"LAB_NOTE":"plain"`) || strings.Contains(config, "MY_API_TOKEN") || strings.Contains(config, "tok-123456789") {
+	if !strings.Contains(config, `"LAB_NOTE":"plain"`) || strings.Contains(config, "MY_API_TOKEN") || strings.Contains(config, "tok-123456789") ||
+		strings.Contains(config, "hunter22") {
 		t.Errorf("recorded environment keeps a secret or lost a plain variable: %s", config)
 	}
 }
