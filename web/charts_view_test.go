@@ -184,8 +184,8 @@ func TestParallelCoordinatesOfAQuery(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&p); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("%d %v", res.StatusCode, err)
 	}
-	if len(p.Runs) != 4 || p.Total != 4 || len(p.Axes) != 3 || p.Color != 2 {
-		t.Fatalf("%d runs of %d, %d axes, colour %d", len(p.Runs), p.Total, len(p.Axes), p.Color)
+	if len(p.Runs) != 4 || p.More || len(p.Axes) != 3 || p.Color != 2 {
+		t.Fatalf("%d runs (more: %v), %d axes, colour %d", len(p.Runs), p.More, len(p.Axes), p.Color)
 	}
 	model, i, bce := p.Axes[0], p.Axes[1], p.Axes[2]
 	if model.Numeric || !slices.Equal(model.Values, []string{"deep", "vanilla"}) || !i.Numeric || i.Min != 0 || i.Max != 4 ||
@@ -202,7 +202,17 @@ func TestParallelCoordinatesOfAQuery(t *testing.T) {
 			t.Errorf("%s: %v %v %v, want %v", r.Name, *r.Values[0], *r.Values[1], *r.Values[2], want)
 		}
 	}
-	if body := readBody(t, do(t, h, "GET", "/parallel?"+q.Encode(), nil)); !strings.Contains(body, `data-axes="params.model,params.i,metrics.val_bce"`) {
+	// Without axes: the params that differ, then metrics in the schema's order, six in all.
+	json.NewDecoder(do(t, h, "GET", "/api/parallel?q=params.model+%3D+%22deep%22", nil).Body).Decode(&p)
+	var fields []string
+	for _, a := range p.Axes {
+		fields = append(fields, a.Field)
+	}
+	if len(p.Runs) != 2 || len(fields) != defaultAxes || fields[0] != "params.i" || !strings.HasPrefix(fields[1], "metrics.") || slices.Contains(fields, "params.model") {
+		t.Errorf("default axes %v over %d runs", fields, len(p.Runs))
+	}
+	if body := readBody(t, do(t, h, "GET", "/parallel?"+q.Encode(), nil)); !strings.Contains(body, `data-axes="params.model,params.i,metrics.val_bce"`) ||
+		!strings.Contains(body, `<input type="checkbox" name="axis" value="params.model" checked>`) || !strings.Contains(body, `value="tags.group">`) {
 		t.Error("the page does not carry its axes to the script")
 	}
 	for target, want := range map[string]string{

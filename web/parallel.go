@@ -59,8 +59,7 @@ type parallelJSON struct {
 	Axes    []parallelAxis `json:"axes"`
 	Color   int            `json:"color"` // index of the axis that colours the lines; -1 for none
 	Runs    []parallelRun  `json:"runs"`
-	Total   int            `json:"total"` // runs the query selects (more than Runs when cut)
-	Choices []string       `json:"choices"`
+	More    bool           `json:"more"` // the query selects more runs than Runs
 }
 
 // parallelView is the page's data.
@@ -112,19 +111,45 @@ func parseParallelQuery(v url.Values) (parallelQuery, error) {
 	return q, nil
 }
 
-// parallelRuns loads the runs the query names or selects, at most maxParallelRuns, and how
-// many it selects in all.
-func (s *Server) parallelRuns(q parallelQuery) ([]*tracker.RunRecord, int, error) {
+// parallelSample is how many of the runs the default axes are chosen from.
+const parallelSample = 200
+
+// parallelAxes returns the query's axes, or when it names none, defaults chosen from the
+// first parallelSample runs it selects.
+func (s *Server) parallelAxes(q parallelQuery) ([]string, error) {
+	if len(q.Axes) > 0 {
+		return q.Axes, nil
+	}
+	var sample []*tracker.RunRecord
+	var err error
+	if len(q.Runs) > 0 {
+		sample, err = s.requestedRunsUpTo(url.Values{"run": q.Runs[:min(len(q.Runs), parallelSample)]}, parallelSample)
+	} else {
+		sample, err = s.store.SearchRuns(tracker.Search{Filter: q.Q, Limit: parallelSample})
+	}
+	if err != nil || len(sample) == 0 {
+		return nil, err
+	}
+	return defaultParallelAxes(sample, parallelFields(sample)), nil
+}
+
+// parallelRuns loads the runs the query names or selects, at most maxParallelRuns, with only
+// the params, metrics and tags on the axes; more says the query selects more.
+func (s *Server) parallelRuns(q parallelQuery, axes []string) (recs []*tracker.RunRecord, more bool, err error) {
 	if len(q.Runs) > 0 {
 		recs, err := s.requestedRunsUpTo(url.Values{"run": q.Runs}, maxParallelRuns)
-		return recs, len(recs), err
+		return recs, false, err
 	}
-	recs, err := s.store.SearchRuns(tracker.Search{Filter: q.Q, Limit: maxParallelRuns + 1})
+	cols := make([]tracker.Field, 0, len(axes))
+	for _, a := range axes {
+		f, _ := tracker.ParseField(a) // checked by parseParallelQuery or chosen from the runs
+		cols = append(cols, f)
+	}
+	recs, err = s.store.SearchRuns(tracker.Search{Filter: q.Q, Limit: maxParallelRuns + 1, Columns: cols})
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
-	total := len(recs)
-	return recs[:min(len(recs), maxParallelRuns)], total, nil
+	return recs[:min(len(recs), maxParallelRuns)], len(recs) > maxParallelRuns, nil
 }
 
 // fieldValue is a run's value of a field, as text, and whether it has one.
@@ -145,8 +170,23 @@ func fieldValue(r *tracker.RunRecord, f tracker.Field) (string, float64, bool) {
 	}
 }
 
-// parallelFields lists every param, metric and tag of the runs (params first, metrics in
-// the schema's order): the axes to choose from.
+// keySetFields lists the store's params, metrics and tags as fields (params first, metrics
+// in the schema's order): the axes to choose from.
+func keySetFields(ks *tracker.KeySet) []string {
+	var out []string
+	for _, k := range ks.Params {
+		out = append(out, "params."+k)
+	}
+	for _, k := range sortMetrics(slices.Clone(ks.Metrics)) {
+		out = append(out, "metrics."+k)
+	}
+	for _, k := range ks.Tags {
+		out = append(out, "tags."+k)
+	}
+	return out
+}
+
+// parallelFields lists every param, metric and tag of the runs, in keySetFields' order.
 func parallelFields(recs []*tracker.RunRecord) []string {
 	params, tags, metrics := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range recs {
@@ -203,12 +243,8 @@ func defaultParallelAxes(recs []*tracker.RunRecord, fields []string) []string {
 }
 
 // parallelData lays the runs out on the axes.
-func parallelData(recs []*tracker.RunRecord, q parallelQuery, fields []string) *parallelJSON {
-	axes := q.Axes
-	if len(axes) == 0 && len(recs) > 0 {
-		axes = defaultParallelAxes(recs, fields)
-	}
-	out := &parallelJSON{Axes: make([]parallelAxis, len(axes)), Runs: make([]parallelRun, len(recs)), Color: -1, Choices: fields}
+func parallelData(recs []*tracker.RunRecord, q parallelQuery, axes []string) *parallelJSON {
+	out := &parallelJSON{Axes: make([]parallelAxis, len(axes)), Runs: make([]parallelRun, len(recs)), Color: -1}
 	for i := range recs {
 		out.Runs[i] = parallelRun{ID: recs[i].ID, Name: recs[i].Name, Status: string(recs[i].Status),
 			Values: make([]*float64, len(axes)), Text: make([]string, len(axes))}
@@ -281,7 +317,7 @@ func (s *Server) parallelPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &parallelView{Query: q, Runs: strings.Join(q.Runs, " ")}
-	recs, _, err := s.parallelRuns(q)
+	axes, err := s.parallelAxes(q)
 	var qe *tracker.QueryError
 	switch {
 	case errors.As(err, &qe):
@@ -290,11 +326,13 @@ func (s *Server) parallelPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, err)
 		return
 	}
-	fields := parallelFields(recs)
-	if len(q.Axes) == 0 && len(recs) > 0 {
-		v.Query.Axes = defaultParallelAxes(recs, fields)
+	v.Query.Axes = axes
+	ks, err := s.keys.get(s.store)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
 	}
-	for _, f := range fields {
+	for _, f := range keySetFields(ks) {
 		field, _ := tracker.ParseField(f)
 		c := axisChoice{Field: f, Title: f, Checked: slices.Contains(v.Query.Axes, f), Metric: field.Kind == tracker.FieldMetric, Colour: f == q.Color}
 		if c.Metric {
@@ -312,7 +350,12 @@ func (s *Server) apiParallel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	recs, total, err := s.parallelRuns(q)
+	axes, err := s.parallelAxes(q)
+	var recs []*tracker.RunRecord
+	var more bool
+	if err == nil {
+		recs, more, err = s.parallelRuns(q, axes)
+	}
 	var qe *tracker.QueryError
 	switch {
 	case errors.As(err, &qe):
@@ -322,7 +365,7 @@ func (s *Server) apiParallel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, err)
 		return
 	}
-	out := parallelData(recs, q, parallelFields(recs))
-	out.Total = total
+	out := parallelData(recs, q, axes)
+	out.More = more
 	writeJSON(w, http.StatusOK, out)
 }

@@ -190,7 +190,7 @@ export async function initParallel(root) {
       if (b) showBrush(a, yOf(a, b[1]), yOf(a, b[0]));
       else showBrush(a, 0, 0);
     });
-    const more = data.total > runs.length ? ` (the first ${runs.length} of ${data.total} the query selects)` : '';
+    const more = data.more ? ` (the first ${runs.length} the query selects)` : '';
     count.textContent = `${kept.length} of ${runs.length} runs${more}`;
     root.dataset.kept = String(kept.length);
     const ids = new URLSearchParams();
