@@ -183,8 +183,8 @@ func RunCommand(ctx context.Context, c Command) (*CommandResult, error) {
 	default:
 		res.Status = tracker.StatusFailed
 		res.Reason = fmt.Sprintf("exit status %d", res.ExitCode)
-		if waitErr != nil && res.ExitCode < 0 {
-			res.Reason = waitErr.Error()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.Reason = "killed by signal: " + ws.Signal().String() // e.g. the kernel's OOM killer
 		} else if readErr != nil && waitErr == nil {
 			res.Reason = "reading its output: " + readErr.Error()
 		}

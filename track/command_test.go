@@ -146,3 +146,17 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A program killed by a signal nobody sent through the run (the OOM killer's SIGKILL) FAILED.
+func TestRunCommandKilledBySignalFails(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aelab.db")
+	res, err := track.RunCommand(context.Background(), track.Command{
+		Args: []string{"sh", "-c", `echo "step=1 loss=3"; echo "allocating" >&2; kill -KILL $$`}, Options: track.Options{DB: db},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != tracker.StatusFailed || res.ExitCode != 137 || res.Reason != "killed by signal: killed: allocating" {
+		t.Errorf("%+v", res)
+	}
+}
