@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/sweeps"
@@ -46,8 +47,8 @@ const specExample = `  name: denoise-grid
   # max_parallel: 4   queue: cpu   max_attempts: 3   trial_timeout: 1h`
 
 // openSpecStore reads the one SPEC argument, checks its trials (more than MaxGridTrials only
-// with allowLarge), then opens the store of --db for writing: a bad spec is a usage error,
-// found before a store is created.
+// with allowLarge, never more than MaxTrials), then opens the store of --db for writing: a bad
+// spec is a usage error, found before a store is created.
 func openSpecStore(rest []string, allowLarge bool, db storeArg) (*sweeps.Spec, *tracker.Store, error) {
 	if len(rest) != 1 {
 		return nil, nil, usagef("expected one SPEC file, got %d arguments", len(rest))
@@ -60,7 +61,7 @@ func openSpecStore(rest []string, allowLarge bool, db storeArg) (*sweeps.Spec, *
 		}
 		return nil, nil, err
 	}
-	if _, err := spec.ExpandTrials(allowLarge); err != nil {
+	if err := spec.CheckTrials(allowLarge); err != nil { // trials made one at a time, none kept
 		return nil, nil, usageError{err}
 	}
 	store, err := openStore(db)
@@ -75,7 +76,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 func sweepRun(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("sweep run", "sweep run SPEC [--workers N] [--allow-large] [--report DIR] [--db PATH]", stderr)
 	workers := fs.Int("workers", 1, "trials trained at once on this machine")
-	allowLarge := fs.Bool("allow-large", false, fmt.Sprintf("allow more than %d trials", sweeps.MaxGridTrials))
+	allowLarge := fs.Bool("allow-large", false, fmt.Sprintf("allow more than %d trials (at most %s)", sweeps.MaxGridTrials, aelib.Thousands(sweeps.MaxTrials)))
 	reportDir := fs.String("report", "", "write the sweep report to this folder when done")
 	progress := fs.Bool("progress", false, "show GoMLX's progress bar (best with --workers 1)")
 	rest, err := parseFlags(fs, args)
@@ -126,7 +127,7 @@ func printSweepOutcome(store *tracker.Store, sweepID string, stdout io.Writer) e
 
 func sweepCreate(args []string, stdout, stderr io.Writer) error {
 	fs, db := newRunsFlags("sweep create", "sweep create SPEC [--allow-large] [--db URL]", stderr)
-	allowLarge := fs.Bool("allow-large", false, fmt.Sprintf("allow more than %d trials", sweeps.MaxGridTrials))
+	allowLarge := fs.Bool("allow-large", false, fmt.Sprintf("allow more than %d trials (at most %s)", sweeps.MaxGridTrials, aelib.Thousands(sweeps.MaxTrials)))
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOr(err)
@@ -136,7 +137,7 @@ func sweepCreate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	sw, err := sweeps.Create(context.Background(), store, spec, sweeps.Options{AllowLarge: *allowLarge})
+	sw, err := sweeps.Create(context.Background(), store, spec, sweeps.Options{AllowLarge: *allowLarge, Progress: stderr})
 	if err != nil {
 		return err
 	}
