@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"strings"
 
 	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -105,13 +107,15 @@ func Render(w, h vg.Length, format string, panels ...*plot.Plot) (out []byte, er
 		area = draw.Crop(dc, 0, -(legendW + vg.Points(legendGap)), 0, 0)
 	}
 	saved := make([]plot.Legend, len(panels))
-	for i, p := range panels { // the panels draw without their legends
-		saved[i] = p.Legend
+	titles := make([]string, len(panels))
+	for i, p := range panels { // the panels draw without their legends, their titles fit the width
+		saved[i], titles[i] = p.Legend, p.Title.Text
 		p.Legend = plot.NewLegend()
+		p.Title.Text = wrapText(p.Title.TextStyle, p.Title.Text, area.Max.X-area.Min.X)
 	}
 	defer func() {
 		for i, p := range panels {
-			p.Legend = saved[i]
+			p.Legend, p.Title.Text = saved[i], titles[i]
 		}
 	}()
 	var dataTop vg.Length
@@ -139,4 +143,26 @@ func Render(w, h vg.Length, format string, panels ...*plot.Plot) (out []byte, er
 		return nil, fmt.Errorf("figure: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// wrapText breaks text into lines at spaces so that each line fits in width in style st where
+// a line can; a centred title wider than its canvas would lose both ends.
+func wrapText(st text.Style, txt string, width vg.Length) string {
+	if st.Width(txt) <= width {
+		return txt
+	}
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(txt) {
+		switch {
+		case line == "":
+			line = w
+		case st.Width(line+" "+w) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aelab/aelab/internal/testenv"
 	"github.com/aelab/aelab/tracker"
@@ -209,6 +210,11 @@ func outputs(ipynb []byte) (text string, errs []string, slowest string, err erro
 				errs = append(errs, fmt.Sprintf("cell %d: %s: %s", i, o.Ename, o.Evalue))
 			case o.Name == "stderr": // Jupyter shows it in red: a clean notebook has none
 				errs = append(errs, fmt.Sprintf("cell %d: stderr: %s", i, tail([]byte(jsonText(o.Text)), 600)))
+			case o.Name == "stdout":
+				if line := longLine(jsonText(o.Text)); line != "" {
+					errs = append(errs, fmt.Sprintf("cell %d: a stdout line of %d characters, which Jupyter breaks mid-word: %q",
+						i, utf8.RuneCountInString(line), line))
+				}
 			}
 			b.WriteString(jsonText(o.Text))
 			for _, mime := range []string{"text/html", "text/plain", "text/markdown"} {
@@ -222,6 +228,20 @@ func outputs(ipynb []byte) (text string, errs []string, slowest string, err erro
 		parts = append(parts, fmt.Sprintf("cell %d %.1fs", tm.cell, tm.d.Seconds()))
 	}
 	return b.String(), errs, strings.Join(parts, ", "), nil
+}
+
+// maxStdoutLine is the longest line a cell may print: Jupyter wraps a longer one wherever the
+// output area ends, in the middle of a word.
+const maxStdoutLine = 110
+
+// longLine returns the first line of text (lines end at \n or \r) longer than maxStdoutLine.
+func longLine(text string) string {
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if utf8.RuneCountInString(line) > maxStdoutLine {
+			return line
+		}
+	}
+	return ""
 }
 
 // jsonText reads a notebook text field: a string or a list of strings.

@@ -36,3 +36,20 @@ func TestOutputs(t *testing.T) {
 		t.Error("bad JSON: no error")
 	}
 }
+
+// TestOutputsRefuseLongStdoutLines: a printed line longer than Jupyter's output area is an
+// error of the notebook (Jupyter would break it mid-word); progress lines ended by \r count
+// one by one.
+func TestOutputsRefuseLongStdoutLines(t *testing.T) {
+	long := strings.Repeat("word ", 23) // 115 characters
+	nb := `{"cells": [{"cell_type": "code", "outputs": [
+	  {"output_type": "stream", "name": "stdout", "text": ["short\r` + strings.Repeat("x", 100) + `\rdone\n"]},
+	  {"output_type": "stream", "name": "stdout", "text": ["fine\n", "` + long + `\n"]}]}]}`
+	_, errs, _, err := outputs([]byte(nb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "a stdout line of 115 characters") {
+		t.Errorf("errors %q, want one for the 115-character line", errs)
+	}
+}
