@@ -13,44 +13,8 @@ import (
 	"time"
 )
 
-// postgresSweepsMigration is sweepsMigration in PostgreSQL's words.
-const postgresSweepsMigration = `
-CREATE TABLE sweeps (
-	id              TEXT COLLATE "C" PRIMARY KEY,
-	name            TEXT NOT NULL,
-	experiment      TEXT NOT NULL,
-	model           TEXT NOT NULL,
-	spec            TEXT NOT NULL,
-	metric          TEXT NOT NULL,
-	lower_is_better BOOLEAN NOT NULL,
-	parameters      TEXT NOT NULL,
-	trials          TEXT NOT NULL,
-	stopping        TEXT NOT NULL DEFAULT '',
-	created         BIGINT NOT NULL,
-	cancelled       BIGINT
-);
-CREATE INDEX sweeps_created ON sweeps(created);
-`
-
-// sweepsMigration adds the sweeps table: one row per hyperparameter sweep, with the trials
-// it asked for. The trials themselves are ordinary runs tagged sweep.id and sweep.trial.
-const sweepsMigration = `
-CREATE TABLE sweeps (
-	id              TEXT PRIMARY KEY,       -- UUID
-	name            TEXT NOT NULL,
-	experiment      TEXT NOT NULL,          -- where its trial runs land
-	model           TEXT NOT NULL,
-	spec            TEXT NOT NULL,          -- the spec as written
-	metric          TEXT NOT NULL,
-	lower_is_better INTEGER NOT NULL,
-	parameters      TEXT NOT NULL,          -- JSON list of the varied parameter names
-	trials          TEXT NOT NULL,          -- JSON list of SweepTrial
-	stopping        TEXT NOT NULL DEFAULT '',
-	created         INTEGER NOT NULL,       -- Unix ms
-	cancelled       INTEGER                 -- Unix ms, NULL unless cancelled
-);
-CREATE INDEX sweeps_created ON sweeps(created);
-`
+// The sweeps table (migration 5) has one row per hyperparameter sweep, with the trials it
+// asked for. The trials themselves are ordinary runs tagged sweep.id and sweep.trial.
 
 // Sweep is a hyperparameter sweep as the store records it. The queue that runs its trials is
 // not the store's business (package sweeps owns it); each trial that ran is a run tagged
@@ -151,7 +115,7 @@ func (s *Store) CreateSweepTx(tx *sql.Tx, sw *Sweep) error {
 		return errors.New("tracker: create sweep: id, name and metric are required")
 	}
 	if sw.Created.IsZero() {
-		sw.Created = time.UnixMilli(nowMS())
+		sw.Created = time.UnixMilli(s.nowMS())
 	}
 	params, err := json.Marshal(sw.Parameters)
 	if err != nil {
@@ -172,7 +136,7 @@ func (s *Store) CreateSweepTx(tx *sql.Tx, sw *Sweep) error {
 
 // CancelSweepTx marks a sweep cancelled (the first time only) inside tx.
 func (s *Store) CancelSweepTx(tx *sql.Tx, id string) error {
-	if _, err := (sqlRunner{context.Background(), s.d, tx}).exec(`UPDATE sweeps SET cancelled = ? WHERE id = ? AND cancelled IS NULL`, nowMS(), id); err != nil {
+	if _, err := (sqlRunner{context.Background(), s.d, tx}).exec(`UPDATE sweeps SET cancelled = ? WHERE id = ? AND cancelled IS NULL`, s.nowMS(), id); err != nil {
 		return fmt.Errorf("tracker: cancel sweep %s: %w", short(id), err)
 	}
 	return nil
