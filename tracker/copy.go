@@ -195,7 +195,7 @@ func copyBatch(ctx context.Context, dst, src *Store, ids []string, o CopyOptions
 			continue
 		}
 		act, tags := planRun(r, to[id], marks[id], o.Overwrite, st)
-		digest := contentDigest(r.digests())
+		digest := r.contentDigest()
 		switch act {
 		case copySkip:
 			continue

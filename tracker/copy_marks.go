@@ -80,7 +80,7 @@ func planRun(r, old *copiedRun, m *copyMark, overwrite bool, st *CopyStats) (cop
 		return copyNew, r.tags
 	}
 	src, dst := r.digests(), old.digests()
-	srcSum, dstSum := contentDigest(src), contentDigest(dst)
+	srcSum, dstSum := r.contentDigest(), old.contentDigest()
 	targetEdited := m == nil || (dstSum != m.digest && !markedLost(old, m))
 	if old.deleted != 0 && r.deleted == 0 && targetEdited {
 		st.KeptDeleted = append(st.KeptDeleted, r.id)
@@ -112,7 +112,8 @@ func markedLost(old *copiedRun, m *copyMark) bool {
 	}
 	was := *old
 	was.status, was.errText, was.end = string(StatusRunning), "", sql.NullInt64{}
-	return contentDigest(was.digests()) == m.digest
+	was.sums, was.sum = nil, ""
+	return was.contentDigest() == m.digest
 }
 
 // mergeTags merges the source's tags s into the target's d, key by key: a tag

@@ -21,6 +21,8 @@ type copiedRun struct {
 	params, tags                                  map[string]string
 	history, latest                               [][]any // metric rows, metricColumns
 	artifacts                                     []artifactRow
+	sums                                          map[string][32]byte // digests, once computed
+	sum                                           string              // contentDigest, once computed
 }
 
 type artifactRow struct {
@@ -35,6 +37,21 @@ var contentFields = []string{"experiment", "name", "status", "params", "metrics"
 
 // digests is the SHA-256 of each of r's contentFields, and of its tags.
 func (r *copiedRun) digests() map[string][32]byte {
+	if r.sums == nil {
+		r.sums = r.computeDigests()
+	}
+	return r.sums
+}
+
+// contentDigest is one digest of r's content fields (tags aside), as hex.
+func (r *copiedRun) contentDigest() string {
+	if r.sum == "" {
+		r.sum = contentDigest(r.digests())
+	}
+	return r.sum
+}
+
+func (r *copiedRun) computeDigests() map[string][32]byte {
 	h := func(write func(w *digestWriter)) [32]byte {
 		var w digestWriter
 		write(&w)

@@ -10,11 +10,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 func runsPush(args []string, stdout, stderr io.Writer) error {
@@ -46,7 +48,7 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 	if other == "" {
 		return usagef("--%s: which store? (a postgres:// URL or a SQLite file path)", dir)
 	}
-	if _, _, err := tracker.ParseFilter(*where); err != nil {
+	if _, _, err := query.ParseFilter(*where); err != nil {
 		return runsQueryErr(err, "--where", *where, stderr)
 	}
 	local, remote := db.options(), tracker.Options{ArtifactRoot: *otherArtifacts}
@@ -60,19 +62,32 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer src.Close()
-	dst, err := storeOrUsage(tracker.OpenWith(dstLoc, dstOpt))
-	if err != nil {
+	title := verb
+	if *dryRun {
+		title = verb + " --dry-run"
+	}
+	dst, err := tracker.OpenWith(dstLoc, dstOpt)
+	dstName := tracker.RedactURL(dstLoc)
+	if *dryRun && errors.Is(err, tracker.ErrNoStore) {
+		// Nothing there yet: every run would be new. An empty store of our own stands in.
+		tmp, terr := os.MkdirTemp("", "aelab-dry-run-")
+		if terr != nil {
+			return fmt.Errorf("--dry-run: %w", terr)
+		}
+		defer os.RemoveAll(tmp)
+		fmt.Fprintf(stdout, "%s: %s holds no store yet: every run would be new\n", title, dstName)
+		dst, err = tracker.OpenWith(filepath.Join(tmp, "aelab.db"), tracker.Options{ArtifactRoot: tmp})
+	} else if err == nil {
+		dstName = dst.Path()
+	}
+	if dst, err = storeOrUsage(dst, err); err != nil {
 		return err
 	}
 	defer dst.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	title := verb
-	if *dryRun {
-		title = verb + " --dry-run"
-	}
-	fmt.Fprintf(stdout, "%s: %s → %s\n", title, src.Path(), dst.Path())
+	fmt.Fprintf(stdout, "%s: %s → %s\n", title, src.Path(), dstName)
 	st, err := tracker.Copy(ctx, dst, src, tracker.CopyOptions{Filter: *where, IncludeDeleted: *all, Running: *running,
 		Overwrite: *overwrite, DryRun: *dryRun,
 		Progress: func(st tracker.CopyStats) {

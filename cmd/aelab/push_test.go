@@ -94,6 +94,14 @@ func TestRunsPushReportsConflicts(t *testing.T) {
 	dir := t.TempDir()
 	local, shared := filepath.Join(dir, "laptop", "aelab.db"), filepath.Join(dir, "shared", "aelab.db")
 	ids := pushStore(t, local, "edited\x1b]0;pwned\x07", "deleted")
+	code, out, stderr := runAelab(t, "runs", "push", "--db", local, "--to", shared, "--dry-run")
+	if code != 0 || !strings.Contains(out, "push --dry-run: "+shared+" holds no store yet: every run would be new\n") ||
+		!strings.Contains(out, "push --dry-run: would copy 2 runs, update 0, 0 already there; 2 metric rows; nothing written\n") {
+		t.Errorf("dry run into no store: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(shared); err == nil {
+		t.Errorf("the dry run made %s", shared)
+	}
 	if code, out, stderr := runAelab(t, "runs", "push", "--db", local, "--to", shared); code != 0 || !strings.Contains(out, "push: 2 runs copied") {
 		t.Fatalf("first push: exit %d\n%s%s", code, out, stderr)
 	}
