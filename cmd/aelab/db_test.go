@@ -157,11 +157,13 @@ func TestDBStartPort(t *testing.T) {
 	parent := clusterParent(t)
 	dir := filepath.Join(parent, "pg")
 	busy := busyPort(t)
-	if code, out, _ := runAelab(t, "db", "start", "--dir", dir, "--port", fmt.Sprint(busy)); code == 0 {
-		t.Fatalf("first start on busy port %d: exit 0\n%s", busy, out)
+	code, out, stderr := runAelab(t, "db", "start", "--dir", dir, "--port", fmt.Sprint(busy))
+	wantBusy := fmt.Sprintf(": the server cannot listen on 127.0.0.1 port %d: another program uses it (choose another port)\n", busy)
+	if code != 1 || !strings.HasSuffix(stderr, wantBusy) || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("first start on busy port %d: exit %d\n%s%s\nwant exit 1, one line ending %q", busy, code, out, stderr, wantBusy)
 	}
 	port := freeTCPPort(t)
-	code, out, stderr := runAelab(t, "db", "start", "--dir", dir, "--port", fmt.Sprint(port))
+	code, out, stderr = runAelab(t, "db", "start", "--dir", dir, "--port", fmt.Sprint(port))
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("serving on port %d ", port)) {
 		t.Fatalf("start --port %d after the failed one: exit %d\n%s%s", port, code, out, stderr)
 	}

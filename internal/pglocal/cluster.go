@@ -1,6 +1,7 @@
 package pglocal
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,13 +290,17 @@ func (c *Cluster) Start() error {
 			break
 		}
 	}
-	return fmt.Errorf("%w; server log ends:\n%s", err, c.logTail())
+	if strings.Contains(c.logTail(), "could not bind") {
+		listen := cmp.Or(c.Listen, "127.0.0.1")
+		return fmt.Errorf("the server cannot listen on %s port %d: another program uses it (choose another port)", listen, c.Port)
+	}
+	return fmt.Errorf("%w; the server log says: %s", err, keyLines(c.logTail()))
 }
 
 // Restart restarts the server with pg_ctl restart (connections drop).
 func (c *Cluster) Restart() error {
 	if err := c.run("pg_ctl", "-D", c.dataDir(), "-l", filepath.Join(c.Dir, logFile), "-m", "fast", "-w", "-t", "60", "restart"); err != nil {
-		return fmt.Errorf("%w; server log ends:\n%s", err, c.logTail())
+		return fmt.Errorf("%w; the server log says: %s", err, keyLines(c.logTail()))
 	}
 	return nil
 }
@@ -331,6 +337,31 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
+// keyLines is the gist of a PostgreSQL program's output or log, on one line:
+// its error lines (error:, FATAL:, PANIC:, could not …), else its last line.
+func keyLines(out string) string {
+	var key []string
+	last := ""
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		last = line
+		l := strings.ToLower(line)
+		if strings.Contains(l, "error:") || strings.Contains(line, "FATAL:") || strings.Contains(line, "PANIC:") ||
+			strings.Contains(l, "could not") {
+			if !slices.Contains(key, line) {
+				key = append(key, line)
+			}
+		}
+	}
+	if len(key) == 0 {
+		return last
+	}
+	return strings.Join(key, "; ")
+}
+
 // logTail is the end of the server log.
 func (c *Cluster) logTail() string {
 	b, _ := os.ReadFile(filepath.Join(c.Dir, logFile))
@@ -362,7 +393,7 @@ func (c *Cluster) run(prog string, args ...string) error {
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := inNetNS(c.NetNS, cmd.Run); err != nil {
 		msg, _ := os.ReadFile(out.Name())
-		return fmt.Errorf("%s %s: %w: %s", prog, args[len(args)-1], err, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("%s %s: %w: %s", prog, args[len(args)-1], err, keyLines(string(msg)))
 	}
 	return nil
 }
