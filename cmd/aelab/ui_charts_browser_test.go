@@ -66,8 +66,9 @@ func logChartRuns(t *testing.T, store *tracker.Store) map[string]string {
 // by searching a metric, with its own scale, and a link that reopens the same two-panel view;
 // grouping by model draws mean and min–max bands whose readout matches /api/series; brushing
 // a parallel-coordinates axis narrows the table to the runs inside; a run that finished after
-// one epoch opens no live stream and names its metric by the schema's title. Screenshots go to
-// build/ui-charts/ (the ones in docs/ come from there).
+// one epoch opens no live stream and names its metric by the schema's title; in the dark theme
+// the axes are drawn in its text colour. Screenshots go to build/ui-charts/ (the ones in docs/
+// come from there).
 func TestUIChartsInTheBrowser(t *testing.T) {
 	node, root := browserTools(t)
 	db := filepath.Join(t.TempDir(), "aelab.db")

@@ -194,6 +194,25 @@ try {
   }
   check(streams.length === 0, `event streams opened for a finished run: ${streams}`);
 
+  step = 'dark theme';
+  // The system's dark theme: the axes' labels are drawn in the page's light text colour.
+  const dark = await context.newPage();
+  dark.on('pageerror', (e) => errors.push(e.message));
+  await dark.emulateMedia({ colorScheme: 'dark' });
+  await dark.goto(`${base}/charts?${ids}&key=val_bce`);
+  await dark.waitForFunction(() => Number(document.querySelector('#panels .chart-plot').dataset.points) > 0);
+  // Only the y axis's strip left of the plotting area: its tick labels and title.
+  const bright = await dark.$eval('#panels .chart-plot', (plot) => {
+    const c = plot.querySelector('canvas');
+    const left = Math.floor(plot.querySelector('.u-over').offsetLeft * (c.width / c.clientWidth));
+    const px = c.getContext('2d').getImageData(0, 0, left, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 200 && px[i] > 180 && px[i + 1] > 180 && px[i + 2] > 180) n++;
+    return n;
+  });
+  check(bright > 50, `the axes are not drawn in the dark theme's text colour (${bright} light pixels)`);
+  await dark.close();
+
   check(errors.length === 0, `errors in the browser console: ${errors.join(' | ')}`);
   log('ok');
 } finally {

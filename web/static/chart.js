@@ -25,6 +25,16 @@ export function fmt(v) {
   return v == null || Number.isNaN(v) ? '–' : String(Number(v.toPrecision(5)));
 }
 
+// The canvas is drawn with the page's colours (light or dark theme): read from its CSS
+// variables at each drawing, and every chart drawn again when the theme changes.
+function themeColours() {
+  const cs = getComputedStyle(document.documentElement);
+  return { fg: cs.getPropertyValue('--fg').trim() || '#1d2330', line: cs.getPropertyValue('--line').trim() || '#e3e6ec' };
+}
+const redraws = new Set();
+new MutationObserver(() => redraws.forEach((f) => f())).observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => redraws.forEach((f) => f()));
+
 const X_TITLES = { epoch: 'epoch', step: 'step', time: 'wall-clock time' };
 const INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
 
@@ -144,11 +154,13 @@ export function mountChart(panel, onChange = () => {}) {
     note.textContent = data.series.some((s) => s.total > s.x.length + s.nonfinite)
       ? 'Long series are downsampled on the server (LTTB, at most 2,000 points each).' : '';
     const time = data.x === 'time';
+    const { fg, line } = themeColours();
+    const themed = (o) => ({ stroke: fg, grid: { stroke: line }, ticks: { stroke: line }, ...o });
     const opts = {
       width: Math.max(plotEl.clientWidth, 320), height: panel.classList.contains('grid-panel') ? 260 : 340,
       scales: { x: { time }, y: { distr: log ? 3 : 1 } },
       // Epochs and steps are whole numbers: no ticks between them.
-      axes: [time ? { label: X_TITLES.time } : { label: data.x, incrs: INCRS }, { label: data.label, size: 70 }],
+      axes: [themed(time ? { label: X_TITLES.time } : { label: data.x, incrs: INCRS }), themed({ label: data.label, size: 70 })],
       series, bands,
       legend: { show: true, live: true },
       cursor: { focus: { prox: 30 } },
@@ -219,6 +231,7 @@ export function mountChart(panel, onChange = () => {}) {
       keyEl.append(o);
     }
   }
+  redraws.add(render);
   if (live) stream = watch(runs, () => { load(); refreshKeys(); });
   load();
   return {
@@ -233,6 +246,7 @@ export function mountChart(panel, onChange = () => {}) {
     // close stops the chart's updates (its panel is being replaced or removed).
     close() {
       if (stream) stream.close();
+      redraws.delete(render);
       window.removeEventListener('resize', onResize);
       if (plot) plot.destroy();
     },
