@@ -90,9 +90,15 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 	st, err := tracker.Copy(ctx, dst, src, tracker.CopyOptions{Filter: *where, IncludeDeleted: *all, Running: *running,
 		Overwrite: *overwrite, DryRun: *dryRun,
 		Progress: func(st tracker.CopyStats) {
+			left := 0 // conflicts left as they are
+			for _, c := range st.Conflicts {
+				if !c.Overwritten {
+					left++
+				}
+			}
 			fmt.Fprintf(stdout, "  %d of %d runs: %d copied, %d updated, %d already there, %d in conflict\n",
-				st.Copied+st.Updated+st.Unchanged+len(st.Conflicts)+len(st.KeptDeleted), st.Selected-st.Running-len(st.Refused),
-				st.Copied, st.Updated, st.Unchanged, len(st.Conflicts))
+				st.Copied+st.Updated+st.Unchanged+left+len(st.KeptDeleted), st.Selected-st.Running-len(st.Refused),
+				st.Copied, st.Updated, st.Unchanged, left)
 		}})
 	if *dryRun {
 		fmt.Fprintf(stdout, "%s: would copy %d runs, update %d, %d already there; %d metric rows; nothing written\n",
@@ -110,6 +116,10 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// maxKeptDeletedLines bounds the lines about runs that stay deleted in the target: every
+// copy finds them again, and they are no news after the first.
+const maxKeptDeletedLines = 10
 
 // printCopyNotes prints a line for each run or artifact a copy left out, each conflict and each
 // tag the target kept. Ids, names, tags and paths come from a store and may hold anything:
@@ -135,7 +145,11 @@ func printCopyNotes(w io.Writer, verb string, st tracker.CopyStats, dry bool) {
 	if st.Running > 0 {
 		fmt.Fprintf(w, "  %d RUNNING runs left out: --running copies them with their status\n", st.Running)
 	}
-	for _, id := range st.KeptDeleted {
+	for i, id := range st.KeptDeleted {
+		if i == maxKeptDeletedLines {
+			fmt.Fprintf(w, "  kept deleted: %d more runs deleted in the target after they were copied there\n", len(st.KeptDeleted)-i)
+			break
+		}
 		fmt.Fprintf(w, "  kept deleted: run %s was deleted in the target after it was copied there; it stays deleted\n", id)
 	}
 	for _, n := range st.TagsKept {

@@ -121,7 +121,8 @@ func TestRunsPushReportsConflicts(t *testing.T) {
 			"push: 1 conflict: a run edited in the target since the last copy (or never copied) differs from the source's\n",
 			conflict + "left as it is (--overwrite replaces it with the source's)\n", kept}},
 		{nil, []string{"push: 0 runs copied, 0 updated, 0 already there;", conflict + "left as it is", kept}},
-		{[]string{"--overwrite"}, []string{"push: 0 runs copied, 1 updated, 0 already there;",
+		{[]string{"--overwrite"}, []string{"  2 of 2 runs: 0 copied, 1 updated, 0 already there, 0 in conflict\n",
+			"push: 0 runs copied, 1 updated, 0 already there;",
 			conflict + "replaced with the source's (--overwrite)\n", kept}},
 		{nil, []string{"push: 0 runs copied, 0 updated, 1 already there;", kept}},
 	} {
