@@ -72,6 +72,8 @@ export function initPanels(toolbar) {
 
   grid.querySelectorAll('[data-chart]').forEach(mount);
   search.addEventListener('change', add);
+  // Picking a name from the list adds its panel at once.
+  search.addEventListener('input', (ev) => { if (ev.inputType === 'insertReplacementText') add(); });
   search.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); add(); } });
   const setView = () => {
     message.textContent = groupEl.value && xEl.value === 'time' ? 'Grouping needs the step or epoch axis.' : '';

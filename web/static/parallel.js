@@ -100,7 +100,7 @@ export async function initParallel(root) {
     el('title', {}, title).textContent = ax.field;
     if (c === a) {
       const hint = el('text', { x, y: TOP - 12, class: 'pc-hint', 'text-anchor': 'middle' }, g);
-      hint.textContent = 'colour';
+      hint.textContent = ax.better ? 'colour: blue the better end' : 'colour: blue the higher end';
     }
     const ticks = ax.numeric
       ? (ax.max === ax.min ? [ax.min] : [ax.min, (ax.min + ax.max) / 2, ax.max]).map((v) => [v, String(Number(v.toPrecision(3)))])
