@@ -120,3 +120,9 @@ func ExampleParseMetricLine() {
 	// false false 0 map[]
 	// false true 0 map[]
 }
+
+func ExampleScrubbedEnv() {
+	env := track.ScrubbedEnv([]string{"HOME=/home/ada", "GITHUB_TOKEN=ghp_x", "DB_PASSWORD=x", "AELAB_DB=postgres://ada:s3cret-pw@db:5432/lab"})
+	fmt.Println(env)
+	// Output: map[AELAB_DB:postgres://ada:***@db:5432/lab HOME:/home/ada]
+}
