@@ -216,3 +216,38 @@ func TestCopyOverRunMarkedLost(t *testing.T) {
 		t.Errorf("in the target: %+v, %v", got, err)
 	}
 }
+
+// A run copied RUNNING before copy marks were kept (a store of schema 6) and finished in the
+// source since is updated, not a conflict: the target holds the start of its history and no
+// edit. One whose copied history was altered is a conflict.
+func TestCopyWithoutMarkUpdatesRunningRun(t *testing.T) {
+	ctx := context.Background()
+	src, dst := tempStore(t), tempStore(t)
+	var runs []*Run
+	for _, name := range []string{"finishes", "altered"} {
+		r := mustStart(t, src, RunSpec{Name: name})
+		r.LogMetric("loss", 1, 1, 1)
+		runs = append(runs, r)
+	}
+	if st, err := Copy(ctx, dst, src, CopyOptions{Running: true}); err != nil || st.Copied != 2 {
+		t.Fatalf("copy of the running runs: %+v, %v", st, err)
+	}
+	if _, err := dst.exec(`DELETE FROM copy_marks`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.exec(`UPDATE metrics SET value = 7 WHERE run_id = ?`, runs[1].ID()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		r.LogMetric("loss", 0.5, 2, 2)
+		must(t, r.Finish(StatusFinished, ""))
+	}
+	st, err := Copy(ctx, dst, src, CopyOptions{})
+	want := []CopyConflict{{RunID: runs[1].ID(), Name: "altered", Fields: []string{"status", "metrics"}}}
+	if err != nil || st.Updated != 1 || !reflect.DeepEqual(st.Conflicts, want) {
+		t.Errorf("copy of their ends: %+v, %v", st, err)
+	}
+	if got, err := dst.GetRun(runs[0].ID()); err != nil || got.Status != StatusFinished || got.Metrics["loss"] != 0.5 {
+		t.Errorf("in the target: %+v, %v", got, err)
+	}
+}

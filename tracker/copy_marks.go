@@ -81,7 +81,10 @@ func planRun(r, old *copiedRun, m *copyMark, overwrite bool, st *CopyStats) (cop
 	}
 	src, dst := r.digests(), old.digests()
 	srcSum, dstSum := r.contentDigest(), old.contentDigest()
-	targetEdited := m == nil || (dstSum != m.digest && !markedLost(old, m))
+	targetEdited := dstSum != srcSum && !earlierCopy(r, old, src, dst)
+	if m != nil {
+		targetEdited = dstSum != m.digest && !markedLost(old, m)
+	}
 	if old.deleted != 0 && r.deleted == 0 && targetEdited {
 		st.KeptDeleted = append(st.KeptDeleted, r.id)
 		return copySkip, nil
@@ -114,6 +117,30 @@ func markedLost(old *copiedRun, m *copyMark) bool {
 	was.status, was.errText, was.end = string(StatusRunning), "", sql.NullInt64{}
 	was.sums, was.sum = nil, ""
 	return was.contentDigest() == m.digest
+}
+
+// earlierCopy reports whether old, a run the target holds with no mark (copied
+// before marks were kept), is an earlier copy of the source's run r that was
+// RUNNING then: it is RUNNING or LOST, its metric history is the start of r's,
+// and nothing else but its status and tags differs. Such a run is updated, not
+// reported as a conflict; src and dst are their digests.
+func earlierCopy(r, old *copiedRun, src, dst map[string][32]byte) bool {
+	if old.status != string(StatusRunning) && old.status != string(StatusLost) || len(old.history) > len(r.history) {
+		return false
+	}
+	for _, f := range differing(src, dst) {
+		if f != "status" && f != "metrics" && f != "tags" {
+			return false
+		}
+	}
+	for i, row := range old.history {
+		for c := 1; c < len(row); c++ { // run_id aside
+			if row[c] != r.history[i][c] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // mergeTags merges the source's tags s into the target's d, key by key: a tag
