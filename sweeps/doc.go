@@ -2,7 +2,9 @@
 // a model to vary and how (grid values, or random draws from choices, uniform, log-uniform and
 // integer ranges, times seeds), what metric to optimise, and whether to stop poor trials
 // early (a median rule or ASHA). Every trial is an ordinary run of the experiment store,
-// trained by experiments.Run and tagged with its sweep and trial index.
+// trained by experiments.Run and tagged with its sweep and trial index. A spec may instead
+// name a command: any program, which each trial runs with its parameters as --name=value
+// arguments, tracked as `aelab run` tracks it (command.go).
 //
 // The queue is River (github.com/riverqueue/river), in the store's own database: on the
 // embedded SQLite store through riversqlite, on a shared PostgreSQL store through
