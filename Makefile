@@ -13,8 +13,8 @@ QUICK       ?=
 BEYOND      ?= $(if $(QUICK),1,0)
 # Go native fuzz tests (package:FuzzName) that make test runs for FUZZTIME each, after the
 # tests (which already run their seed corpora in testdata/fuzz/).
-FUZZ        := tracker:FuzzParseFilter tracker:FuzzParseOrderBy aelib/data:FuzzParseIDX \
-               aelib:FuzzThousands aelib:FuzzBytes experiments:FuzzFormatMetric track:FuzzParseMetricLine
+FUZZ        := tracker/query:FuzzParseFilter tracker/query:FuzzParseOrderBy aelib/data:FuzzParseIDX \
+               aelib:FuzzThousands aelib:FuzzBytes experiments:FuzzFormatMetric
 FUZZTIME    ?= 5s
 PORT        ?= 8888
 LAB_IP      ?= 127.0.0.1

@@ -146,59 +146,11 @@
 //
 // # Query language
 //
-// [Search.Filter] is a small filter language, parsed to an AST and turned
-// into parameterised SQL (user text, keys included, is only ever bound as a
-// parameter):
-//
-//	expr       := or
-//	or         := and ("or" and)*
-//	and        := not ("and" not)*
-//	not        := "not" not | primary
-//	primary    := "(" expr ")" | comparison
-//	comparison := ident op value
-//	            | ident ["not"] "in" "(" value ("," value)* ")"
-//	            | ident ["not"] "like" string
-//	op         := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
-//	value      := number | 'single quoted' | "double quoted"
-//
-// An ident is metrics.KEY, params.KEY, tags.KEY or attributes.NAME (singular
-// forms metric., param., tag., attribute. work too; a bare attribute name
-// such as status is attributes.status). Keys may contain dots
-// (params.env.go_version) or be quoted with backticks for other characters
-// (metrics.`val/loss`). Keywords are case-insensitive. Attribute names:
-// id, name, status, experiment, source, start_time, end_time.
-//
-// Semantics:
-//
-//   - metrics.KEY compares the run's latest value numerically; comparing a
-//     metric with a string is an error.
-//   - params.KEY and tags.KEY compare as strings, except that a comparison with
-//     a number compares numerically, and only matches values that parse as
-//     numbers (params.epochs >= 10 does not match epochs="ten").
-//   - a comparison on a key matches only runs that have the key:
-//     params.model != "deep" skips runs without a model param, whereas
-//     not params.model = "deep" keeps them.
-//   - like uses SQL LIKE patterns (% and _), case-insensitive for ASCII.
-//   - attributes.status compares case-insensitively; start_time and end_time
-//     take a number (Unix milliseconds) or a date string: "2006-01-02",
-//     "2006-01-02 15:04", "2006-01-02 15:04:05" (local time) or RFC 3339.
-//
-// [Search.OrderBy] is a comma-separated list of idents, each optionally followed
-// by asc or desc (default asc), e.g. "metrics.val_mse asc, attributes.start_time desc".
-// Runs missing an ordered metric, param or tag come last whatever the direction.
-// Without OrderBy runs come newest first. A filter may also end with
-// "order by …" instead of setting OrderBy.
-//
-// A malformed query fails with a [*QueryError] naming the 1-based column of
-// the offending token, e.g.
-//
-//	query: at column 17: expected a value after '<', got end of input
-//
-// Queries are bounded, each limit a positioned *QueryError: [MaxQueryLength]
-// characters, [MaxQueryDepth] levels of parentheses and 'not',
-// [MaxQueryTerms] comparisons and listed values, [MaxQueryLookups] subqueries
-// on metric, param and tag keys (tests of one key in one and/or chain share one),
-// and [MaxOrderTerms] order keys. Long and/or chains compile to shallow SQL, so
-// thousands of terms work. A number beyond float64's range is an error; any
-// other keeps its meaning (attributes.start_time > 1e300 matches no run).
+// [Search.Filter] and [Search.OrderBy] are written in the query language of
+// package [github.com/aelab/aelab/tracker/query], which parses them; the store
+// turns the parsed filter into parameterised SQL (user text, keys included, is
+// only ever bound as a parameter). Long and/or chains compile to shallow SQL,
+// so thousands of terms work, and the tests of one metric, param or tag key in
+// one chain share one subquery; past [MaxQueryLookups] such subqueries a search
+// fails with a positioned *query.Error.
 package tracker

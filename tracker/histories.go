@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // History is a run's whole metric history in columns: the points of metric Keys[i] are
@@ -145,7 +147,7 @@ func (s *Store) EachRun(q Search, fn func(r *RunRecord, h *History) error) error
 
 // readBatch reads the records of runs ids (columns as SearchRuns) and their histories
 // (into hist) in one read transaction: one snapshot of the store.
-func (s *Store) readBatch(ids []string, lost map[string]string, columns []Field, hist *historyBatch) ([]*RunRecord, error) {
+func (s *Store) readBatch(ids []string, lost map[string]string, columns []query.Field, hist *historyBatch) ([]*RunRecord, error) {
 	ctx := context.Background()
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // EachRun hands out, in the search's order, the records SearchRuns returns and the histories
 // MetricHistories returns, read in batches by two readers (batches of 2 here): a step logged
 // twice keeps its order, a lower step logged later sorts before, NaN stays NaN, runs
-// without metrics have an empty history; an error of fn stops it; a bad query is a QueryError.
+// without metrics have an empty history; an error of fn stops it; a bad query is a query.Error.
 func TestEachRun(t *testing.T) {
 	defer func(n int) { eachRunBatch = n }(eachRunBatch)
 	eachRunBatch = 2
@@ -40,7 +42,7 @@ func TestEachRun(t *testing.T) {
 			}
 		}
 		for _, q := range []Search{{}, {IncludeDeleted: true}, {OrderBy: "metrics.val_bce asc"}, {Filter: "params.i >= 3", Limit: 3},
-			{Experiment: "b"}, {Filter: "params.i = 'none'"}, {IncludeDeleted: true, Columns: []Field{{Kind: FieldParam}, {Kind: FieldTag}}}} {
+			{Experiment: "b"}, {Filter: "params.i = 'none'"}, {IncludeDeleted: true, Columns: []query.Field{{Kind: query.FieldParam}, {Kind: query.FieldTag}}}} {
 			want, err := s.SearchRuns(q)
 			if err != nil {
 				t.Fatal(err)
@@ -80,7 +82,7 @@ func TestEachRun(t *testing.T) {
 		if err := s.EachRun(Search{}, func(*RunRecord, *History) error { n++; return stop }); err != stop || n != 1 {
 			t.Errorf("fn's error: %v after %d runs", err, n)
 		}
-		var qe *QueryError
+		var qe *query.Error
 		if err := s.EachRun(Search{Filter: "metrics.x <"}, func(*RunRecord, *History) error { return nil }); !errors.As(err, &qe) {
 			t.Errorf("bad filter: %v", err)
 		}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // loadRuns loads the records of ids, in that order, through db: with every param, tag
 // and metric, or, when columns is not nil, only those columns names.
-func (s *Store) loadRuns(db sqlRunner, ids []string, lost map[string]string, columns []Field) ([]*RunRecord, error) {
+func (s *Store) loadRuns(db sqlRunner, ids []string, lost map[string]string, columns []query.Field) ([]*RunRecord, error) {
 	byID := make(map[string]*RunRecord, len(ids))
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
@@ -37,10 +39,10 @@ func (s *Store) loadRuns(db sqlRunner, ids []string, lost map[string]string, col
 	return out, nil
 }
 
-func (s *Store) loadChunk(db sqlRunner, in string, args []any, byID map[string]*RunRecord, columns []Field) error {
+func (s *Store) loadChunk(db sqlRunner, in string, args []any, byID map[string]*RunRecord, columns []query.Field) error {
 	// keyed limits a query on table (kind) to the columns' keys; ok is false
 	// when none of its keys is asked for.
-	keyed := func(kind FieldKind, query string) (string, []any, bool) {
+	keyed := func(kind query.FieldKind, query string) (string, []any, bool) {
 		if columns == nil {
 			return query, args, true
 		}
@@ -85,7 +87,7 @@ func (s *Store) loadChunk(db sqlRunner, in string, args []any, byID map[string]*
 		return err
 	}
 	for _, table := range []string{"params", "tags"} {
-		q, qargs, ok := keyed(FieldKind(table), `SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in)
+		q, qargs, ok := keyed(query.FieldKind(table), `SELECT run_id, key, value FROM `+table+` WHERE run_id IN `+in)
 		if !ok {
 			continue
 		}
@@ -112,7 +114,7 @@ func (s *Store) loadChunk(db sqlRunner, in string, args []any, byID map[string]*
 			return err
 		}
 	}
-	if q, qargs, ok := keyed(FieldMetric, `SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in); ok {
+	if q, qargs, ok := keyed(query.FieldMetric, `SELECT run_id, key, step, epoch, value, timestamp FROM latest_metrics WHERE run_id IN `+in); ok {
 		if err := loadLatest(db, q, qargs, byID); err != nil {
 			return err
 		}

@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // parseSearch parses q's filter and its order: q.OrderBy, or an "order by" ending the filter.
-func parseSearch(q Search) (Expr, []OrderTerm, error) {
-	where, order, err := ParseFilter(q.Filter)
+func parseSearch(q Search) (query.Expr, []query.OrderTerm, error) {
+	where, order, err := query.ParseFilter(q.Filter)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -21,7 +23,7 @@ func parseSearch(q Search) (Expr, []OrderTerm, error) {
 		if order != nil {
 			return nil, nil, errors.New("query: order given twice (in the filter and in OrderBy)")
 		}
-		if order, err = ParseOrderBy(q.OrderBy); err != nil {
+		if order, err = query.ParseOrderBy(q.OrderBy); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -32,7 +34,7 @@ func parseSearch(q Search) (Expr, []OrderTerm, error) {
 // filter), without the ORDER BY: "[WITH lost …] SELECT cols FROM runs JOIN experiments e …
 // WHERE …". Runs found dead (lost) count as LOST in the filter and order, also where that
 // was not written (read-only stores).
-func (s *Store) searchSQL(q Search, where Expr, lost map[string]string, cols string) (*sqlBuilder, error) {
+func (s *Store) searchSQL(q Search, where query.Expr, lost map[string]string, cols string) (*sqlBuilder, error) {
 	b := &sqlBuilder{query: q.Filter, d: s.d}
 	if len(lost) > 0 {
 		b.w("WITH lost(id) AS (VALUES ")
@@ -57,7 +59,7 @@ func (s *Store) searchSQL(q Search, where Expr, lost map[string]string, cols str
 	}
 	if where != nil {
 		b.w(" AND " + s.d.filterOpen)
-		if where.sql(b); b.err != nil {
+		if b.expr(where); b.err != nil {
 			return nil, b.err
 		}
 		b.w(s.d.filterClose)
@@ -67,7 +69,7 @@ func (s *Store) searchSQL(q Search, where Expr, lost map[string]string, cols str
 
 // orderBy writes the ORDER BY clause: the terms, then newest first (and the id, so that
 // pages of equal keys are stable).
-func orderBy(b *sqlBuilder, order []OrderTerm) {
+func orderBy(b *sqlBuilder, order []query.OrderTerm) {
 	b.w(" ORDER BY ")
 	if len(order) > 0 {
 		orderSQL(b, order)
@@ -76,33 +78,12 @@ func orderBy(b *sqlBuilder, order []OrderTerm) {
 	b.w("runs.start_time DESC, runs.id")
 }
 
-// ParseField parses one field name of the query language: metrics.KEY, params.KEY,
-// tags.KEY or an attribute (attributes.NAME, or the bare name).
-func ParseField(s string) (Field, error) {
-	p, lexErr := newParser(s)
-	if lexErr != nil {
-		return Field{}, lexErr
-	}
-	t := p.next()
-	if t.kind != tIdent {
-		return Field{}, p.errf(t, "expected a field such as metrics.val_bce, got %s", t.describe())
-	}
-	f, err := p.field(t)
-	if err != nil {
-		return Field{}, err
-	}
-	if n := p.peek(); n.kind != tEOF {
-		return Field{}, p.errf(n, "expected end of the field name, got %s", n.describe())
-	}
-	return f, nil
-}
-
 // PageQuery asks for one page of the runs a search selects, with only the params, tags
 // and metrics a table shows.
 type PageQuery struct {
-	Search          // Search.Limit is the page size (0: every run from Offset on)
-	Offset  int     // runs to skip
-	Columns []Field // params, tags and metrics to load for each row (attributes always are)
+	Search                // Search.Limit is the page size (0: every run from Offset on)
+	Offset  int           // runs to skip
+	Columns []query.Field // params, tags and metrics to load for each row (attributes always are)
 }
 
 // RunRow is one line of a runs table: a run's attributes, and of its params, tags and
@@ -142,7 +123,7 @@ type Page struct {
 // SearchPage returns one page of the runs q selects, in its order, with the number of runs
 // that match. Filtering, ordering, counting and paging happen in the database, so a page
 // costs about the same with ten runs or ten thousand. A malformed filter or order returns
-// a *QueryError.
+// a *query.Error.
 func (s *Store) SearchPage(q PageQuery) (*Page, error) {
 	if q.Offset < 0 || q.Limit < 0 {
 		return nil, fmt.Errorf("tracker: search page: negative offset %d or limit %d", q.Offset, q.Limit)
@@ -210,13 +191,13 @@ func (s *Store) SearchPage(q PageQuery) (*Page, error) {
 }
 
 // loadColumns fills the rows' params, tags and metrics named by columns.
-func (s *Store) loadColumns(byID map[string]*RunRow, columns []Field) error {
+func (s *Store) loadColumns(byID map[string]*RunRow, columns []query.Field) error {
 	if len(byID) == 0 {
 		return nil
 	}
-	keys := map[FieldKind][]any{}
+	keys := map[query.FieldKind][]any{}
 	for _, f := range columns {
-		if f.Kind != FieldAttribute {
+		if f.Kind != query.FieldAttribute {
 			keys[f.Kind] = append(keys[f.Kind], f.Key)
 		}
 	}
@@ -225,9 +206,9 @@ func (s *Store) loadColumns(byID map[string]*RunRow, columns []Field) error {
 		ids = append(ids, id)
 	}
 	for kind, ks := range keys {
-		table := map[FieldKind]string{FieldParam: "params", FieldTag: "tags", FieldMetric: "latest_metrics"}[kind]
+		table := map[query.FieldKind]string{query.FieldParam: "params", query.FieldTag: "tags", query.FieldMetric: "latest_metrics"}[kind]
 		cols := "run_id, key, value"
-		if kind == FieldMetric {
+		if kind == query.FieldMetric {
 			cols = "run_id, key, value, step, epoch, timestamp"
 		}
 		q := `SELECT ` + cols + ` FROM ` + table + ` WHERE run_id IN ` + placeholders(len(ids)) + ` AND key IN ` + placeholders(len(ks))
@@ -237,7 +218,7 @@ func (s *Store) loadColumns(byID map[string]*RunRow, columns []Field) error {
 		}
 		for rows.Next() {
 			var id, k string
-			if kind == FieldMetric {
+			if kind == query.FieldMetric {
 				var p MetricPoint
 				var v sql.NullFloat64
 				var ts sql.NullInt64
@@ -254,7 +235,7 @@ func (s *Store) loadColumns(byID map[string]*RunRow, columns []Field) error {
 				rows.Close()
 				return err
 			}
-			if kind == FieldParam {
+			if kind == query.FieldParam {
 				byID[id].Params[k] = v
 			} else {
 				byID[id].Tags[k] = v

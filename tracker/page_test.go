@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // pageStore holds n finished runs: run-i has params model (vanilla, deep, … in turn) and i,
@@ -46,10 +48,10 @@ func rowNames(p *Page) []string {
 func TestSearchPagePagesCountsAndSorts(t *testing.T) {
 	onBackends(t, func(t *testing.T, b backend) {
 		s := pageStore(t, b, 23)
-		loss, _ := ParseField("metrics.loss")
-		model, _ := ParseField("params.model")
+		loss, _ := query.ParseField("metrics.loss")
+		model, _ := query.ParseField("params.model")
 		q := PageQuery{Search: Search{Filter: `params.model in ("vanilla", "deep")`, OrderBy: "metrics.loss desc", Limit: 5},
-			Columns: []Field{loss, model}}
+			Columns: []query.Field{loss, model}}
 		var all []string
 		for off := 0; ; off += 5 {
 			q.Offset = off
@@ -113,9 +115,9 @@ func TestSearchPageEdges(t *testing.T) {
 			t.Fatalf("no match: %v, %+v (want an empty, non-nil page)", err, p)
 		}
 		_, err = s.SearchPage(PageQuery{Search: Search{Filter: "metrics.loss <"}})
-		var qe *QueryError
+		var qe *query.Error
 		if !errors.As(err, &qe) || qe.Column != 15 {
-			t.Fatalf("bad filter: %v, want a QueryError at column 15 (the end)", err)
+			t.Fatalf("bad filter: %v, want a query.Error at column 15 (the end)", err)
 		}
 		if _, err := s.SearchPage(PageQuery{Offset: -1}); err == nil {
 			t.Error("negative offset accepted")
@@ -145,14 +147,14 @@ func TestParseField(t *testing.T) {
 		"metrics.val_bce": "metrics.val_bce", "param.model": "params.model", "status": "attributes.status",
 		"tags.`a b`": "tags.`a b`", "params.env.go_version": "params.env.go_version",
 	} {
-		f, err := ParseField(in)
+		f, err := query.ParseField(in)
 		if err != nil || f.String() != want {
-			t.Errorf("ParseField(%q) = %v, %v; want %s", in, f, err, want)
+			t.Errorf("query.ParseField(%q) = %v, %v; want %s", in, f, err, want)
 		}
 	}
 	for _, in := range []string{"", "metrics", "x.y", "metrics.a b", "(", "metrics.a = 1"} {
-		if _, err := ParseField(in); err == nil {
-			t.Errorf("ParseField(%q) accepted", in)
+		if _, err := query.ParseField(in); err == nil {
+			t.Errorf("query.ParseField(%q) accepted", in)
 		}
 	}
 }

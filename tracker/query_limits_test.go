@@ -6,14 +6,16 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
-// wantQueryError checks that err is a *QueryError at column col whose message starts with msg.
+// wantQueryError checks that err is a *query.Error at column col whose message starts with msg.
 func wantQueryError(t *testing.T, what string, err error, col int, msg string) {
 	t.Helper()
-	var qe *QueryError
+	var qe *query.Error
 	if !errors.As(err, &qe) {
-		t.Errorf("%s: err = %v, want a *QueryError", what, err)
+		t.Errorf("%s: err = %v, want a *query.Error", what, err)
 		return
 	}
 	if qe.Column != col || !strings.HasPrefix(qe.Msg, msg) {
@@ -35,27 +37,27 @@ func allocated(f func()) uint64 {
 func TestQueryNestingBounded(t *testing.T) {
 	var err error
 	mb := strings.Repeat("(", 1<<20)
-	if n := allocated(func() { _, _, err = ParseFilter(mb) }); n > 1<<20 {
+	if n := allocated(func() { _, _, err = query.ParseFilter(mb) }); n > 1<<20 {
 		t.Errorf("1 MB of '(' allocated %d bytes", n)
 	}
-	wantQueryError(t, "1 MB of (", err, MaxQueryLength+1, fmt.Sprintf("query is too long: %d characters, at most %d", 1<<20, MaxQueryLength))
-	_, err = ParseOrderBy(mb)
-	wantQueryError(t, "order by 1 MB of (", err, MaxQueryLength+1, "query is too long")
+	wantQueryError(t, "1 MB of (", err, query.MaxLength+1, fmt.Sprintf("query is too long: %d characters, at most %d", 1<<20, query.MaxLength))
+	_, err = query.ParseOrderBy(mb)
+	wantQueryError(t, "order by 1 MB of (", err, query.MaxLength+1, "query is too long")
 
 	deep := strings.Repeat("(", 200_000) + "metrics.a < 1" + strings.Repeat(")", 200_000)
-	if n := allocated(func() { _, _, err = ParseFilter(deep[:MaxQueryLength]) }); n > 64<<20 {
-		t.Errorf("%d characters of '(' allocated %d bytes", MaxQueryLength, n)
+	if n := allocated(func() { _, _, err = query.ParseFilter(deep[:query.MaxLength]) }); n > 64<<20 {
+		t.Errorf("%d characters of '(' allocated %d bytes", query.MaxLength, n)
 	}
-	wantQueryError(t, "deep (", err, MaxQueryDepth+1, fmt.Sprintf("parentheses and 'not' nest deeper than %d levels", MaxQueryDepth))
+	wantQueryError(t, "deep (", err, query.MaxDepth+1, fmt.Sprintf("parentheses and 'not' nest deeper than %d levels", query.MaxDepth))
 	nots := strings.Repeat("not ", 50_000) + "metrics.a < 1"
-	_, _, err = ParseFilter(nots)
-	wantQueryError(t, "deep not", err, 4*MaxQueryDepth+1, "parentheses and 'not' nest deeper")
+	_, _, err = query.ParseFilter(nots)
+	wantQueryError(t, "deep not", err, 4*query.MaxDepth+1, "parentheses and 'not' nest deeper")
 
 	// As deep as allowed parses, and runs on the database.
 	s, _ := searchStore(t, sqliteBackend)
-	ok := strings.Repeat("(not ", MaxQueryDepth/2) + "params.model = 'deep'" + strings.Repeat(")", MaxQueryDepth/2)
+	ok := strings.Repeat("(not ", query.MaxDepth/2) + "params.model = 'deep'" + strings.Repeat(")", query.MaxDepth/2)
 	if runs, err := s.SearchRuns(Search{Filter: ok}); err != nil || names(runs) != "c,a" {
-		t.Errorf("%d levels: %q, %v", MaxQueryDepth, names(runs), err)
+		t.Errorf("%d levels: %q, %v", query.MaxDepth, names(runs), err)
 	}
 }
 
@@ -109,17 +111,17 @@ func TestManyKeyLookups(t *testing.T) {
 
 // Issue #10 item 5: more terms than the database can bind is our own positioned error.
 func TestQueryTermLimits(t *testing.T) {
-	q := chain(MaxQueryTerms+1, "or", "metrics.a = 0", func(i int) string { return fmt.Sprintf("metrics.a = %d", i) })
+	q := chain(query.MaxTerms+1, "or", "metrics.a = 0", func(i int) string { return fmt.Sprintf("metrics.a = %d", i) })
 	col := strings.LastIndex(q, "metrics.a") + 1
-	_, _, err := ParseFilter(q)
-	wantQueryError(t, "terms", err, col, fmt.Sprintf("too many comparisons and values: at most %d", MaxQueryTerms))
+	_, _, err := query.ParseFilter(q)
+	wantQueryError(t, "terms", err, col, fmt.Sprintf("too many comparisons and values: at most %d", query.MaxTerms))
 
-	values := make([]string, MaxQueryTerms)
+	values := make([]string, query.MaxTerms)
 	for i := range values {
 		values[i] = fmt.Sprint(i)
 	}
 	q = "params.x in (" + strings.Join(values, ",") + ")"
-	_, _, err = ParseFilter(q)
+	_, _, err = query.ParseFilter(q)
 	wantQueryError(t, "in list", err, strings.LastIndex(q, ",")+2, "too many comparisons and values")
 
 	keys := make([]string, 5_000)
@@ -127,15 +129,15 @@ func TestQueryTermLimits(t *testing.T) {
 		keys[i] = fmt.Sprintf("params.k%d desc", i)
 	}
 	order := strings.Join(keys, ", ")
-	_, err = ParseOrderBy(order)
-	wantQueryError(t, "order by", err, strings.Index(order, fmt.Sprintf("params.k%d ", MaxOrderTerms))+1,
-		fmt.Sprintf("too many keys to order by: at most %d", MaxOrderTerms))
-	_, _, err = ParseFilter("metrics.a < 1 order by " + order)
-	wantQueryError(t, "filter's order by", err, len("metrics.a < 1 order by ")+strings.Index(order, fmt.Sprintf("params.k%d ", MaxOrderTerms))+1, "too many keys")
+	_, err = query.ParseOrderBy(order)
+	wantQueryError(t, "order by", err, strings.Index(order, fmt.Sprintf("params.k%d ", query.MaxOrderTerms))+1,
+		fmt.Sprintf("too many keys to order by: at most %d", query.MaxOrderTerms))
+	_, _, err = query.ParseFilter("metrics.a < 1 order by " + order)
+	wantQueryError(t, "filter's order by", err, len("metrics.a < 1 order by ")+strings.Index(order, fmt.Sprintf("params.k%d ", query.MaxOrderTerms))+1, "too many keys")
 
 	s, _ := searchStore(t, sqliteBackend)
-	if runs, err := s.SearchRuns(Search{OrderBy: strings.Join(keys[:MaxOrderTerms-1], ", ") + ", params.epochs asc"}); err != nil || names(runs) != "b,a,c,d" {
-		t.Errorf("%d order keys: %q, %v", MaxOrderTerms, names(runs), err)
+	if runs, err := s.SearchRuns(Search{OrderBy: strings.Join(keys[:query.MaxOrderTerms-1], ", ") + ", params.epochs asc"}); err != nil || names(runs) != "b,a,c,d" {
+		t.Errorf("%d order keys: %q, %v", query.MaxOrderTerms, names(runs), err)
 	}
 }
 
@@ -164,7 +166,7 @@ func TestQueryNumbersOutOfRange(t *testing.T) {
 				t.Errorf("%s: %q, %v; want %q", q, names(runs), err, want)
 			}
 		}
-		_, _, err := ParseFilter("attributes.start_time > 1e400")
+		_, _, err := query.ParseFilter("attributes.start_time > 1e400")
 		wantQueryError(t, "1e400", err, 25, "number 1e400 is out of range")
 	})
 }

@@ -3,7 +3,14 @@ package tracker
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aelab/aelab/tracker/query"
 )
+
+// MaxQueryLookups is how many tests of metric, param or tag keys a filter may make, counting
+// the tests of one key in one and/or chain once: each is a subquery, and planning them takes
+// time that grows faster than their number.
+const MaxQueryLookups = 1_000
 
 // sqlBuilder accumulates SQL text written by the code and the arguments bound to it.
 type sqlBuilder struct {
@@ -26,31 +33,48 @@ func (b *sqlBuilder) String() string { return b.sb.String() }
 
 var sqlOps = map[string]string{"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
-// sql writes the chain as a balanced tree of parenthesised pairs: databases
+// expr writes the SQL condition of a parsed filter.
+func (b *sqlBuilder) expr(e query.Expr) {
+	switch e := e.(type) {
+	case *query.LogicalExpr:
+		b.logical(e)
+	case *query.NotExpr:
+		b.w("NOT ")
+		b.expr(e.X)
+	case *query.Comparison, *query.InExpr, *query.LikeExpr:
+		b.fieldTest(e)
+	default:
+		panic(fmt.Sprintf("tracker: query expression %T has no SQL", e))
+	}
+}
+
+// logical writes the chain as a balanced tree of parenthesised pairs: databases
 // parse "a OR b OR c …" one nesting level per term (SQLite stops at 1,000), so
 // 5,000 terms become 13 levels instead. The chain's tests of one metric, param
 // or tag key share one EXISTS over that key's row (a run has one row per key,
 // so "EXISTS a OR EXISTS b" is "EXISTS (a OR b)", and the same for AND): a long
 // generated chain over a few keys costs a few subqueries, not one per term.
-func (e *LogicalExpr) sql(b *sqlBuilder) {
+func (b *sqlBuilder) logical(e *query.LogicalExpr) {
 	op := map[string]string{"and": " AND ", "or": " OR "}[e.Op]
 	var units []func()
-	byKey := map[Field][]fieldTest{}
+	byKey := map[query.Field][]query.Expr{}
 	for _, t := range e.Terms {
-		ft, ok := t.(fieldTest)
-		if !ok || ft.field().Kind == FieldAttribute {
-			units = append(units, func() { t.sql(b) })
+		f, ok := testedField(t)
+		if !ok || f.Kind == query.FieldAttribute {
+			units = append(units, func() { b.expr(t) })
 			continue
 		}
-		f := ft.field()
+		col := f.Col
 		f.Col = 0 // one group per kind and key
 		if byKey[f] == nil {
 			units = append(units, func() {
 				tests := byKey[f]
-				existsKey(b, tests[0].field(), func() { balanced(b, tests, op, func(t fieldTest) { t.test(b) }) })
+				existsKey(b, query.Field{Kind: f.Kind, Key: f.Key, Col: col}, func() {
+					balanced(b, tests, op, func(t query.Expr) { b.test(t) })
+				})
 			})
 		}
-		byKey[f] = append(byKey[f], ft)
+		byKey[f] = append(byKey[f], t)
 	}
 	balanced(b, units, op, func(unit func()) { unit() })
 }
@@ -69,49 +93,52 @@ func balanced[T any](b *sqlBuilder, items []T, op string, write func(T)) {
 	b.w(")")
 }
 
-func (e *NotExpr) sql(b *sqlBuilder) {
-	b.w("NOT ")
-	e.X.sql(b)
+// testedField is the field e tests when e is a test of one field's value (a Comparison,
+// InExpr or LikeExpr).
+func testedField(e query.Expr) (query.Field, bool) {
+	switch e := e.(type) {
+	case *query.Comparison:
+		return e.Field, true
+	case *query.InExpr:
+		return e.Field, true
+	case *query.LikeExpr:
+		return e.Field, true
+	}
+	return query.Field{}, false
 }
 
-// fieldTest is a test of one field's value: Comparison, InExpr, LikeExpr.
-type fieldTest interface {
-	Expr
-	field() Field
-	// test writes the condition on the field's value (inside existsKey for
-	// metrics, params and tags).
-	test(b *sqlBuilder)
-}
-
-func (e *Comparison) field() Field { return e.Field }
-func (e *InExpr) field() Field     { return e.Field }
-func (e *LikeExpr) field() Field   { return e.Field }
-
-// fieldSQL writes a field test: an attribute's directly, a key's inside existsKey.
-func fieldSQL(b *sqlBuilder, t fieldTest) {
-	if f := t.field(); f.Kind != FieldAttribute {
-		existsKey(b, f, func() { t.test(b) })
+// fieldTest writes a field test: an attribute's directly, a key's inside existsKey.
+func (b *sqlBuilder) fieldTest(e query.Expr) {
+	if f, _ := testedField(e); f.Kind != query.FieldAttribute {
+		existsKey(b, f, func() { b.test(e) })
 		return
 	}
 	b.w("(")
-	t.test(b)
+	b.test(e)
 	b.w(")")
 }
 
-func (e *Comparison) sql(b *sqlBuilder) { fieldSQL(b, e) }
-func (e *InExpr) sql(b *sqlBuilder)     { fieldSQL(b, e) }
-func (e *LikeExpr) sql(b *sqlBuilder)   { fieldSQL(b, e) }
+// test writes the condition of a field test on the field's value (inside existsKey for
+// metrics, params and tags).
+func (b *sqlBuilder) test(e query.Expr) {
+	switch e := e.(type) {
+	case *query.Comparison:
+		b.comparison(e)
+	case *query.InExpr:
+		b.in(e)
+	case *query.LikeExpr:
+		b.like(e)
+	}
+}
 
 // existsKey writes the test that the run has key f and that test holds for its
-// value kv.value. Past MaxQueryLookups such subqueries it records an error:
-// planning them takes time that grows faster than their number (SQLite: 0.2 s
-// for 1,000, 21 s for 5,000 on a 2-core machine).
-func existsKey(b *sqlBuilder, f Field, test func()) {
+// value kv.value. Past MaxQueryLookups such subqueries it records an error.
+func existsKey(b *sqlBuilder, f query.Field, test func()) {
 	if b.lookups++; b.lookups > MaxQueryLookups && b.err == nil {
-		b.err = &QueryError{Query: b.query, Column: f.Col, Msg: fmt.Sprintf(
+		b.err = &query.Error{Query: b.query, Column: f.Col, Msg: fmt.Sprintf(
 			"too many lookups of metrics, params and tags: at most %d (tests of one key joined by one and/or chain count once)", MaxQueryLookups)}
 	}
-	table := map[FieldKind]string{FieldMetric: "latest_metrics", FieldParam: "params", FieldTag: "tags"}[f.Kind]
+	table := map[query.FieldKind]string{query.FieldMetric: "latest_metrics", query.FieldParam: "params", query.FieldTag: "tags"}[f.Kind]
 	b.w("runs.id IN (SELECT kv.run_id FROM " + table + " kv WHERE kv.key = ")
 	b.arg(f.Key)
 	b.w(" AND ")
@@ -129,15 +156,15 @@ func (b *sqlBuilder) attributeColumn(name string) string {
 }
 
 // valueExpr is the SQL for field f's value, as a number when numeric is true.
-func (b *sqlBuilder) valueExpr(f Field, numeric bool) string {
+func (b *sqlBuilder) valueExpr(f query.Field, numeric bool) string {
 	col := "kv.value"
 	switch {
-	case f.Kind == FieldMetric || isTimeField(f):
+	case f.Kind == query.FieldMetric || f.IsTime():
 		numeric = false // already numbers
-		if f.Kind == FieldAttribute {
+		if f.Kind == query.FieldAttribute {
 			col = b.attributeColumn(f.Key)
 		}
-	case f.Kind == FieldAttribute:
+	case f.Kind == query.FieldAttribute:
 		col = b.attributeColumn(f.Key)
 	}
 	if numeric {
@@ -150,18 +177,18 @@ func (b *sqlBuilder) valueExpr(f Field, numeric bool) string {
 // compared as float64 (exact below 2^53 ms, the year 285,000): a number out of
 // int64's range then keeps its meaning (start_time > 1e300 matches nothing)
 // instead of wrapping around.
-func (b *sqlBuilder) value(f Field, v Value) {
+func (b *sqlBuilder) value(f query.Field, v query.Value) {
 	switch {
-	case isTimeField(f):
+	case f.IsTime():
 		ms := v.Number
 		if !v.IsNumber {
-			t, _ := parseTime(v.Text)
+			t, _ := query.ParseTime(v.Text)
 			ms = float64(t.UnixMilli())
 		}
 		b.w("CAST(")
 		b.arg(ms)
 		b.w(" AS DOUBLE PRECISION)")
-	case f.Kind == FieldAttribute && f.Key == "status" && !v.IsNumber:
+	case f.Kind == query.FieldAttribute && f.Key == "status" && !v.IsNumber:
 		b.arg(strings.ToUpper(v.Text))
 	case v.IsNumber:
 		b.arg(v.Number)
@@ -170,16 +197,12 @@ func (b *sqlBuilder) value(f Field, v Value) {
 	}
 }
 
-func isTimeField(f Field) bool {
-	return f.Kind == FieldAttribute && (f.Key == "start_time" || f.Key == "end_time")
-}
-
-func (e *Comparison) test(b *sqlBuilder) {
+func (b *sqlBuilder) comparison(e *query.Comparison) {
 	b.w(b.valueExpr(e.Field, e.Value.IsNumber) + " " + sqlOps[e.Op] + " ")
 	b.value(e.Field, e.Value)
 }
 
-func (e *InExpr) test(b *sqlBuilder) {
+func (b *sqlBuilder) in(e *query.InExpr) {
 	b.w(b.valueExpr(e.Field, e.Values[0].IsNumber))
 	if e.Not {
 		b.w(" NOT")
@@ -194,9 +217,9 @@ func (e *InExpr) test(b *sqlBuilder) {
 	b.w(")")
 }
 
-func (e *LikeExpr) test(b *sqlBuilder) {
+func (b *sqlBuilder) like(e *query.LikeExpr) {
 	expr := b.valueExpr(e.Field, false)
-	if isTimeField(e.Field) {
+	if e.Field.IsTime() {
 		expr = "CAST(" + expr + " AS TEXT)"
 	}
 	b.w(expr)
@@ -210,8 +233,8 @@ func (e *LikeExpr) test(b *sqlBuilder) {
 }
 
 // orderSQL writes the ORDER BY terms: runs missing a key come last.
-func orderSQL(b *sqlBuilder, terms []OrderTerm) {
-	dir := func(t OrderTerm) string {
+func orderSQL(b *sqlBuilder, terms []query.OrderTerm) {
+	dir := func(t query.OrderTerm) string {
 		if t.Desc {
 			return " DESC"
 		}
@@ -222,7 +245,7 @@ func orderSQL(b *sqlBuilder, terms []OrderTerm) {
 			b.w(", ")
 		}
 		switch t.Field.Kind {
-		case FieldMetric:
+		case query.FieldMetric:
 			sub := func() {
 				b.w("(SELECT m.value FROM latest_metrics m WHERE m.run_id = runs.id AND m.key = ")
 				b.arg(t.Field.Key)
@@ -232,7 +255,7 @@ func orderSQL(b *sqlBuilder, terms []OrderTerm) {
 			b.w(" IS NULL, ")
 			sub()
 			b.w(dir(t))
-		case FieldParam, FieldTag:
+		case query.FieldParam, query.FieldTag:
 			sub := func() {
 				b.w("(SELECT kv.value FROM " + string(t.Field.Kind) + " kv WHERE kv.run_id = runs.id AND kv.key = ")
 				b.arg(t.Field.Key)

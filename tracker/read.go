@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // MetricPoint is one logged value of a metric.
@@ -77,13 +79,13 @@ type Search struct {
 	Experiment     string // only runs of this experiment; empty for all
 	// Columns, when not nil, limits the params, tags and metrics SearchRuns
 	// loads into each record to these (a table that shows a few needs no
-	// more); a Field with an empty Key stands for every key of its kind.
+	// more); a query.Field with an empty Key stands for every key of its kind.
 	// Attributes and artifacts are always loaded.
-	Columns []Field
+	Columns []query.Field
 }
 
 // SearchRuns returns the runs q selects, in its order. A malformed filter or
-// order returns a *QueryError.
+// order returns a *query.Error.
 func (s *Store) SearchRuns(q Search) ([]*RunRecord, error) {
 	ids, lost, err := s.searchIDs(q)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // Limits of one chart and of the charts page.
@@ -233,8 +234,8 @@ func parseChartGroup(g string) (string, error) {
 	if g == "" {
 		return "", nil
 	}
-	f, err := tracker.ParseField(g)
-	if err != nil || f.Kind != tracker.FieldParam && f.Kind != tracker.FieldTag {
+	f, err := query.ParseField(g)
+	if err != nil || f.Kind != query.FieldParam && f.Kind != query.FieldTag {
 		return "", fmt.Errorf("group=%q: group by a param or a tag, e.g. group=params.model", g)
 	}
 	return f.String(), nil
@@ -245,10 +246,10 @@ func chartGroupFields(recs []*tracker.RunRecord) []string {
 	set := map[string]bool{}
 	for _, r := range recs {
 		for k := range r.Params {
-			set[tracker.Field{Kind: tracker.FieldParam, Key: k}.String()] = true
+			set[query.Field{Kind: query.FieldParam, Key: k}.String()] = true
 		}
 		for k := range r.Tags {
-			set[tracker.Field{Kind: tracker.FieldTag, Key: k}.String()] = true
+			set[query.Field{Kind: query.FieldTag, Key: k}.String()] = true
 		}
 	}
 	return slices.Sorted(maps.Keys(set))

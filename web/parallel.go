@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // Limits of the parallel-coordinates view.
@@ -93,8 +94,8 @@ func parseParallelQuery(v url.Values) (parallelQuery, error) {
 			if f = strings.TrimSpace(f); f == "" || slices.Contains(q.Axes, f) {
 				continue
 			}
-			field, err := tracker.ParseField(f)
-			if err != nil || field.Kind == tracker.FieldAttribute {
+			field, err := query.ParseField(f)
+			if err != nil || field.Kind == query.FieldAttribute {
 				return q, fmt.Errorf("axis=%q: an axis is a param, tag or metric, e.g. axis=params.model", clip(f, 60))
 			}
 			q.Axes = append(q.Axes, field.String())
@@ -104,7 +105,7 @@ func parseParallelQuery(v url.Values) (parallelQuery, error) {
 		return q, fmt.Errorf("%d axes asked for; at most %d", len(q.Axes), maxParallelAxes)
 	}
 	if q.Color != "" {
-		if f, err := tracker.ParseField(q.Color); err != nil || f.Kind != tracker.FieldMetric {
+		if f, err := query.ParseField(q.Color); err != nil || f.Kind != query.FieldMetric {
 			return q, fmt.Errorf("color=%q: colour by a metric, e.g. color=metrics.val_bce", clip(q.Color, 60))
 		}
 	}
@@ -140,9 +141,9 @@ func (s *Server) parallelRuns(q parallelQuery, axes []string) (recs []*tracker.R
 		recs, err := s.requestedRunsUpTo(url.Values{"run": q.Runs}, maxParallelRuns)
 		return recs, false, err
 	}
-	cols := make([]tracker.Field, 0, len(axes))
+	cols := make([]query.Field, 0, len(axes))
 	for _, a := range axes {
-		f, _ := tracker.ParseField(a) // checked by parseParallelQuery or chosen from the runs
+		f, _ := query.ParseField(a) // checked by parseParallelQuery or chosen from the runs
 		cols = append(cols, f)
 	}
 	recs, err = s.store.SearchRuns(tracker.Search{Filter: q.Q, Limit: maxParallelRuns + 1, Columns: cols})
@@ -153,15 +154,15 @@ func (s *Server) parallelRuns(q parallelQuery, axes []string) (recs []*tracker.R
 }
 
 // fieldValue is a run's value of a field, as text, and whether it has one.
-func fieldValue(r *tracker.RunRecord, f tracker.Field) (string, float64, bool) {
+func fieldValue(r *tracker.RunRecord, f query.Field) (string, float64, bool) {
 	switch f.Kind {
-	case tracker.FieldMetric:
+	case query.FieldMetric:
 		v, ok := r.Metrics[f.Key]
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			return "", 0, false
 		}
 		return metricMeta(f.Key).Format(v), v, true
-	case tracker.FieldParam:
+	case query.FieldParam:
 		v, ok := r.Params[f.Key]
 		return v, 0, ok
 	default:
@@ -227,14 +228,14 @@ func sortedKeys(m map[string]bool) []string {
 func defaultParallelAxes(recs []*tracker.RunRecord, fields []string) []string {
 	var params, metrics []string
 	for _, f := range fields {
-		field, _ := tracker.ParseField(f)
+		field, _ := query.ParseField(f)
 		switch field.Kind {
-		case tracker.FieldParam:
+		case query.FieldParam:
 			first, _, _ := fieldValue(recs[0], field)
 			if slices.ContainsFunc(recs, func(r *tracker.RunRecord) bool { v, _, _ := fieldValue(r, field); return v != first }) {
 				params = append(params, f)
 			}
-		case tracker.FieldMetric:
+		case query.FieldMetric:
 			metrics = append(metrics, f)
 		}
 	}
@@ -250,9 +251,9 @@ func parallelData(recs []*tracker.RunRecord, q parallelQuery, axes []string) *pa
 			Values: make([]*float64, len(axes)), Text: make([]string, len(axes))}
 	}
 	for a, name := range axes {
-		f, _ := tracker.ParseField(name)
+		f, _ := query.ParseField(name)
 		ax := parallelAxis{Field: name, Title: name, Numeric: true, Min: math.Inf(1), Max: math.Inf(-1)}
-		if f.Kind == tracker.FieldMetric {
+		if f.Kind == query.FieldMetric {
 			info := metricMeta(f.Key)
 			ax.Title, ax.Better = info.Title, info.Better
 			// Coloured by the metric asked for, else the charts' first metric, else the first.
@@ -269,7 +270,7 @@ func parallelData(recs []*tracker.RunRecord, q parallelQuery, axes []string) *pa
 			if !ok {
 				continue
 			}
-			if f.Kind != tracker.FieldMetric {
+			if f.Kind != query.FieldMetric {
 				n, err := strconv.ParseFloat(text, 64)
 				if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 					ax.Numeric = false
@@ -318,7 +319,7 @@ func (s *Server) parallelPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &parallelView{Query: q, Runs: strings.Join(q.Runs, " ")}
 	axes, err := s.parallelAxes(q)
-	var qe *tracker.QueryError
+	var qe *query.Error
 	switch {
 	case errors.As(err, &qe):
 		v.Error = qe.Error()
@@ -333,8 +334,8 @@ func (s *Server) parallelPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, f := range keySetFields(ks) {
-		field, _ := tracker.ParseField(f)
-		c := axisChoice{Field: f, Title: f, Checked: slices.Contains(v.Query.Axes, f), Metric: field.Kind == tracker.FieldMetric, Colour: f == q.Color}
+		field, _ := query.ParseField(f)
+		c := axisChoice{Field: f, Title: f, Checked: slices.Contains(v.Query.Axes, f), Metric: field.Kind == query.FieldMetric, Colour: f == q.Color}
 		if c.Metric {
 			c.Title = metricMeta(field.Key).Title
 		}
@@ -356,7 +357,7 @@ func (s *Server) apiParallel(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		recs, more, err = s.parallelRuns(q, axes)
 	}
-	var qe *tracker.QueryError
+	var qe *query.Error
 	switch {
 	case errors.As(err, &qe):
 		s.fail(w, r, http.StatusBadRequest, qe)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
-	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // metricInfo describes one metric for display (and for the charts' JSON).
@@ -33,7 +33,7 @@ var defaultColumns = []string{"params.model", "params.epochs",
 	metricColumn(experiments.TestPSNR), metricColumn(experiments.SecondsPerEpoch)}
 
 func metricColumn(m experiments.Metric) string {
-	return tracker.Field{Kind: tracker.FieldMetric, Key: m.Name}.String()
+	return query.Field{Kind: query.FieldMetric, Key: m.Name}.String()
 }
 
 // metricMeta describes a metric; one the schema does not declare (the tracker logs runs that

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // seriesJSON is one run's curve of a metric, downsampled.
@@ -201,11 +202,11 @@ func (s *Server) timeCurves(recs []*tracker.RunRecord, key string) ([]curve, err
 // a value, downsampled by the mean's shape. Groups come in the order of their values
 // (numerically when every value is a number), runs without the field last.
 func groupCurves(recs []*tracker.RunRecord, curves []curve, field string, points int) []groupJSON {
-	f, _ := tracker.ParseField(field) // checked by parseChartGroup
+	f, _ := query.ParseField(field) // checked by parseChartGroup
 	byValue := map[string][]int{}
 	for i, rec := range recs {
 		m := rec.Params
-		if f.Kind == tracker.FieldTag {
+		if f.Kind == query.FieldTag {
 			m = rec.Tags
 		}
 		byValue[m[f.Key]] = append(byValue[m[f.Key]], i)

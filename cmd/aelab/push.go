@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 func runsPush(args []string, stdout, stderr io.Writer) error {
@@ -47,7 +48,7 @@ func runsCopy(verb, dir string, args []string, stdout, stderr io.Writer) error {
 	if other == "" {
 		return usagef("--%s: which store? (a postgres:// URL or a SQLite file path)", dir)
 	}
-	if _, _, err := tracker.ParseFilter(*where); err != nil {
+	if _, _, err := query.ParseFilter(*where); err != nil {
 		return runsQueryErr(err, "--where", *where, stderr)
 	}
 	local, remote := db.options(), tracker.Options{ArtifactRoot: *otherArtifacts}

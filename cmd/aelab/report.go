@@ -10,6 +10,7 @@ import (
 
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 func runReport(args []string, stdout, stderr io.Writer) error {
@@ -51,7 +52,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 func writeReport(store *tracker.Store, opts reports.Options, dir string, formats []string, stdout io.Writer) error {
 	rep, err := reports.Build(store, opts)
 	if err != nil {
-		var qe *tracker.QueryError
+		var qe *query.Error
 		if errors.As(err, &qe) {
 			return usagef("--where: %v", err)
 		}

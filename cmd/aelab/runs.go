@@ -23,6 +23,7 @@ import (
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/internal/termtext"
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // printRunsQueries prints what `aelab runs help` says after the subcommands: the query
@@ -48,7 +49,7 @@ func newRunsFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *storeAr
 
 // runsQueryErr makes a bad --where/--order-by a usage error, with a caret under the column.
 func runsQueryErr(err error, flagName, q string, stderr io.Writer) error {
-	var qe *tracker.QueryError
+	var qe *query.Error
 	if !errors.As(err, &qe) {
 		return err
 	}
@@ -69,7 +70,7 @@ func searchRunStore(s *tracker.Store, q tracker.Search, stderr io.Writer) ([]*tr
 
 // searchErr makes the error of a search for q a usage error when the query is at fault.
 func searchErr(err error, q tracker.Search, stderr io.Writer) error {
-	var qe *tracker.QueryError
+	var qe *query.Error
 	if errors.As(err, &qe) {
 		if qe.Query == q.OrderBy && q.OrderBy != "" {
 			return runsQueryErr(err, "--order-by", q.OrderBy, stderr)

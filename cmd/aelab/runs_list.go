@@ -16,6 +16,7 @@ import (
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/internal/termtext"
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 func runsList(args []string, stdout, stderr io.Writer) error {
@@ -74,10 +75,10 @@ func runsList(args []string, stdout, stderr io.Writer) error {
 var runsTableMetrics = []experiments.Metric{experiments.ValBCE, experiments.ValMSE}
 
 // runsTableColumns are the params and metrics writeRunsTable reads.
-func runsTableColumns() []tracker.Field {
-	cols := []tracker.Field{{Kind: tracker.FieldParam, Key: "model"}, {Kind: tracker.FieldParam, Key: "epochs"}}
+func runsTableColumns() []query.Field {
+	cols := []query.Field{{Kind: query.FieldParam, Key: "model"}, {Kind: query.FieldParam, Key: "epochs"}}
 	for _, m := range runsTableMetrics {
-		cols = append(cols, tracker.Field{Kind: tracker.FieldMetric, Key: m.Name})
+		cols = append(cols, query.Field{Kind: query.FieldMetric, Key: m.Name})
 	}
 	return cols
 }

@@ -8,12 +8,13 @@ import (
 	"strconv"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // jsonColumns are what the records of a JSON export load: every param and tag, no latest
 // metric (tracker.AppendRunJSON takes those from the histories: 400,000 rows fewer to read
 // for 10,000 runs).
-var jsonColumns = []tracker.Field{{Kind: tracker.FieldParam}, {Kind: tracker.FieldTag}}
+var jsonColumns = []query.Field{{Kind: query.FieldParam}, {Kind: query.FieldTag}}
 
 // writeRunsJSON writes the runs q selects, with their histories, as one JSON array, run by
 // run as tracker.EachRun reads them: the memory of two batches of runs, whatever the store

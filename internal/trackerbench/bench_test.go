@@ -10,6 +10,7 @@ import (
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/internal/pgtest"
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 func TestMain(m *testing.M) {
@@ -64,12 +65,12 @@ func BenchmarkLogEpoch(b *testing.B) {
 // `aelab runs list --where …` shows of each run (its runsTableColumns), "records"
 // the full records (a notebook's SearchRuns).
 func BenchmarkSearchFilter(b *testing.B) {
-	table := []tracker.Field{{Kind: tracker.FieldParam, Key: "model"}, {Kind: tracker.FieldParam, Key: "epochs"},
-		{Kind: tracker.FieldMetric, Key: experiments.ValBCE.Name}, {Kind: tracker.FieldMetric, Key: experiments.ValMSE.Name}}
+	table := []query.Field{{Kind: query.FieldParam, Key: "model"}, {Kind: query.FieldParam, Key: "epochs"},
+		{Kind: query.FieldMetric, Key: experiments.ValBCE.Name}, {Kind: query.FieldMetric, Key: experiments.ValMSE.Name}}
 	for _, be := range backends {
 		for _, load := range []struct {
 			name    string
-			columns []tracker.Field
+			columns []query.Field
 		}{{"table", table}, {"records", nil}} {
 			b.Run(be.name+"/"+load.name, func(b *testing.B) {
 				s := open(b, be.big(b), tracker.Options{ReadOnly: true})
@@ -98,7 +99,7 @@ func BenchmarkAllHistories(b *testing.B) {
 			var runs, points int
 			for b.Loop() {
 				runs, points = 0, 0
-				err := s.EachRun(tracker.Search{Columns: []tracker.Field{{Kind: tracker.FieldParam}, {Kind: tracker.FieldTag}}},
+				err := s.EachRun(tracker.Search{Columns: []query.Field{{Kind: query.FieldParam}, {Kind: query.FieldTag}}},
 					func(_ *tracker.RunRecord, h *tracker.History) error {
 						runs++
 						points += len(h.Steps)

@@ -1,4 +1,4 @@
-package tracker
+package query
 
 import (
 	"errors"
@@ -9,47 +9,44 @@ import (
 	"unicode/utf8"
 )
 
-// QueryError is a malformed filter or order-by: Column is the 1-based column
-// (in characters) of the offending token.
-type QueryError struct {
+// Error is a malformed filter, order-by or field name: Column is the 1-based
+// column (in characters) of the offending token.
+type Error struct {
 	Query  string
 	Column int
 	Msg    string
 }
 
-func (e *QueryError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("query: at column %d: %s", e.Column, e.Msg)
 }
 
 // Limits of a query, so that a hostile or generated query fails with a clear
 // error instead of exhausting the stack, the memory or the database's own limits.
 const (
-	// MaxQueryLength is the longest filter or order-by, in characters.
-	MaxQueryLength = 256 << 10
-	// MaxQueryDepth is how deeply parentheses and 'not' may nest.
-	MaxQueryDepth = 100
-	// MaxQueryTerms is how many comparisons and listed values a filter may hold
+	// MaxLength is the longest filter or order-by, in characters.
+	MaxLength = 256 << 10
+	// MaxDepth is how deeply parentheses and 'not' may nest.
+	MaxDepth = 100
+	// MaxTerms is how many comparisons and listed values a filter may hold
 	// (each becomes bound SQL parameters).
-	MaxQueryTerms = 10_000
-	// MaxQueryLookups is how many tests of metric, param or tag keys a filter
-	// may make, counting the tests of one key in one and/or chain once.
-	MaxQueryLookups = 1_000
+	MaxTerms = 10_000
 	// MaxOrderTerms is how many keys an order-by may list.
 	MaxOrderTerms = 32
 )
 
-// checkLength refuses a query longer than MaxQueryLength characters, before
+// checkLength refuses a query longer than MaxLength characters, before
 // anything is allocated for it.
-func checkLength(q string) *QueryError {
-	if len(q) <= MaxQueryLength { // bytes ≥ characters
+func checkLength(q string) *Error {
+	if len(q) <= MaxLength { // bytes ≥ characters
 		return nil
 	}
 	n := utf8.RuneCountInString(q)
-	if n <= MaxQueryLength {
+	if n <= MaxLength {
 		return nil
 	}
-	return &QueryError{Query: q, Column: MaxQueryLength + 1,
-		Msg: fmt.Sprintf("query is too long: %d characters, at most %d", n, MaxQueryLength)}
+	return &Error{Query: q, Column: MaxLength + 1,
+		Msg: fmt.Sprintf("query is too long: %d characters, at most %d", n, MaxLength)}
 }
 
 // ---- lexer
@@ -98,7 +95,7 @@ func lex(q string) ([]token, error) {
 	i := 0
 	open := 0 // parentheses open at i
 	errAt := func(pos int, format string, args ...any) error {
-		return &QueryError{Query: q, Column: pos + 1, Msg: fmt.Sprintf(format, args...)}
+		return &Error{Query: q, Column: pos + 1, Msg: fmt.Sprintf(format, args...)}
 	}
 	// On error, the tokens before the bad one are returned too, so that the
 	// parser can report an earlier mistake first.
@@ -110,8 +107,8 @@ func lex(q string) ([]token, error) {
 			i++
 		case c == '(':
 			// Bounded here already, so that a wall of '(' costs no tokens.
-			if open++; open > MaxQueryDepth {
-				return toks, errAt(start, "parentheses and 'not' nest deeper than %d levels", MaxQueryDepth)
+			if open++; open > MaxDepth {
+				return toks, errAt(start, "parentheses and 'not' nest deeper than %d levels", MaxDepth)
 			}
 			toks = append(toks, token{kind: tLParen, text: "(", col: start + 1})
 			i++

@@ -1,4 +1,4 @@
-package tracker
+package query
 
 import (
 	"fmt"
@@ -6,134 +6,6 @@ import (
 	"strings"
 	"time"
 )
-
-// ---- AST
-
-// Expr is a parsed filter expression. String renders it back in canonical form.
-type Expr interface {
-	String() string
-	sql(b *sqlBuilder)
-}
-
-// FieldKind says which part of a run a field names.
-type FieldKind string
-
-const (
-	FieldMetric    FieldKind = "metrics"
-	FieldParam     FieldKind = "params"
-	FieldTag       FieldKind = "tags"
-	FieldAttribute FieldKind = "attributes"
-)
-
-// Field is metrics.KEY, params.KEY, tags.KEY or attributes.NAME.
-type Field struct {
-	Kind FieldKind
-	Key  string
-	Col  int
-}
-
-func (f Field) String() string {
-	k := f.Key
-	for _, part := range strings.Split(k, ".") {
-		if part == "" || strings.ContainsFunc(part, func(r rune) bool { return !isIdentRune(r) }) {
-			k = "`" + k + "`"
-			break
-		}
-	}
-	return string(f.Kind) + "." + k
-}
-
-// Value is a literal in a query: a number or a string.
-type Value struct {
-	IsNumber bool
-	Number   float64
-	Text     string // the string, or the number as written
-	Col      int
-}
-
-func (v Value) String() string {
-	if v.IsNumber {
-		return v.Text
-	}
-	return quoteString(v.Text)
-}
-
-// quoteString writes s as the lexer reads it back: double quotes, with
-// backslashes and double quotes escaped by a backslash.
-func quoteString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
-// LogicalExpr is T1 and T2 and … / T1 or T2 or …: a chain of one operator is
-// one node, however long, so that long generated queries stay shallow.
-type LogicalExpr struct {
-	Op    string // "and" or "or"
-	Terms []Expr // two or more
-}
-
-func (e *LogicalExpr) String() string {
-	parts := make([]string, len(e.Terms))
-	for i, t := range e.Terms {
-		parts[i] = t.String()
-	}
-	return "(" + strings.Join(parts, " "+e.Op+" ") + ")"
-}
-
-// NotExpr is not X.
-type NotExpr struct{ X Expr }
-
-func (e *NotExpr) String() string { return "not " + e.X.String() }
-
-// Comparison is field op value.
-type Comparison struct {
-	Field Field
-	Op    string // = != < <= > >=
-	Value Value
-}
-
-func (e *Comparison) String() string { return e.Field.String() + " " + e.Op + " " + e.Value.String() }
-
-// InExpr is field [not] in (values).
-type InExpr struct {
-	Field  Field
-	Not    bool
-	Values []Value
-}
-
-func (e *InExpr) String() string {
-	vs := make([]string, len(e.Values))
-	for i, v := range e.Values {
-		vs[i] = v.String()
-	}
-	not := ""
-	if e.Not {
-		not = "not "
-	}
-	return e.Field.String() + " " + not + "in (" + strings.Join(vs, ", ") + ")"
-}
-
-// LikeExpr is field [not] like pattern.
-type LikeExpr struct {
-	Field   Field
-	Not     bool
-	Pattern Value
-}
-
-func (e *LikeExpr) String() string {
-	not := ""
-	if e.Not {
-		not = "not "
-	}
-	return e.Field.String() + " " + not + "like " + e.Pattern.String()
-}
-
-// OrderTerm is one key of an order by.
-type OrderTerm struct {
-	Field Field
-	Desc  bool
-}
-
-// ---- parser
 
 type parser struct {
 	q     string
@@ -153,7 +25,7 @@ func (p *parser) next() token {
 }
 
 func (p *parser) errf(t token, format string, args ...any) error {
-	return &QueryError{Query: p.q, Column: t.col, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Query: p.q, Column: t.col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // ParseFilter parses a filter expression (see the package documentation for the
@@ -173,21 +45,42 @@ func ParseFilter(q string) (e Expr, order []OrderTerm, err error) {
 
 // newParser lexes q. On a lexing error the parser gets the tokens before the bad
 // one, ended there, and the error is returned for firstError.
-func newParser(q string) (*parser, *QueryError) {
+func newParser(q string) (*parser, *Error) {
 	toks, err := lex(q)
 	if err != nil {
-		qe := err.(*QueryError)
+		qe := err.(*Error)
 		return &parser{q: q, toks: append(toks, token{kind: tEOF, col: qe.Column})}, qe
 	}
 	return &parser{q: q, toks: toks}, nil
 }
 
 // firstError picks the parser's error when it is left of the lexer's, else the lexer's.
-func firstError(parseErr error, lexErr *QueryError) error {
-	if qe, ok := parseErr.(*QueryError); ok && qe.Column < lexErr.Column {
+func firstError(parseErr error, lexErr *Error) error {
+	if qe, ok := parseErr.(*Error); ok && qe.Column < lexErr.Column {
 		return qe
 	}
 	return lexErr
+}
+
+// ParseField parses one field name of the query language: metrics.KEY, params.KEY,
+// tags.KEY or an attribute (attributes.NAME, or the bare name). A malformed one is an *Error.
+func ParseField(s string) (Field, error) {
+	p, lexErr := newParser(s)
+	if lexErr != nil {
+		return Field{}, lexErr
+	}
+	t := p.next()
+	if t.kind != tIdent {
+		return Field{}, p.errf(t, "expected a field such as metrics.val_bce, got %s", t.describe())
+	}
+	f, err := p.field(t)
+	if err != nil {
+		return Field{}, err
+	}
+	if n := p.peek(); n.kind != tEOF {
+		return Field{}, p.errf(n, "expected end of the field name, got %s", n.describe())
+	}
+	return f, nil
 }
 
 func (p *parser) parseFilter() (Expr, []OrderTerm, error) {
@@ -305,16 +198,16 @@ func (p *parser) parseChain(op string, operand func() (Expr, error)) (Expr, erro
 
 // enter counts one more level of nesting at token t (a '(' or a 'not').
 func (p *parser) enter(t token) error {
-	if p.depth++; p.depth > MaxQueryDepth {
-		return p.errf(t, "parentheses and 'not' nest deeper than %d levels", MaxQueryDepth)
+	if p.depth++; p.depth > MaxDepth {
+		return p.errf(t, "parentheses and 'not' nest deeper than %d levels", MaxDepth)
 	}
 	return nil
 }
 
 // count counts one more comparison or listed value at token t.
 func (p *parser) count(t token) error {
-	if p.terms++; p.terms > MaxQueryTerms {
-		return p.errf(t, "too many comparisons and values: at most %d", MaxQueryTerms)
+	if p.terms++; p.terms > MaxTerms {
+		return p.errf(t, "too many comparisons and values: at most %d", MaxTerms)
 	}
 	return nil
 }
@@ -452,7 +345,7 @@ func (p *parser) parseComparison(f Field) (Expr, error) {
 			if err := p.count(p.toks[p.pos-1]); err != nil {
 				return nil, err
 			}
-			if len(in.Values) > 0 && v.IsNumber != in.Values[0].IsNumber && !isTimeField(f) {
+			if len(in.Values) > 0 && v.IsNumber != in.Values[0].IsNumber && !f.IsTime() {
 				return nil, p.errf(p.toks[p.pos-1], "mix of numbers and strings in one 'in' list")
 			}
 			in.Values = append(in.Values, v)
@@ -486,14 +379,14 @@ func (p *parser) check(f Field, v Value) error {
 	switch f.Kind {
 	case FieldMetric:
 		if !v.IsNumber {
-			return &QueryError{Query: p.q, Column: v.Col, Msg: fmt.Sprintf("%s is a number, got string %q", f.String(), v.Text)}
+			return &Error{Query: p.q, Column: v.Col, Msg: fmt.Sprintf("%s is a number, got string %q", f.String(), v.Text)}
 		}
 	case FieldAttribute:
 		switch f.Key {
 		case "start_time", "end_time":
 			if !v.IsNumber {
-				if _, err := parseTime(v.Text); err != nil {
-					return &QueryError{Query: p.q, Column: v.Col, Msg: fmt.Sprintf("%s needs a date like \"2006-01-02 15:04\" or Unix milliseconds, got %q", f.String(), v.Text)}
+				if _, err := ParseTime(v.Text); err != nil {
+					return &Error{Query: p.q, Column: v.Col, Msg: fmt.Sprintf("%s needs a date like \"2006-01-02 15:04\" or Unix milliseconds, got %q", f.String(), v.Text)}
 				}
 			}
 		}
@@ -501,7 +394,9 @@ func (p *parser) check(f Field, v Value) error {
 	return nil
 }
 
-func parseTime(s string) (time.Time, error) {
+// ParseTime reads a date of the query language: RFC 3339, or "2006-01-02T15:04:05",
+// "2006-01-02 15:04:05", "2006-01-02 15:04" or "2006-01-02" in local time.
+func ParseTime(s string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
 		var t time.Time
 		var err error
