@@ -167,6 +167,11 @@ export function mountChart(panel, onChange = () => {}) {
       focus: { alpha: 0.25 },
       hooks: {
         setSeries: [(u, i, o) => {
+          // A band's edge near the cursor passes the highlight to its mean.
+          if (o && o.focus && edges.includes(i)) {
+            u.setSeries(edges.includes(i - 1) ? i - 2 : i - 1, { focus: true });
+            return;
+          }
           if (o && o.focus !== undefined) panel.dataset.focused = i == null || !o.focus ? '' : u.series[i].label;
           if (o && o.show !== undefined && i != null) {
             if (o.show) hidden.delete(ids[i]); else hidden.add(ids[i]);
@@ -187,11 +192,15 @@ export function mountChart(panel, onChange = () => {}) {
   // The list under the chart: each run with a link to its page and how many values it logged.
   function drawLegend() {
     legend.replaceChildren();
+    // Grouped, each run takes its group's colour.
+    const groupOf = new Map();
+    (data.groups || []).forEach((g, i) => g.runs.forEach((id) => groupOf.set(id, i)));
     data.series.forEach((s, i) => {
       const li = document.createElement('li');
       const sw = document.createElement('span');
       sw.className = 'swatch';
-      sw.style.background = data.groups ? 'transparent' : PALETTE[i % PALETTE.length];
+      const colour = data.groups ? groupOf.get(s.run) : i;
+      sw.style.background = colour === undefined ? 'transparent' : PALETTE[colour % PALETTE.length];
       const a = document.createElement('a');
       a.href = '/runs/' + encodeURIComponent(s.run);
       a.textContent = s.name;
