@@ -190,23 +190,7 @@ func subsetSize(subset, n int) int {
 // backward), data 209 MB" (with the total first).
 func (e MemoryEstimate) String() string {
 	return fmt.Sprintf("%s: parameters %s (%s of them: value, gradient, Adam's two moments), activations %s (a batch of %d, forward and backward), data %s",
-		HumanBytes(e.Total), HumanBytes(e.ParamBytes), Thousands(int(e.Params)), HumanBytes(e.ActBytes), e.Batch, HumanBytes(e.DataBytes))
-}
-
-// HumanBytes formats a size in bytes with a binary unit: "512 B", "219.5 MB", "5.31 TB".
-func HumanBytes(n int64) string {
-	units := []string{"KB", "MB", "GB", "TB", "PB", "EB"}
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, u := float64(n)/1024, 0
-	for v >= 1024 && u < len(units)-1 {
-		v, u = v/1024, u+1
-	}
-	if v >= 100 {
-		return fmt.Sprintf("%.0f %s", v, units[u])
-	}
-	return fmt.Sprintf("%.3g %s", v, units[u])
+		Bytes(int(e.Total)), Bytes(int(e.ParamBytes)), Thousands(int(e.Params)), Bytes(int(e.ActBytes)), e.Batch, Bytes(int(e.DataBytes)))
 }
 
 // MemoryLimitEnv names the environment variable that, when set, is the memory in bytes a
@@ -343,7 +327,7 @@ type MemoryError struct {
 
 func (e *MemoryError) Error() string {
 	return fmt.Sprintf("model %s does not fit in memory: training it takes about %s; %s available (%s)",
-		e.Estimate.Model, e.Estimate, HumanBytes(e.Available.Bytes), e.Available.Source)
+		e.Estimate.Model, e.Estimate, Bytes(int(e.Available.Bytes)), e.Available.Source)
 }
 
 // CheckMemory refuses a config whose training takes more memory than AvailableMemory leaves,

@@ -67,8 +67,8 @@ func TestHugeWidthsDoNotFit(t *testing.T) {
 	if !errors.As(err, &me) || me.Available.Bytes != 64<<30 || me.Available.Source != MemoryLimitEnv {
 		t.Fatalf("CheckMemory: %v, want a *MemoryError against 64 GB", err)
 	}
-	want := "model vanilla does not fit in memory: training it takes about 6.06 TB: parameters 5.31 TB (365,200,009,264 of them: value, gradient, Adam's two moments), activations 763 GB (a batch of 256, forward and backward), data 209 MB"
-	if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; 64 GB available (AELAB_MEMORY_LIMIT)") || strings.Contains(err.Error(), "\n") {
+	want := "model vanilla does not fit in memory: training it takes about 6.06 TB: parameters 5.31 TB (365,200,009,264 of them: value, gradient, Adam's two moments), activations 762.94 GB (a batch of 256, forward and backward), data 209.35 MB"
+	if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; 64.00 GB available (AELAB_MEMORY_LIMIT)") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("message %q\n want it to start %q", err, want)
 	}
 	// The default model fits in 1 GB and not in 100 MB.
@@ -180,5 +180,14 @@ func write(t *testing.T, path, text string) {
 	}
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBytesUpToPetabytes(t *testing.T) {
+	for n, want := range map[int]string{512: "512 B", 1907: "1.86 KB", 476720 * 4: "1.82 MB", 8 << 30: "8.00 GB",
+		5_843_200_148_224: "5.31 TB", 3 << 50: "3.00 PB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -89,13 +89,16 @@ func Thousands(n int) string {
 	return sign + s
 }
 
-// Bytes formats a size in bytes as Keras does: "1.82 MB" (1 MB = 1024² bytes).
+// Bytes formats a size in bytes as Keras does: "1.82 MB" (1 MB = 1024² bytes), up to "5.31 TB"
+// and PB for the sizes of models too large to train.
 func Bytes(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.2f KB", float64(n)/(1<<10))
+	for _, u := range []struct {
+		shift int
+		name  string
+	}{{50, "PB"}, {40, "TB"}, {30, "GB"}, {20, "MB"}, {10, "KB"}} {
+		if n >= 1<<u.shift {
+			return fmt.Sprintf("%.2f %s", float64(n)/float64(int(1)<<u.shift), u.name)
+		}
 	}
 	return fmt.Sprintf("%d B", n)
 }

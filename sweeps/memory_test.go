@@ -32,7 +32,7 @@ parameters:
 	}
 	huge, small := runs[0], runs[1]
 	if huge.Status != tracker.StatusFailed || !strings.HasPrefix(huge.Error, "model vanilla does not fit in memory: training it takes about 5.69 TB: parameters 5.31 TB") ||
-		!strings.HasSuffix(huge.Error, "; 8 GB available (AELAB_MEMORY_LIMIT)") {
+		!strings.HasSuffix(huge.Error, "; 8.00 GB available (AELAB_MEMORY_LIMIT)") {
 		t.Errorf("trial 0: %s %q, want FAILED for memory", huge.Status, huge.Error)
 	}
 	if small.Status != tracker.StatusFinished {

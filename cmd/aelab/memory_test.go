@@ -27,7 +27,7 @@ func TestTrainRefusesAModelTooLargeForMemory(t *testing.T) {
 	} {
 		code, out, stderr := runAelab(t, args...)
 		if code != 2 || !strings.Contains(stderr, "does not fit in memory: training it takes about") ||
-			!strings.HasSuffix(stderr, "; 8 GB available (AELAB_MEMORY_LIMIT)\n") || strings.Count(stderr, "\n") != 1 || out != "" {
+			!strings.HasSuffix(stderr, "; 8.00 GB available (AELAB_MEMORY_LIMIT)\n") || strings.Count(stderr, "\n") != 1 || out != "" {
 			t.Errorf("aelab %v: exit %d, stdout %q, stderr %q; want 2 and one line", args, code, out, stderr)
 		}
 	}
@@ -48,10 +48,10 @@ func TestSummaryPrintsTheMemoryEstimate(t *testing.T) {
 	code, out, stderr := runAelab(t, "summary", "--widths", hugeWidths)
 	if code != 0 || !strings.Contains(out, "Encoder params: 182,600,004,256") ||
 		!strings.Contains(out, "Training memory: about 6.06 TB: parameters 5.31 TB (365,200,009,264 of them") ||
-		!strings.Contains(out, "It does not fit: 8 GB available (AELAB_MEMORY_LIMIT); aelab train refuses it.") {
+		!strings.Contains(out, "It does not fit: 8.00 GB available (AELAB_MEMORY_LIMIT); aelab train refuses it.") {
 		t.Errorf("summary of huge widths: exit %d, stderr %q, output:\n%s", code, stderr, out)
 	}
-	if code, out, _ := runAelab(t, "summary"); code != 0 || !strings.Contains(out, "It fits: 8 GB available") {
+	if code, out, _ := runAelab(t, "summary"); code != 0 || !strings.Contains(out, "It fits: 8.00 GB available") {
 		t.Errorf("summary of vanilla: exit %d:\n%s", code, out)
 	}
 	code, _, stderr = runAelab(t, "summary", "--widths", "9000000000000000000,32")

@@ -152,7 +152,7 @@ func memoryVerdict(est aelib.MemoryEstimate) (string, error) {
 	case !ok:
 		return "This machine does not say how much memory it has available.", nil
 	case est.Total > avail.Bytes:
-		return fmt.Sprintf("It does not fit: %s available (%s); aelab train refuses it.", aelib.HumanBytes(avail.Bytes), avail.Source), nil
+		return fmt.Sprintf("It does not fit: %s available (%s); aelab train refuses it.", aelib.Bytes(int(avail.Bytes)), avail.Source), nil
 	}
-	return fmt.Sprintf("It fits: %s available (%s).", aelib.HumanBytes(avail.Bytes), avail.Source), nil
+	return fmt.Sprintf("It fits: %s available (%s).", aelib.Bytes(int(avail.Bytes)), avail.Source), nil
 }
