@@ -185,9 +185,9 @@ func subsetSize(subset, n int) int {
 	return n
 }
 
-// String says what the estimate is made of: "14.6 MB: parameters 7.27 MB (476,720 of them:
-// value, gradient, Adam's two moments), activations 4.62 MB (a batch of 256, forward and
-// backward), data 209 MB" (with the total first).
+// String says what the estimate is made of, the total first: for the vanilla model "221.25 MB:
+// parameters 7.27 MB (476,720 of them: value, gradient, Adam's two moments), activations
+// 4.62 MB (a batch of 256, forward and backward), data 209.35 MB".
 func (e MemoryEstimate) String() string {
 	return fmt.Sprintf("%s: parameters %s (%s of them: value, gradient, Adam's two moments), activations %s (a batch of %d, forward and backward), data %s",
 		Bytes(int(e.Total)), Bytes(int(e.ParamBytes)), Thousands(int(e.Params)), Bytes(int(e.ActBytes)), e.Batch, Bytes(int(e.DataBytes)))
@@ -201,7 +201,7 @@ const MemoryLimitEnv = "AELAB_MEMORY_LIMIT"
 // Available is the memory a new training may use and where the figure comes from.
 type Available struct {
 	Bytes  int64
-	Source string // "AELAB_MEMORY_LIMIT", "MemAvailable in /proc/meminfo", "cgroup memory.max − memory.current"
+	Source string // MemoryLimitEnv, "MemAvailable in /proc/meminfo" or "this process's cgroup memory limit less its use"
 }
 
 // AvailableMemory is the memory a training may use: AELAB_MEMORY_LIMIT when set; otherwise
