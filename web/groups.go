@@ -10,16 +10,55 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/aelab/aelab/tracker"
-	"github.com/aelab/aelab/tracker/query"
 )
 
-// Bounds of a grouped table: the runs read to group, and the runs listed under each group.
+// Bounds of a grouped table: the runs read to group, the runs listed under each group, and
+// the grouped tables kept.
 const (
 	maxGroupedRuns  = 20000
 	maxGroupMembers = 100
+	groupsCached    = 8
 )
+
+// groupsCache keeps grouped tables by the store's version and the query: reading every run
+// of a big store is the slow part of grouping, and a table that follows the store, a link
+// opened again or a second browser ask for the same groups until something changes.
+type groupsCache struct {
+	mu      sync.Mutex
+	entries map[string]groupsEntry
+	order   []string // oldest first
+}
+
+type groupsEntry struct {
+	groups []groupView
+	total  int
+}
+
+func (c *groupsCache) get(key string) (groupsEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e, ok
+}
+
+func (c *groupsCache) put(key string, e groupsEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]groupsEntry{}
+	}
+	if _, ok := c.entries[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.entries[key] = e
+	if len(c.order) > groupsCached {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+}
 
 // groupView is one group of the runs table.
 type groupView struct {
@@ -34,13 +73,13 @@ type groupView struct {
 
 // groupRows groups rows by the value of field g and sums each group up over cols; groups
 // come in the order of their values (numbers by value), runs without the field last.
-func groupRows(rows []tracker.RunRow, g query.Field, cols []column, q runsQuery) []groupView {
+func groupRows(rows []tracker.RunRow, g tracker.Field, cols []column, q runsQuery) []groupView {
 	byValue := map[string]*groupView{}
 	var missing *groupView
 	var order []*groupView
 	value := func(r tracker.RunRow) (string, bool) {
 		m := r.Params
-		if g.Kind == query.FieldTag {
+		if g.Kind == tracker.FieldTag {
 			m = r.Tags
 		}
 		v, ok := m[g.Key]
@@ -99,7 +138,7 @@ func groupRows(rows []tracker.RunRow, g query.Field, cols []column, q runsQuery)
 // groupFilter is the query that selects one group's runs: the page's query and the group's
 // value (for the runs without the field, those whose value is none of the others' is not
 // expressible, so the page's query alone).
-func groupFilter(q string, g query.Field, gv groupView) string {
+func groupFilter(q string, g tracker.Field, gv groupView) string {
 	if gv.Missing {
 		return q
 	}
@@ -107,18 +146,18 @@ func groupFilter(q string, g query.Field, gv groupView) string {
 	if q == "" {
 		return cond
 	}
-	if _, own, err := query.ParseFilter(q); err == nil && own != nil {
+	if _, own, err := tracker.ParseFilter(q); err == nil && own != nil {
 		return q // its own order by ends it: leave it as it is
 	}
 	return "(" + q + ") and " + cond
 }
 
 // summarize is a group's cell of a column: a metric's mean with its min–max and the number
-// of runs that have it, a param's or tag's value when its runs share one, else how many
-// values they have.
-func summarize(rows []tracker.RunRow, f query.Field) cell {
+// of runs that have it, a param's or tag's value when the runs that have it share one, else
+// how many values they have.
+func summarize(rows []tracker.RunRow, f tracker.Field) cell {
 	switch f.Kind {
-	case query.FieldMetric:
+	case tracker.FieldMetric:
 		info := metricMeta(f.Key)
 		n, sum, lo, hi := 0, 0.0, math.Inf(1), math.Inf(-1)
 		for _, r := range rows {
@@ -141,14 +180,19 @@ func summarize(rows []tracker.RunRow, f query.Field) cell {
 			c.Title += fmt.Sprintf("; min %s, max %s", strconv.FormatFloat(lo, 'g', -1, 64), strconv.FormatFloat(hi, 'g', -1, 64))
 		}
 		return c
-	case query.FieldParam, query.FieldTag:
+	case tracker.FieldParam, tracker.FieldTag:
 		values := map[string]bool{}
+		var one tracker.RunRow
 		for _, r := range rows {
-			c := formatCell(r, f)
-			values[c.Title] = true
+			if c := formatCell(r, f); c.Class != "missing" {
+				values[c.Title], one = true, r
+			}
 		}
-		if len(values) == 1 {
-			return formatCell(rows[0], f)
+		switch len(values) {
+		case 0:
+			return cell{Text: "–", Class: "missing"}
+		case 1:
+			return formatCell(one, f)
 		}
 		return cell{Text: fmt.Sprintf("%d values", len(values)), Class: "missing"}
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/aelab/aelab/tracker"
-	"github.com/aelab/aelab/tracker/query"
 )
 
 // Paging and column limits of the runs table.
@@ -89,8 +88,8 @@ func parseRunsQuery(v url.Values) (runsQuery, error) {
 		q.Cols = q.Cols[:maxColumns]
 	}
 	if q.Group != "" {
-		f, err := query.ParseField(q.Group)
-		if err != nil || (f.Kind != query.FieldParam && f.Kind != query.FieldTag) {
+		f, err := tracker.ParseField(q.Group)
+		if err != nil || (f.Kind != tracker.FieldParam && f.Kind != tracker.FieldTag) {
 			return q, badRequest{fmt.Errorf("group=%q: group by a param or a tag, such as params.model", clip(q.Group, 80))}
 		}
 		q.Group = f.String()
@@ -139,7 +138,7 @@ func (q runsQuery) URL(change func(*runsQuery)) string {
 
 // column is one column of the runs table beyond the fixed ones.
 type column struct {
-	Field   query.Field
+	Field   tracker.Field
 	Name    string // the field as written in queries: params.model
 	Title   string
 	Sort    string // "asc" or "desc" when the table is ordered by it
@@ -209,8 +208,8 @@ func (v *runsView) ExportURL(format string) string {
 
 // fieldTitle is a column's title: a metric's from the metric schema ("val BCE"), a param's or
 // tag's key.
-func fieldTitle(f query.Field) string {
-	if f.Kind == query.FieldMetric {
+func fieldTitle(f tracker.Field) string {
+	if f.Kind == tracker.FieldMetric {
 		return metricMeta(f.Key).Title
 	}
 	return f.Key
@@ -218,7 +217,7 @@ func fieldTitle(f query.Field) string {
 
 // chooserGroup is the column chooser's list of one kind of key.
 type chooserGroup struct {
-	Kind query.FieldKind
+	Kind tracker.FieldKind
 	Keys []chooserKey
 }
 
@@ -232,17 +231,17 @@ type chooserKey struct {
 func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 	v := &runsView{Query: q, Sizes: []int{25, 50, 100, 200}}
 	shown := map[string]bool{}
-	fields := make([]query.Field, 0, len(q.Cols))
+	fields := make([]tracker.Field, 0, len(q.Cols))
 	for _, name := range q.Cols {
-		f, err := query.ParseField(name)
-		if err != nil || f.Kind == query.FieldAttribute {
+		f, err := tracker.ParseField(name)
+		if err != nil || f.Kind == tracker.FieldAttribute {
 			continue // a column the chooser never offers: skipped
 		}
 		fields = append(fields, f)
 		shown[f.String()] = true
 	}
 	order := q.Order
-	if _, own, err := query.ParseFilter(q.Q); err == nil && own != nil {
+	if _, own, err := tracker.ParseFilter(q.Q); err == nil && own != nil {
 		order = "" // the query's own "order by" wins
 	}
 	pq := tracker.PageQuery{
@@ -250,16 +249,16 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		Offset:  (q.Page - 1) * q.Size,
 		Columns: fields,
 	}
-	var groupField query.Field
+	var groupField tracker.Field
 	if q.Group != "" { // every matching run, in groups: no pages
-		groupField, _ = query.ParseField(q.Group) // parseRunsQuery checked it
+		groupField, _ = tracker.ParseField(q.Group) // parseRunsQuery checked it
 		pq.Limit, pq.Offset = maxGroupedRuns+1, 0
 		if !shown[groupField.String()] {
 			pq.Columns = append(slices.Clip(fields), groupField)
 		}
 	}
 	page, err := s.store.SearchPage(pq)
-	var qe *query.Error
+	var qe *tracker.QueryError
 	switch {
 	case errors.As(err, &qe):
 		v.Err = newQueryError(qe, q)
@@ -271,7 +270,7 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		return nil, err
 	}
 	sortField, desc := currentSort(q, order)
-	mk := func(f query.Field, title string) column {
+	mk := func(f tracker.Field, title string) column {
 		c := column{Field: f, Name: f.String(), Title: title}
 		next := c.Name + " asc"
 		if c.Name == sortField {
@@ -285,7 +284,7 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 	}
 	v.Fixed = map[string]column{}
 	for _, a := range []string{"status", "name", "experiment", "start_time"} {
-		v.Fixed[a] = mk(query.Field{Kind: query.FieldAttribute, Key: a}, a)
+		v.Fixed[a] = mk(tracker.Field{Kind: tracker.FieldAttribute, Key: a}, a)
 	}
 	for _, f := range fields {
 		v.Columns = append(v.Columns, mk(f, fieldTitle(f)))
@@ -322,14 +321,14 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 			return nil, err
 		}
 		for _, g := range []struct {
-			kind query.FieldKind
+			kind tracker.FieldKind
 			keys []string
-		}{{query.FieldParam, ks.Params}, {query.FieldMetric, ks.Metrics}, {query.FieldTag, ks.Tags}} {
+		}{{tracker.FieldParam, ks.Params}, {tracker.FieldMetric, ks.Metrics}, {tracker.FieldTag, ks.Tags}} {
 			group := chooserGroup{Kind: g.kind}
 			for _, k := range g.keys {
-				name := query.Field{Kind: g.kind, Key: k}.String()
-				group.Keys = append(group.Keys, chooserKey{Name: name, Label: fieldTitle(query.Field{Kind: g.kind, Key: k}), Checked: shown[name]})
-				if g.kind != query.FieldMetric {
+				name := tracker.Field{Kind: g.kind, Key: k}.String()
+				group.Keys = append(group.Keys, chooserKey{Name: name, Label: fieldTitle(tracker.Field{Kind: g.kind, Key: k}), Checked: shown[name]})
+				if g.kind != tracker.FieldMetric {
 					v.GroupBy = append(v.GroupBy, name)
 				}
 			}
@@ -342,10 +341,10 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 // currentSort is the field the table is ordered by first, from the query's own "order by"
 // or the order parameter; "" for the default (newest first).
 func currentSort(q runsQuery, order string) (field string, desc bool) {
-	var terms []query.OrderTerm
-	if _, own, err := query.ParseFilter(q.Q); err == nil && own != nil {
+	var terms []tracker.OrderTerm
+	if _, own, err := tracker.ParseFilter(q.Q); err == nil && own != nil {
 		terms = own
-	} else if t, err := query.ParseOrderBy(order); err == nil {
+	} else if t, err := tracker.ParseOrderBy(order); err == nil {
 		terms = t
 	}
 	if len(terms) == 0 {
@@ -354,7 +353,7 @@ func currentSort(q runsQuery, order string) (field string, desc bool) {
 	return terms[0].Field.String(), terms[0].Desc
 }
 
-func newQueryError(qe *query.Error, q runsQuery) *queryErrorView {
+func newQueryError(qe *tracker.QueryError, q runsQuery) *queryErrorView {
 	v := &queryErrorView{Field: "query", Query: qe.Query, Message: qe.Msg, Column: qe.Column}
 	if qe.Query != q.Q && qe.Query == q.Order {
 		v.Field = "order"
@@ -364,17 +363,17 @@ func newQueryError(qe *query.Error, q runsQuery) *queryErrorView {
 }
 
 // formatCell writes a run's value of a param, tag or metric.
-func formatCell(row tracker.RunRow, f query.Field) cell {
+func formatCell(row tracker.RunRow, f tracker.Field) cell {
 	switch f.Kind {
-	case query.FieldMetric:
+	case tracker.FieldMetric:
 		p, ok := row.Metrics[f.Key]
 		if !ok {
 			return cell{Text: "–", Class: "num missing"}
 		}
 		return cell{Text: metricMeta(f.Key).Format(p.Value), Title: strconv.FormatFloat(p.Value, 'g', -1, 64) + fmt.Sprintf(" (step %d, epoch %d)", p.Step, p.Epoch), Class: "num"}
-	case query.FieldParam, query.FieldTag:
+	case tracker.FieldParam, tracker.FieldTag:
 		m := row.Params
-		if f.Kind == query.FieldTag {
+		if f.Kind == tracker.FieldTag {
 			m = row.Tags
 		}
 		val, ok := m[f.Key]

@@ -44,6 +44,7 @@ type Server struct {
 	grids   *gridCache
 	reports *memo
 	keys    *keysCache
+	groups  *groupsCache
 	handler http.Handler
 }
 
@@ -73,7 +74,7 @@ func New(store *tracker.Store, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: store, opts: opts, root: root, csrf: randomHex(16), pages: p,
-		grids: newGridCache(), reports: newMemo(reportsCached), keys: &keysCache{}}
+		grids: newGridCache(), reports: newMemo(reportsCached), keys: &keysCache{}, groups: &groupsCache{}}
 	s.handler = s.secure(s.routes())
 	return s, nil
 }

@@ -172,6 +172,11 @@ func TestRunsTableGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The grouped table is kept until the store changes: the new run is in it.
+	body = readBody(t, do(t, h, "GET", "/runs/table?"+url.Values{"group": {"params.model"}, "cols": {"1"}, "col": {"params.model", "metrics.val_bce"}}.Encode(), nil))
+	if n := strings.Count(body, `<tbody class="group"`); n != 4 || !strings.Contains(body, "no params.model") {
+		t.Errorf("by params.model after a new run without it: %d groups", n)
+	}
 	body = readBody(t, do(t, h, "GET", "/runs/table?group=tags.group", nil))
 	if n := strings.Count(body, `<tbody class="group"`); n != 5 || !strings.Contains(body, "no tags.group") {
 		t.Errorf("by tags.group: %d groups\n%s", n, body)
