@@ -40,8 +40,8 @@ func runsReproduce(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nrun %s reproduces %s (%s, on %s; the original ran on %s)\n", again.ShortID(), orig.ShortID(),
-		orig.Name, again.Tags["env.backend"], orig.Tags["env.backend"])
+	fmt.Fprintf(stdout, "\nrun %s reproduces %s (%s, on %s; the original ran on %s)\n", termArgs(again.ShortID(), orig.ShortID(),
+		orig.Name, again.Tags["env.backend"], orig.Tags["env.backend"])...)
 	keys := make([]string, 0, len(orig.Metrics))
 	for k := range orig.Metrics {
 		if _, ok := again.Metrics[k]; ok {
@@ -57,7 +57,7 @@ func runsReproduce(args []string, stdout, stderr io.Writer) error {
 		if a != 0 {
 			rel = fmt.Sprintf("%+.2f%%", 100*(b-a)/a)
 		}
-		fmt.Fprintf(tw, "%s\t%.6g\t%.6g\t%+.3g\t%s\t\n", k, a, b, b-a, rel)
+		fmt.Fprintf(tw, "%s\t%.6g\t%.6g\t%+.3g\t%s\t\n", termArgs(k, a, b, b-a, rel)...)
 	}
 	return tw.Flush()
 }

@@ -524,3 +524,16 @@ func TestArtifactsFlagOpensTheStoreWithIt(t *testing.T) {
 		t.Errorf("aelab run without --artifacts: the program sees %q", out)
 	}
 }
+
+// runs reproduce prints the stored run's name escaped too (issue 19, item 7).
+func TestReproduceEscapesTheName(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "aelab.db")
+	runs := trainRuns(t, db, []string{"--epochs", "1", "--subset", "64", "--test-subset", "32", "--name", "r" + hostileText})
+	code, out, stderr := runAelab(t, "runs", "reproduce", runs[0].ShortID(), "--db", db, "--progress=false")
+	if code != 0 {
+		t.Fatalf("reproduce: exit %d: %s", code, stderr)
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u009b\u202e\u2066") || !strings.Contains(out, `(r\x1b]0;pwned\x07`) {
+		t.Errorf("reproduce does not show the name escaped:\n%q", out)
+	}
+}
