@@ -159,7 +159,7 @@ func (r *Run) spill(status Status, reason string, end int64) string {
 		return fmt.Sprintf("; the writes the store lacks are saved in %s, not the earlier ones (the run logged more than %d values to keep them all; aelab runs push --overwrite from it would replace the store's copy of the run with them)",
 			path, maxHistoryValues)
 	}
-	return fmt.Sprintf("; the run is saved in %s with all it logged: once the store is back, aelab runs push --db %s --to %s --overwrite (the store holds the run as it was when it went away)",
+	return fmt.Sprintf("; the run is saved in %s with all it logged: once the store is back, aelab runs push --db %s --to %s --overwrite (the store's copy of the run lacks part of it, which push reports as a conflict)",
 		path, path, s.path)
 }
 
