@@ -130,3 +130,26 @@ func TestShortIDsRender(t *testing.T) {
 		t.Errorf("/sweeps with a sweep id of 3 characters: %d\n%s", res.StatusCode, body)
 	}
 }
+
+// No number in a request, out of range or not a number at all, gives a 500 on any page or API
+// that reads one (issue 19, item 10).
+func TestNumbersOutOfRangeAreNeverA500(t *testing.T) {
+	store := newStore(t)
+	ids := logRuns(t, store, 2)
+	h := newServer(t, store, Options{}).Handler()
+	huge := []string{"9223372036854775807", "-9223372036854775808", "18446744073709551616", "-1", "0", "1e309", "NaN", "abc", ""}
+	for _, n := range huge {
+		for _, target := range []string{
+			"/api/runs?page=" + n, "/api/runs?size=" + n, "/api/runs?offset=" + n, "/api/runs?limit=" + n,
+			"/?page=" + n, "/runs/table?size=" + n, "/runs/export?format=json&limit=" + n,
+			"/api/series?key=val_bce&run=" + ids[0] + "&points=" + n,
+			"/charts?run=" + ids[0] + "&smooth=val_bce:" + n,
+			"/runs/" + ids[0] + "/artifacts/" + n + "/x",
+		} {
+			res := do(t, h, "GET", target, nil)
+			if res.StatusCode >= 500 {
+				t.Errorf("GET %s: %d\n%.300s", target, res.StatusCode, readBody(t, res))
+			}
+		}
+	}
+}
