@@ -98,6 +98,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return usageError{err}
 		}
+		if err := cfg.CheckMemory(); err != nil { // before anything is built or stored
+			return usageError{err}
+		}
 		if !*course && !cf.IsSet("epochs") {
 			cfg.Epochs = 3
 		}

@@ -14,8 +14,8 @@ import (
 // hugeWidths is the issue's model: a first layer of 200 million units, about 6 TB to train.
 const hugeWidths = "200000000,128,32"
 
-// `aelab train` of a model too large for the machine is one line on stderr and exit status
-// 2, before any store or run is made; with --no-track too.
+// `aelab train` (and bench) of a model too large for the machine is one line on stderr and
+// exit status 2, before any store or run is made; with --no-track too.
 func TestTrainRefusesAModelTooLargeForMemory(t *testing.T) {
 	t.Setenv(aelib.MemoryLimitEnv, "8G")
 	db := filepath.Join(t.TempDir(), "aelab.db")
@@ -24,6 +24,7 @@ func TestTrainRefusesAModelTooLargeForMemory(t *testing.T) {
 		{"train", "--widths", hugeWidths, "--no-track"},
 		{"train", "--model", "denoise", "--filters", "20000"},
 		{"train", "--model", "vae", "--widths", "100000000", "--db", db},
+		{"bench", "--model", "vanilla", "--widths", hugeWidths, "--db", db},
 	} {
 		code, out, stderr := runAelab(t, args...)
 		if code != 2 || !strings.Contains(stderr, "does not fit in memory: training it takes about") ||
