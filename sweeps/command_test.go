@@ -81,6 +81,9 @@ func TestProgramSweepOnSQLite(t *testing.T) {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	t.Log(log.String())
+	if rec, err := store.GetSweep(sw.ID); err != nil || !strings.HasSuffix(rec.Model, "train.py") {
+		t.Errorf("the sweep's model %q (%v), want its command line", rec.Model, err)
+	}
 	checkProgramSweep(t, store, sw)
 }
 

@@ -26,7 +26,7 @@ func create(ctx context.Context, store *tracker.Store, client *river.Client[*sql
 		return nil, err
 	}
 	total := spec.Count()
-	sw := &tracker.Sweep{ID: tracker.NewID(), Name: spec.Name, Experiment: spec.Experiment, Model: spec.Model,
+	sw := &tracker.Sweep{ID: tracker.NewID(), Name: spec.Name, Experiment: spec.Experiment, Model: spec.modelOrCommand(),
 		Spec: string(spec.Source), Metric: spec.Metric.Name, LowerIsBetter: spec.Metric.LowerIsBetter}
 	sw.Parameters, sw.Trials = spec.ParameterNames(), make([]Trial, 0, total)
 	if spec.Stopping != nil {
