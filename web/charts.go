@@ -68,7 +68,8 @@ type chartView struct {
 	Smooth float64 // EMA weight, 0 for none
 	X      string  // auto, epoch, step or time
 	Group  string  // params.KEY or tags.KEY whose runs become one band; "" for none
-	Grid   bool    // a panel of the charts page: removable, its x axis and grouping the page's
+	Groups []string // what a panel of several runs offers to group by (the charts page: its toolbar)
+	Grid   bool     // a panel of the charts page: removable, its x axis and grouping the page's
 }
 
 type keyOption struct {
@@ -106,6 +107,9 @@ func (s *Server) newChartView(recs []*tracker.RunRecord, want string) (*chartVie
 // chartOf is newChartView with the runs' curves already listed.
 func chartOf(recs []*tracker.RunRecord, keys []keyOption, want string) *chartView {
 	cv := &chartView{RunIDs: strings.Join(runIDs(recs), " "), Keys: keys, X: "auto"}
+	if len(recs) > 1 {
+		cv.Groups = chartGroupFields(recs)
+	}
 	for _, r := range recs {
 		cv.Live = cv.Live || r.Status == tracker.StatusRunning
 	}

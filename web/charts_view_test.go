@@ -242,3 +242,18 @@ func TestParallelTakesMoreRunsThanAChart(t *testing.T) {
 		t.Errorf("the page: %d", res.StatusCode)
 	}
 }
+
+// TestAChartOfSeveralRunsOffersGrouping: the compare page's chart (any panel of several runs)
+// offers their params and tags to group by; a run's own chart does not.
+func TestAChartOfSeveralRunsOffersGrouping(t *testing.T) {
+	store := newStore(t)
+	ids := logRuns(t, store, 2)
+	h := newServer(t, store, Options{}).Handler()
+	body := readBody(t, do(t, h, "GET", "/compare?run="+ids[0]+"&run="+ids[1], nil))
+	if !strings.Contains(body, `<select class="chart-group"><option value="">none</option><option value="params.i">params.i</option><option value="params.model">params.model</option><option value="tags.group">tags.group</option></select>`) {
+		t.Error("the compare page's chart offers no grouping by the runs' params and tags")
+	}
+	if body := readBody(t, do(t, h, "GET", "/runs/"+ids[0], nil)); strings.Contains(body, `class="chart-group"`) {
+		t.Error("a run's own chart offers grouping")
+	}
+}

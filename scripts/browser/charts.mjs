@@ -150,6 +150,14 @@ try {
   }
   await page.screenshot({ path: join(shots, 'ui-grouping.png'), clip: await (await page.$('#panels .chart-panel')).boundingBox() });
 
+  step = 'grouping on the compare page';
+  await page.goto(`${base}/compare?${ids}`);
+  await page.waitForFunction((n) => document.querySelector('.chart-plot').dataset.series === String(n), seeded.length);
+  await page.selectOption('.chart-panel .chart-group', 'params.seed');
+  await page.waitForFunction(() => document.querySelector('.chart-plot').dataset.bands === '3');
+  const seeds = (await legend('.chart-panel')).filter((r) => !r.edge).map((r) => r.label);
+  check(seeds.slice(1).join() === 'seed=1 · 2 runs,seed=2 · 2 runs,seed=3 · 2 runs', `grouped by seed: ${seeds}`);
+
   step = 'parallel coordinates';
   const q = 'params.model = "deep" or params.model = "vanilla"';
   await page.goto(`${base}/parallel?q=${encodeURIComponent(q)}`);

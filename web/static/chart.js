@@ -217,6 +217,8 @@ export function mountChart(panel, onChange = () => {}) {
   const changed = () => { onChange(); };
   keyEl.addEventListener('change', () => { load(); changed(); });
   if (xEl) xEl.addEventListener('change', load);
+  const groupEl = panel.querySelector('.chart-group');
+  if (groupEl) groupEl.addEventListener('change', () => { panel.dataset.group = groupEl.value; load(); });
   logEl.addEventListener('change', () => { render(); changed(); });
   smoothEl.addEventListener('input', render);
   smoothEl.addEventListener('change', changed);
