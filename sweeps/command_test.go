@@ -81,8 +81,10 @@ func TestProgramSweepOnSQLite(t *testing.T) {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	t.Log(log.String())
-	if rec, err := store.GetSweep(sw.ID); err != nil || !strings.HasSuffix(rec.Model, "train.py") {
-		t.Errorf("the sweep's model %q (%v), want its command line", rec.Model, err)
+	if rec, err := store.GetSweep(sw.ID); err != nil {
+		t.Error(err)
+	} else if !strings.HasSuffix(rec.Model, "train.py") {
+		t.Errorf("the sweep's model %q, want its command line", rec.Model)
 	}
 	checkProgramSweep(t, store, sw)
 }
