@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // exportRuns answers /runs/export: all the runs of the query (not one page), as CSV or JSON.
@@ -29,7 +30,7 @@ func (s *Server) exportRuns(w http.ResponseWriter, r *http.Request) {
 	q.Group = ""
 	fields := columnFields(q.Cols)
 	order := q.Order
-	if _, own, err := tracker.ParseFilter(q.Q); err == nil && own != nil {
+	if _, own, err := query.ParseFilter(q.Q); err == nil && own != nil {
 		order = ""
 	}
 	page, err := s.store.SearchPage(tracker.PageQuery{
@@ -37,7 +38,7 @@ func (s *Server) exportRuns(w http.ResponseWriter, r *http.Request) {
 		Columns: fields,
 	})
 	if err != nil {
-		var qe *tracker.QueryError
+		var qe *query.Error
 		if errors.As(err, &qe) || strings.HasPrefix(err.Error(), "query:") {
 			s.fail(w, r, http.StatusBadRequest, err)
 			return
@@ -72,10 +73,10 @@ func (s *Server) exportRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 // columnFields parses the table's column names, leaving out those it would skip.
-func columnFields(cols []string) []tracker.Field {
-	var fields []tracker.Field
+func columnFields(cols []string) []query.Field {
+	var fields []query.Field
 	for _, name := range cols {
-		if f, err := tracker.ParseField(name); err == nil && f.Kind != tracker.FieldAttribute {
+		if f, err := query.ParseField(name); err == nil && f.Kind != query.FieldAttribute {
 			fields = append(fields, f)
 		}
 	}
@@ -84,15 +85,15 @@ func columnFields(cols []string) []tracker.Field {
 
 // exportValue is a run's exact value of a column: a metric in full precision, a param's or
 // tag's text; "" when the run has none.
-func exportValue(row tracker.RunRow, f tracker.Field) string {
+func exportValue(row tracker.RunRow, f query.Field) string {
 	switch f.Kind {
-	case tracker.FieldMetric:
+	case query.FieldMetric:
 		if p, ok := row.Metrics[f.Key]; ok {
 			return strconv.FormatFloat(p.Value, 'g', -1, 64)
 		}
-	case tracker.FieldParam:
+	case query.FieldParam:
 		return csvText(row.Params[f.Key])
-	case tracker.FieldTag:
+	case query.FieldTag:
 		return csvText(row.Tags[f.Key])
 	}
 	return ""

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // Bounds of a grouped table: the runs read to group, the runs listed under each group, and
@@ -73,13 +74,13 @@ type groupView struct {
 
 // groupRows groups rows by the value of field g and sums each group up over cols; groups
 // come in the order of their values (numbers by value), runs without the field last.
-func groupRows(rows []tracker.RunRow, g tracker.Field, cols []column, q runsQuery) []groupView {
+func groupRows(rows []tracker.RunRow, g query.Field, cols []column, q runsQuery) []groupView {
 	byValue := map[string]*groupView{}
 	var missing *groupView
 	var order []*groupView
 	value := func(r tracker.RunRow) (string, bool) {
 		m := r.Params
-		if g.Kind == tracker.FieldTag {
+		if g.Kind == query.FieldTag {
 			m = r.Tags
 		}
 		v, ok := m[g.Key]
@@ -138,7 +139,7 @@ func groupRows(rows []tracker.RunRow, g tracker.Field, cols []column, q runsQuer
 // groupFilter is the query that selects one group's runs: the page's query and the group's
 // value (for the runs without the field, those whose value is none of the others' is not
 // expressible, so the page's query alone).
-func groupFilter(q string, g tracker.Field, gv groupView) string {
+func groupFilter(q string, g query.Field, gv groupView) string {
 	if gv.Missing {
 		return q
 	}
@@ -146,7 +147,7 @@ func groupFilter(q string, g tracker.Field, gv groupView) string {
 	if q == "" {
 		return cond
 	}
-	if _, own, err := tracker.ParseFilter(q); err == nil && own != nil {
+	if _, own, err := query.ParseFilter(q); err == nil && own != nil {
 		return q // its own order by ends it: leave it as it is
 	}
 	return "(" + q + ") and " + cond
@@ -155,9 +156,9 @@ func groupFilter(q string, g tracker.Field, gv groupView) string {
 // summarize is a group's cell of a column: a metric's mean with its min–max and the number
 // of runs that have it, a param's or tag's value when the runs that have it share one, else
 // how many values they have.
-func summarize(rows []tracker.RunRow, f tracker.Field) cell {
+func summarize(rows []tracker.RunRow, f query.Field) cell {
 	switch f.Kind {
-	case tracker.FieldMetric:
+	case query.FieldMetric:
 		info := metricMeta(f.Key)
 		n, sum, lo, hi := 0, 0.0, math.Inf(1), math.Inf(-1)
 		for _, r := range rows {
@@ -180,7 +181,7 @@ func summarize(rows []tracker.RunRow, f tracker.Field) cell {
 			c.Title += fmt.Sprintf("; min %s, max %s", strconv.FormatFloat(lo, 'g', -1, 64), strconv.FormatFloat(hi, 'g', -1, 64))
 		}
 		return c
-	case tracker.FieldParam, tracker.FieldTag:
+	case query.FieldParam, query.FieldTag:
 		values := map[string]bool{}
 		var one tracker.RunRow
 		for _, r := range rows {

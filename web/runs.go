@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/tracker/query"
 )
 
 // Paging and column limits of the runs table.
@@ -88,8 +89,8 @@ func parseRunsQuery(v url.Values) (runsQuery, error) {
 		q.Cols = q.Cols[:maxColumns]
 	}
 	if q.Group != "" {
-		f, err := tracker.ParseField(q.Group)
-		if err != nil || (f.Kind != tracker.FieldParam && f.Kind != tracker.FieldTag) {
+		f, err := query.ParseField(q.Group)
+		if err != nil || (f.Kind != query.FieldParam && f.Kind != query.FieldTag) {
 			return q, badRequest{fmt.Errorf("group=%q: group by a param or a tag, such as params.model", clip(q.Group, 80))}
 		}
 		q.Group = f.String()
@@ -138,7 +139,7 @@ func (q runsQuery) URL(change func(*runsQuery)) string {
 
 // column is one column of the runs table beyond the fixed ones.
 type column struct {
-	Field   tracker.Field
+	Field   query.Field
 	Name    string // the field as written in queries: params.model
 	Title   string
 	Sort    string // "asc" or "desc" when the table is ordered by it
@@ -208,8 +209,8 @@ func (v *runsView) ExportURL(format string) string {
 
 // fieldTitle is a column's title: a metric's from the metric schema ("val BCE"), a param's or
 // tag's key.
-func fieldTitle(f tracker.Field) string {
-	if f.Kind == tracker.FieldMetric {
+func fieldTitle(f query.Field) string {
+	if f.Kind == query.FieldMetric {
 		return metricMeta(f.Key).Title
 	}
 	return f.Key
@@ -217,7 +218,7 @@ func fieldTitle(f tracker.Field) string {
 
 // chooserGroup is the column chooser's list of one kind of key.
 type chooserGroup struct {
-	Kind tracker.FieldKind
+	Kind query.FieldKind
 	Keys []chooserKey
 }
 
@@ -231,17 +232,17 @@ type chooserKey struct {
 func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 	v := &runsView{Query: q, Sizes: []int{25, 50, 100, 200}}
 	shown := map[string]bool{}
-	fields := make([]tracker.Field, 0, len(q.Cols))
+	fields := make([]query.Field, 0, len(q.Cols))
 	for _, name := range q.Cols {
-		f, err := tracker.ParseField(name)
-		if err != nil || f.Kind == tracker.FieldAttribute {
+		f, err := query.ParseField(name)
+		if err != nil || f.Kind == query.FieldAttribute {
 			continue // a column the chooser never offers: skipped
 		}
 		fields = append(fields, f)
 		shown[f.String()] = true
 	}
 	order := q.Order
-	if _, own, err := tracker.ParseFilter(q.Q); err == nil && own != nil {
+	if _, own, err := query.ParseFilter(q.Q); err == nil && own != nil {
 		order = "" // the query's own "order by" wins
 	}
 	pq := tracker.PageQuery{
@@ -249,16 +250,31 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		Offset:  (q.Page - 1) * q.Size,
 		Columns: fields,
 	}
-	var groupField tracker.Field
+	var groupField query.Field
+	var groupKey string
+	var cached groupsEntry
+	grouped := false
 	if q.Group != "" { // every matching run, in groups: no pages
-		groupField, _ = tracker.ParseField(q.Group) // parseRunsQuery checked it
+		groupField, _ = query.ParseField(q.Group) // parseRunsQuery checked it
 		pq.Limit, pq.Offset = maxGroupedRuns+1, 0
 		if !shown[groupField.String()] {
 			pq.Columns = append(slices.Clip(fields), groupField)
 		}
+		version, err := s.store.Version()
+		if err != nil {
+			return nil, err
+		}
+		groupKey = version + "\x00" + q.values().Encode()
+		cached, grouped = s.groups.get(groupKey)
 	}
-	page, err := s.store.SearchPage(pq)
-	var qe *tracker.QueryError
+	var page *tracker.Page
+	var err error
+	if grouped {
+		page = &tracker.Page{Total: cached.total}
+	} else {
+		page, err = s.store.SearchPage(pq)
+	}
+	var qe *query.Error
 	switch {
 	case errors.As(err, &qe):
 		v.Err = newQueryError(qe, q)
@@ -270,7 +286,7 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 		return nil, err
 	}
 	sortField, desc := currentSort(q, order)
-	mk := func(f tracker.Field, title string) column {
+	mk := func(f query.Field, title string) column {
 		c := column{Field: f, Name: f.String(), Title: title}
 		next := c.Name + " asc"
 		if c.Name == sortField {
@@ -284,14 +300,18 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 	}
 	v.Fixed = map[string]column{}
 	for _, a := range []string{"status", "name", "experiment", "start_time"} {
-		v.Fixed[a] = mk(tracker.Field{Kind: tracker.FieldAttribute, Key: a}, a)
+		v.Fixed[a] = mk(query.Field{Kind: query.FieldAttribute, Key: a}, a)
 	}
 	for _, f := range fields {
 		v.Columns = append(v.Columns, mk(f, fieldTitle(f)))
 	}
 	v.Total = page.Total
 	if q.Group != "" {
-		v.Groups, v.GroupedAll = groupRows(page.Rows, groupField, v.Columns, q), page.Total <= maxGroupedRuns
+		if !grouped && v.Err == nil {
+			cached = groupsEntry{groups: groupRows(page.Rows, groupField, v.Columns, q), total: page.Total}
+			s.groups.put(groupKey, cached)
+		}
+		v.Groups, v.GroupedAll = cached.groups, page.Total <= maxGroupedRuns
 		page.Rows = nil
 	}
 	for _, row := range page.Rows {
@@ -321,14 +341,14 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 			return nil, err
 		}
 		for _, g := range []struct {
-			kind tracker.FieldKind
+			kind query.FieldKind
 			keys []string
-		}{{tracker.FieldParam, ks.Params}, {tracker.FieldMetric, ks.Metrics}, {tracker.FieldTag, ks.Tags}} {
+		}{{query.FieldParam, ks.Params}, {query.FieldMetric, ks.Metrics}, {query.FieldTag, ks.Tags}} {
 			group := chooserGroup{Kind: g.kind}
 			for _, k := range g.keys {
-				name := tracker.Field{Kind: g.kind, Key: k}.String()
-				group.Keys = append(group.Keys, chooserKey{Name: name, Label: fieldTitle(tracker.Field{Kind: g.kind, Key: k}), Checked: shown[name]})
-				if g.kind != tracker.FieldMetric {
+				name := query.Field{Kind: g.kind, Key: k}.String()
+				group.Keys = append(group.Keys, chooserKey{Name: name, Label: fieldTitle(query.Field{Kind: g.kind, Key: k}), Checked: shown[name]})
+				if g.kind != query.FieldMetric {
 					v.GroupBy = append(v.GroupBy, name)
 				}
 			}
@@ -341,10 +361,10 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 // currentSort is the field the table is ordered by first, from the query's own "order by"
 // or the order parameter; "" for the default (newest first).
 func currentSort(q runsQuery, order string) (field string, desc bool) {
-	var terms []tracker.OrderTerm
-	if _, own, err := tracker.ParseFilter(q.Q); err == nil && own != nil {
+	var terms []query.OrderTerm
+	if _, own, err := query.ParseFilter(q.Q); err == nil && own != nil {
 		terms = own
-	} else if t, err := tracker.ParseOrderBy(order); err == nil {
+	} else if t, err := query.ParseOrderBy(order); err == nil {
 		terms = t
 	}
 	if len(terms) == 0 {
@@ -353,7 +373,7 @@ func currentSort(q runsQuery, order string) (field string, desc bool) {
 	return terms[0].Field.String(), terms[0].Desc
 }
 
-func newQueryError(qe *tracker.QueryError, q runsQuery) *queryErrorView {
+func newQueryError(qe *query.Error, q runsQuery) *queryErrorView {
 	v := &queryErrorView{Field: "query", Query: qe.Query, Message: qe.Msg, Column: qe.Column}
 	if qe.Query != q.Q && qe.Query == q.Order {
 		v.Field = "order"
@@ -363,17 +383,17 @@ func newQueryError(qe *tracker.QueryError, q runsQuery) *queryErrorView {
 }
 
 // formatCell writes a run's value of a param, tag or metric.
-func formatCell(row tracker.RunRow, f tracker.Field) cell {
+func formatCell(row tracker.RunRow, f query.Field) cell {
 	switch f.Kind {
-	case tracker.FieldMetric:
+	case query.FieldMetric:
 		p, ok := row.Metrics[f.Key]
 		if !ok {
 			return cell{Text: "–", Class: "num missing"}
 		}
 		return cell{Text: metricMeta(f.Key).Format(p.Value), Title: strconv.FormatFloat(p.Value, 'g', -1, 64) + fmt.Sprintf(" (step %d, epoch %d)", p.Step, p.Epoch), Class: "num"}
-	case tracker.FieldParam, tracker.FieldTag:
+	case query.FieldParam, query.FieldTag:
 		m := row.Params
-		if f.Kind == tracker.FieldTag {
+		if f.Kind == query.FieldTag {
 			m = row.Tags
 		}
 		val, ok := m[f.Key]
