@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/sysmetrics"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -144,15 +145,15 @@ func (m Metric) For(digit int) Metric {
 }
 
 // Sampled metrics: the machine while the run lives, logged by a system monitor (LogSample; see
-// SystemMetrics): the training process's CPU time over wall time as a share of all cores, its
+// sysmetrics.Sample.Metrics): the training process's CPU time over wall time as a share of all cores, its
 // resident memory now and at its peak, and the GPU it trains on (the first visible to it): the
 // device's utilisation and memory in use.
 var (
-	SystemCPU       = Metric{Name: "system.cpu_percent", Kind: Sampled, Title: "CPU", Unit: UnitPercentOfCPU, Better: aelib.NeitherBetter, Digits: 0}
-	SystemRSS       = Metric{Name: "system.rss_bytes", Kind: Sampled, Title: "memory (RSS)", Unit: UnitBytes, Better: aelib.LowerIsBetter}
-	SystemPeakRSS   = Metric{Name: "system.rss_peak_bytes", Kind: Sampled, Title: "peak memory (RSS)", Unit: UnitBytes, Better: aelib.LowerIsBetter}
-	SystemGPU       = Metric{Name: "system.gpu_percent", Kind: Sampled, Title: "GPU", Unit: UnitPercent, Better: aelib.NeitherBetter, Digits: 0}
-	SystemGPUMemory = Metric{Name: "system.gpu_memory_bytes", Kind: Sampled, Title: "GPU memory", Unit: UnitBytes, Better: aelib.LowerIsBetter}
+	SystemCPU       = Metric{Name: sysmetrics.MetricCPU, Kind: Sampled, Title: "CPU", Unit: UnitPercentOfCPU, Better: aelib.NeitherBetter, Digits: 0}
+	SystemRSS       = Metric{Name: sysmetrics.MetricRSS, Kind: Sampled, Title: "memory (RSS)", Unit: UnitBytes, Better: aelib.LowerIsBetter}
+	SystemPeakRSS   = Metric{Name: sysmetrics.MetricPeakRSS, Kind: Sampled, Title: "peak memory (RSS)", Unit: UnitBytes, Better: aelib.LowerIsBetter}
+	SystemGPU       = Metric{Name: sysmetrics.MetricGPU, Kind: Sampled, Title: "GPU", Unit: UnitPercent, Better: aelib.NeitherBetter, Digits: 0}
+	SystemGPUMemory = Metric{Name: sysmetrics.MetricGPUMemory, Kind: Sampled, Title: "GPU memory", Unit: UnitBytes, Better: aelib.LowerIsBetter}
 )
 
 // schema lists the declared metrics in the order tables show them; the variant measures of

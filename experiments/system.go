@@ -15,23 +15,6 @@ import (
 // DefaultSystemInterval is how often a tracked run samples the machine between epochs.
 const DefaultSystemInterval = 5 * time.Second
 
-// SystemMetrics names a sample's values as the run's sampled metrics (SystemCPU, SystemRSS,
-// SystemPeakRSS; SystemGPU and SystemGPUMemory of the first GPU, the one training runs on).
-// What the sample lacks (CPU and memory outside Linux, a GPU) is left out.
-func SystemMetrics(s sysmetrics.Sample) map[string]float64 {
-	m := map[string]float64{}
-	if s.CPU {
-		m[SystemCPU.Name] = s.CPUPercent
-	}
-	if s.Memory {
-		m[SystemRSS.Name], m[SystemPeakRSS.Name] = s.RSSBytes, s.PeakRSSBytes
-	}
-	if len(s.GPUs) > 0 {
-		m[SystemGPU.Name], m[SystemGPUMemory.Name] = s.GPUs[0].UtilizationPercent, s.GPUs[0].MemoryUsedBytes
-	}
-	return m
-}
-
 // systemLogger samples the machine for one run: every interval from a goroutine of its own,
 // and at the end of every epoch as an observer. Periodic samples carry the step of the last
 // finished epoch and the number of the epoch in progress.
@@ -57,7 +40,7 @@ func startSystemLogger(run *tracker.Run, epochs int, interval time.Duration) *sy
 	}
 	if interval > 0 {
 		l.sampler.Every(interval, func(s sysmetrics.Sample) {
-			if err := LogSample(run, SystemMetrics(s), l.step.Load(), int(l.epoch.Load())); err != nil {
+			if err := LogSample(run, s.Metrics(), l.step.Load(), int(l.epoch.Load())); err != nil {
 				l.mu.Lock()
 				if l.failed++; l.err == nil {
 					l.err = err
@@ -74,7 +57,7 @@ func startSystemLogger(run *tracker.Run, epochs int, interval time.Duration) *sy
 func (l *systemLogger) EpochEnd(m aelib.EpochMetrics) error {
 	l.step.Store(m.Step)
 	l.epoch.Store(int64(min(m.Epoch+1, max(l.epochs, 1))))
-	return LogSample(l.run, SystemMetrics(l.sampler.Sample()), m.Step, m.Epoch)
+	return LogSample(l.run, l.sampler.Sample().Metrics(), m.Step, m.Epoch)
 }
 
 // close stops sampling and says on log how many periodic samples were lost, if any: losing

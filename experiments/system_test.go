@@ -26,7 +26,7 @@ func BenchmarkSystemSample(b *testing.B) {
 	step := int64(0)
 	for b.Loop() {
 		step++
-		if err := run.LogMetrics(SystemMetrics(s.Sample()), step, 1); err != nil {
+		if err := run.LogMetrics(s.Sample().Metrics(), step, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

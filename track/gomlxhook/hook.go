@@ -114,7 +114,7 @@ func (h *hook) start(loop *train.Loop) {
 			h.mu.Lock()
 			step := h.step
 			h.mu.Unlock()
-			h.run.Log(step, SystemMetrics(s))
+			h.run.Log(step, s.Metrics())
 		})
 	}
 }
@@ -124,7 +124,7 @@ func (h *hook) sample(step int64) {
 	s := h.sampler
 	h.mu.Unlock()
 	if s != nil {
-		h.run.Log(step, SystemMetrics(s.Sample()))
+		h.run.Log(step, s.Sample().Metrics())
 	}
 }
 
