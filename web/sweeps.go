@@ -53,6 +53,8 @@ type sweepDetail struct {
 	Caption  string
 	Chart    *chartView // the trials' learning curves
 	RunsURL  string     // the runs page showing the trials' runs
+	// ParallelURL opens the trials in the interactive parallel coordinates.
+	ParallelURL string
 }
 
 // sweepTrialRow is one trial of the table.
@@ -105,6 +107,13 @@ func (s *Server) sweepData(id string) (*sweepsView, error) {
 	d := &sweepDetail{Sweep: sw, Params: sw.Parameters, Summary: fmt.Sprintf("%d trials of model %s: %s. Metric %s (%s).",
 		len(rep.Trials), sw.Model, rep.Counts(), sw.Metric, map[bool]string{true: "lower is better", false: "higher is better"}[sw.LowerIsBetter])}
 	d.RunsURL = "/?" + url.Values{"q": {fmt.Sprintf("tags.%s = %q", tracker.TagSweepID, sw.ID)}}.Encode()
+	// The interactive parallel coordinates of its trials: the swept params and the metric.
+	pq := url.Values{"q": {fmt.Sprintf("tags.%s = %q", tracker.TagSweepID, sw.ID)}, "color": {"metrics." + sw.Metric}}
+	for _, p := range sw.Parameters {
+		pq.Add("axis", "params."+p)
+	}
+	pq.Add("axis", "metrics."+sw.Metric)
+	d.ParallelURL = "/parallel?" + pq.Encode()
 	for _, t := range rep.Trials {
 		row := sweepTrialRow{Index: t.Index, Status: string(t.State), Attempts: t.Attempts, Value: "–", Epochs: "–"}
 		for _, p := range sw.Parameters {

@@ -58,6 +58,15 @@ parameters:
 	if a.Total != 2 {
 		t.Errorf("its runs: %d, want the 2 trials' (%s)", a.Total, runsURL[1])
 	}
+	parallelURL := regexp.MustCompile(`<a href="(/parallel\?[^"]+)">Interactive parallel coordinates</a>`).FindStringSubmatch(body)
+	if parallelURL == nil {
+		t.Fatal("sweep page: no link to the interactive parallel coordinates")
+	}
+	var p parallelJSON
+	json.NewDecoder(do(t, srv, "GET", "/api/"+strings.TrimPrefix(html.UnescapeString(parallelURL[1]), "/"), nil).Body).Decode(&p)
+	if len(p.Runs) != 2 || len(p.Axes) != len(sw.Parameters)+1 || p.Color != len(sw.Parameters) {
+		t.Errorf("its parallel coordinates: %d runs, %d axes, colour %d (%s)", len(p.Runs), len(p.Axes), p.Color, parallelURL[1])
+	}
 	if res.StatusCode != http.StatusOK || strings.Count(body, `<a class="id" href="/runs/`) != 2 {
 		t.Errorf("sweep page: %d, trial links %d\n%s", res.StatusCode, strings.Count(body, `<a class="id" href="/runs/`), body)
 	}
