@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/aelab/aelab/internal/termtext"
 )
 
 // usageError marks a mistake in the command line (bad flag, unknown model, bad path):
@@ -45,6 +48,16 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	return exitStatus(stderr, c.name, c.call(c.name, args[1:], stdout, stderr))
 }
 
+// escapeLines escapes for a terminal each line of an error, which may hold text from a store
+// or a command line (termtext.Escape), and keeps the lines.
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = termtext.Escape(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // exitStatus prints the error of command name, if any, as one line and returns the exit
 // status it means.
 func exitStatus(stderr io.Writer, name string, err error) int {
@@ -55,7 +68,7 @@ func exitStatus(stderr io.Writer, name string, err error) int {
 	if errors.As(err, &ec) { // a program's own exit status (aelab run): already said
 		return ec.code
 	}
-	fmt.Fprintf(stderr, "aelab %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "aelab %s: %s\n", name, escapeLines(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2

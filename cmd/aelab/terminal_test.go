@@ -118,3 +118,16 @@ func TestReproduceEscapesTheName(t *testing.T) {
 		t.Errorf("reproduce does not show the name escaped:\n%q", out)
 	}
 }
+
+// An error that quotes what it was given raw (here a --db path) reaches the terminal escaped,
+// on one line.
+func TestErrorsReachTheTerminalEscaped(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x\x1b]0;pwned\x07\u202e", "aelab.db")
+	code, stdout, stderr := runAelab(t, "runs", "list", "--db", db)
+	if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("runs list of a missing store: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if strings.ContainsAny(stderr, "\x1b\x07\u202e") || !strings.Contains(stderr, `x\x1b]0;pwned\x07\u202e`) {
+		t.Errorf("the error is not escaped: %q", stderr)
+	}
+}
