@@ -3,13 +3,14 @@
 // Usage:
 //
 //	aelab <command> [flags]
-//	aelab <command> -h
+//	aelab help <command> [<subcommand>]
 //
 // `aelab help` lists the commands: train, bench and summary (the models of aelib's registry,
 // configured by the one flag set of experiments.ConfigFlags), runs and experiments (the run
 // history in the store: list, show, compare, export, tag, delete, reproduce, push, pull),
-// report, course, sweep and worker (hyperparameter sweeps over River's queue), ui (the store
-// in a browser, package web) and db (a PostgreSQL server of one's own, store upgrades).
+// report, course, sweep and worker (hyperparameter sweeps over River's queue), run and import
+// (runs of other programs, package track), ui (the store in a browser, package web) and db (a
+// PostgreSQL server of one's own, store upgrades and backups).
 //
 // Every command that touches runs takes --db: a SQLite file (default
 // ~/.local/share/aelab/aelab.db, or $AELAB_DB) or a postgres:// URL. Commands that only read
