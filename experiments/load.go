@@ -70,7 +70,8 @@ func ConfigOf(r *tracker.RunRecord) (aelib.Config, error) {
 }
 
 // Reproduce trains a stored run's config again as a new run tagged reproduces=<id>, and returns
-// the original record with the new result.
+// the original record with the new result. A program's own model is trained again from its
+// stored architecture, unless it has penalties (code the store does not keep).
 func Reproduce(ctx context.Context, store *tracker.Store, id string, opts Options) (*tracker.RunRecord, *Result, error) {
 	orig, err := store.GetRun(id)
 	if err != nil {
@@ -83,10 +84,16 @@ func Reproduce(ctx context.Context, store *tracker.Store, id string, opts Option
 	if err != nil {
 		return orig, nil, err
 	}
-	if err := cfg.CheckMemory(); err != nil { // before a run is recorded: a stored config is untrusted input
+	arch, err := reproduceArch(orig)
+	if err != nil {
 		return orig, nil, err
 	}
-	spec := Spec{Config: cfg, Name: orig.Name, Section: orig.Tags["section"], Experiment: orig.Experiment,
+	if arch == nil { // a program's own model has no memory estimate
+		if err := cfg.CheckMemory(); err != nil { // before a run is recorded: a stored config is untrusted input
+			return orig, nil, err
+		}
+	}
+	spec := Spec{Config: cfg, Arch: arch, Name: orig.Name, Section: orig.Tags["section"], Experiment: orig.Experiment,
 		Source: "reproduce", Tags: map[string]string{"reproduces": orig.ID}}
 	res, err := Run(ctx, store, spec, opts)
 	return orig, res, err

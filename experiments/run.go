@@ -1,14 +1,12 @@
 package experiments
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/aelab/aelab/aelib"
@@ -29,6 +27,10 @@ type Spec struct {
 	Source        string            // "cli", "notebook", "test", …
 	Tags          map[string]string // more tags
 	CheckpointDir string            // where the weights go, a new or empty folder; checkpoints/<run id> under the store's artifact root when empty
+	// Arch, when set, is a program's own autoencoder (aelib.NewCustom) to train in place of
+	// Config's model: Config gives the settings every model reads, and the run is named after
+	// the architecture and stores it with its config (ArchitectureOf reads it back).
+	Arch *aelib.Architecture
 }
 
 // Options are the knobs of Run that do not change the result.
@@ -78,7 +80,12 @@ type Evaluation struct {
 // checkpoint as an artifact. An error, a panic or a NaN loss ends the run FAILED with its
 // reason, a cancelled ctx (SIGINT, SIGTERM) ends it KILLED; metrics logged before stay.
 func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (res *Result, err error) {
-	if err := spec.Config.Validate(); err != nil {
+	if spec.Arch != nil {
+		if err := checkCustom(*spec.Arch); err != nil {
+			return nil, err
+		}
+		spec.Config.Model = spec.Arch.Name
+	} else if err := spec.Config.Validate(); err != nil {
 		return nil, err
 	}
 	if spec.CheckpointDir != "" { // before training: a run never writes into another's checkpoint
@@ -98,11 +105,20 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	spec.Config = cfg
 	// A model too large for this machine is refused before anything is built: untracked, at
 	// once; tracked, as a FAILED run with the reason (a sweep's trial shows why it failed).
-	tooLarge := cfg.CheckMemory()
+	// A program's own model has no estimate (aelib's is the registry's): it is not checked.
+	var tooLarge error
+	if spec.Arch == nil {
+		tooLarge = cfg.CheckMemory()
+	}
 	if tooLarge != nil && store == nil {
 		return nil, tooLarge
 	}
-	ae, err := aelib.New(cfg)
+	var ae *aelib.Autoencoder
+	if spec.Arch != nil {
+		ae, err = aelib.NewCustom(*spec.Arch, cfg)
+	} else {
+		ae, err = aelib.New(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +199,12 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 // so can a test fixture.
 func StartRun(store *tracker.Store, spec Spec, env map[string]string) (*tracker.Run, error) {
 	cfg := spec.Config
-	config, err := json.Marshal(cfg)
+	params := Params(cfg)
+	if spec.Arch != nil {
+		cfg.Model = spec.Arch.Name
+		params = customParams(cfg, *spec.Arch)
+	}
+	config, err := json.Marshal(storedConfig{Config: cfg, Architecture: spec.Arch})
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +222,7 @@ func StartRun(store *tracker.Store, spec Spec, env map[string]string) (*tracker.
 	}
 	return store.StartRun(tracker.RunSpec{
 		Experiment: experiment, Name: name, Source: spec.Source,
-		Config: config, Params: Params(cfg), Tags: tags,
+		Config: config, Params: params, Tags: tags,
 	})
 }
 
@@ -213,29 +234,8 @@ func Params(cfg aelib.Config) map[string]string {
 	if err != nil {
 		return map[string]string{"model": cfg.Model}
 	}
-	raw, _ := json.Marshal(cfg) // Validate has checked that every number is finite
-	var fields map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // a seed beyond 2^53 stays exact
-	_ = dec.Decode(&fields)
-	p := map[string]string{"optimizer": "adam", "loss": v.Loss(cfg)}
-	for name, value := range fields {
-		if !v.Reads(name) {
-			continue
-		}
-		switch value := value.(type) {
-		case string:
-			p[name] = value
-		case json.Number:
-			p[name] = value.String()
-		case []any:
-			parts := make([]string, len(value))
-			for i, e := range value {
-				parts[i] = fmt.Sprint(e)
-			}
-			p[name] = strings.Join(parts, ",")
-		}
-	}
+	p := flatParams(cfg, v.Reads)
+	p["optimizer"], p["loss"] = "adam", v.Loss(cfg)
 	return p
 }
 

@@ -135,7 +135,7 @@ func Build(store *tracker.Store, opts Options) (*Report, error) {
 		run := &Run{Record: rec, Checkpoint: experiments.Checkpoint(rec)}
 		if cfg, err := experiments.ConfigOf(rec); err == nil {
 			run.Config = cfg
-			if arch, err := cfg.Architecture(); err == nil {
+			if arch, err := experiments.ArchitectureOf(rec); err == nil { // a program's own model's too
 				if s, err := arch.Summary(); err == nil {
 					run.Summary = &s
 				}

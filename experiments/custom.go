@@ -1,0 +1,140 @@
+package experiments
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/tracker"
+)
+
+// A program's own autoencoder (Spec.Arch, aelib.NewCustom) trains through Run like a registry
+// model. Its run stores the config JSON with the architecture added under the key
+// "architecture" (storedConfig), so the record alone rebuilds its layers: ConfigOf still
+// decodes the config, ArchitectureOf the layers of either kind of run.
+
+// storedConfig is the config JSON a run keeps: the config's fields, plus a program's own
+// architecture (absent for a registry model, whose config names its architecture).
+type storedConfig struct {
+	aelib.Config
+	Architecture *aelib.Architecture `json:"architecture,omitempty"`
+}
+
+// checkCustom refuses, before any data is loaded, an architecture that aelib.NewCustom would
+// refuse for its name or its layers; NewCustom checks the rest (settings, penalties).
+func checkCustom(arch aelib.Architecture) error {
+	if arch.Name == "" || slices.Contains(aelib.Models(), arch.Name) {
+		return fmt.Errorf("a custom architecture needs a name of its own, not %q (the registry's models: %s)",
+			arch.Name, strings.Join(aelib.Models(), ", "))
+	}
+	if _, err := arch.Shapes(); err != nil {
+		return fmt.Errorf("architecture %s: %w", arch.Name, err)
+	}
+	return nil
+}
+
+// ArchitectureOf returns the architecture of a run: the one a program's own model stored with
+// its config, or the registry's for the stored config's model. A stored architecture's
+// penalties keep only their names (a penalty's term is code): enough for its summary, its loss
+// name and inference, not to train it again.
+func ArchitectureOf(r *tracker.RunRecord) (aelib.Architecture, error) {
+	arch, custom, err := storedArchitecture(r)
+	if err != nil || custom {
+		return arch, err
+	}
+	cfg, err := ConfigOf(r)
+	if err != nil {
+		return aelib.Architecture{}, err
+	}
+	arch, err = cfg.Architecture()
+	if err != nil {
+		return arch, fmt.Errorf("run %s: %w", r.ShortID(), err)
+	}
+	return arch, nil
+}
+
+// storedArchitecture decodes the architecture a custom run stored; custom is false for a run
+// whose config has none.
+func storedArchitecture(r *tracker.RunRecord) (arch aelib.Architecture, custom bool, err error) {
+	if len(r.Config) == 0 {
+		return arch, false, fmt.Errorf("run %s has no stored config", r.ShortID())
+	}
+	var stored struct {
+		Architecture *aelib.Architecture `json:"architecture"`
+	}
+	if err := json.Unmarshal(r.Config, &stored); err != nil {
+		return arch, false, fmt.Errorf("run %s: stored config: %w", r.ShortID(), err)
+	}
+	if stored.Architecture == nil {
+		return arch, false, nil
+	}
+	if err := checkCustom(*stored.Architecture); err != nil {
+		return arch, true, fmt.Errorf("run %s: stored %w", r.ShortID(), err)
+	}
+	return *stored.Architecture, true, nil
+}
+
+// errPenaltyCode is the reason a custom run whose architecture has penalties cannot be trained
+// again from the store.
+var errPenaltyCode = errors.New("its penalties are code the store does not keep")
+
+// reproduceArch is the architecture Reproduce trains a stored run with: nil for a registry model.
+func reproduceArch(r *tracker.RunRecord) (*aelib.Architecture, error) {
+	arch, custom, err := storedArchitecture(r)
+	if err != nil || !custom {
+		return nil, err
+	}
+	if len(arch.Penalties) > 0 {
+		names := make([]string, len(arch.Penalties))
+		for i, p := range arch.Penalties {
+			names[i] = p.Name
+		}
+		return nil, fmt.Errorf("run %s trained the program-defined model %s: %w (%s); train it again from that program",
+			r.ShortID(), arch.Name, errPenaltyCode, strings.Join(names, ", "))
+	}
+	return &arch, nil
+}
+
+// customParams are the params of a program's own model: the settings every model reads
+// (aelib.CommonSettings), the optimizer, its loss and its compression path.
+func customParams(cfg aelib.Config, arch aelib.Architecture) map[string]string {
+	p := flatParams(cfg, func(name string) bool { return slices.Contains(aelib.CommonSettings, name) })
+	p["model"] = arch.Name
+	p["optimizer"] = "adam"
+	p["loss"] = arch.LossName()
+	p["architecture"] = arch.Path()
+	return p
+}
+
+// flatParams is the config's JSON fields that reads accepts, as strings; a list becomes its
+// values joined by commas.
+func flatParams(cfg aelib.Config, reads func(name string) bool) map[string]string {
+	raw, _ := json.Marshal(cfg) // Validate has checked that every number is finite
+	var fields map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // a seed beyond 2^53 stays exact
+	_ = dec.Decode(&fields)
+	p := map[string]string{}
+	for name, value := range fields {
+		if !reads(name) {
+			continue
+		}
+		switch value := value.(type) {
+		case string:
+			p[name] = value
+		case json.Number:
+			p[name] = value.String()
+		case []any:
+			parts := make([]string, len(value))
+			for i, e := range value {
+				parts[i] = fmt.Sprint(e)
+			}
+			p[name] = strings.Join(parts, ",")
+		}
+	}
+	return p
+}
