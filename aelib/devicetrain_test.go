@@ -3,6 +3,8 @@ package aelib
 import (
 	"context"
 	"testing"
+
+	"github.com/aelab/aelab/internal/testenv"
 )
 
 // The device loop (one graph.While per epoch: batches gathered on the device by the
@@ -21,6 +23,9 @@ func TestDeviceLoopMatchesStepEngine(t *testing.T) {
 		{ModelDenoise, 24, 16},   // conv, pool, upsample; last batch 8 of 16
 	} {
 		t.Run(tc.model, func(t *testing.T) {
+			if tc.model == ModelDenoise {
+				testenv.Slow(t, "the conv model on the pure-Go backend")
+			}
 			cfg, _ := DefaultConfig(tc.model)
 			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
 			s := smallSplits(t, cfg)

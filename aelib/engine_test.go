@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aelab/aelab/internal/testenv"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -65,6 +66,9 @@ func TestHostStepMatchesGoMLXTrainer(t *testing.T) {
 		{ModelVAE, 600, 256},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
+			if tc.model == ModelDenoise {
+				testenv.Slow(t, "the conv model on the pure-Go backend")
+			}
 			cfg, _ := DefaultConfig(tc.model)
 			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
 			s := smallSplits(t, cfg)
