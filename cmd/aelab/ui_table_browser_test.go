@@ -29,7 +29,8 @@ import (
 // the mean and min–max, a shared link reopening the same view, the columns remembered, a CSV
 // download whose rows match the query, bulk tag and delete, / j k Enter ?, the dark theme and
 // its toggle, rename, notes, previews and the per-epoch table of a run mid-way. Screenshots
-// go to docs/ (ui-table-dark.png, ui-groups.png, ui-run-record.png, ui-artifact-previews.png).
+// go to build/ui-table/ (ui-table-dark.png, ui-groups.png, ui-run-record.png and
+// ui-artifact-previews.png in docs/ come from there).
 func TestUITableInTheBrowser(t *testing.T) {
 	node, root := browserTools(t)
 	dir := t.TempDir()
@@ -63,7 +64,7 @@ func TestUITableInTheBrowser(t *testing.T) {
 	script := exec.CommandContext(sctx, node, filepath.Join(root, "scripts", "browser", "table.mjs"))
 	script.Dir = root
 	script.Env = append(os.Environ(), "AELAB_UI_URL=http://"+ln.Addr().String(),
-		"AELAB_UI_SHOTS="+filepath.Join(root, "docs"), "AELAB_UI_DOWNLOADS="+t.TempDir(),
+		"AELAB_UI_SHOTS="+filepath.Join(root, "build", "ui-table"), "AELAB_UI_DOWNLOADS="+t.TempDir(),
 		"AELAB_UI_RECORD="+records.record, "AELAB_UI_MIDRUN="+records.midRun)
 	b, err := script.CombinedOutput()
 	t.Logf("%s", b)

@@ -2,18 +2,19 @@
 // TestUITableInTheBrowser in cmd/aelab, which fills the store and starts the server).
 // Environment:
 //   AELAB_UI_URL        the server, e.g. http://127.0.0.1:41234
-//   AELAB_UI_SHOTS      folder for the screenshots (docs/)
+//   AELAB_UI_SHOTS      folder for the screenshots
 //   AELAB_UI_DOWNLOADS  folder for downloads
 //   AELAB_UI_RECORD     a run with a PNG and a JSON artifact
 //   AELAB_UI_MIDRUN     a RUNNING run in its second epoch, validated for the first only
 // Exits non-zero on the first failed check, saying which.
 import { launch } from './launch.mjs';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const base = process.env.AELAB_UI_URL;
 const shots = process.env.AELAB_UI_SHOTS;
 const downloads = process.env.AELAB_UI_DOWNLOADS;
+mkdirSync(shots, { recursive: true });
 let step = '';
 const log = (msg) => console.log(`table e2e: ${msg}`);
 function check(ok, what) {
