@@ -138,3 +138,40 @@ func flatParams(cfg aelib.Config, reads func(name string) bool) map[string]strin
 	}
 	return p
 }
+
+// CustomQuick are the quick settings of a program's own model (CustomConfig): a demo on a
+// 2-core CPU in well under a minute for a dense model of the course's size.
+var CustomQuick = aelib.QuickSettings{Epochs: 2, TrainSubset: 5000, TestSubset: 1000}
+
+// CustomConfig is the config a program's own architecture trains with: the deep model's
+// defaults for the settings every model reads (aelib.CommonSettings), shortened to CustomQuick
+// when quick (or --quick) is set, changed by the setting flags given. A flag for a setting that
+// only registry models read (--widths, --filters, …) or a --model flag is an error.
+func (f *ConfigFlags) CustomConfig(arch aelib.Architecture, quick bool) (aelib.Config, error) {
+	if err := checkCustom(arch); err != nil {
+		return aelib.Config{}, err
+	}
+	if f.modelSet {
+		return aelib.Config{}, fmt.Errorf("--model %s: this trains the architecture %s", f.model, arch.Name)
+	}
+	cfg, err := aelib.DefaultConfig(aelib.ModelDeep)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Widths = nil
+	if quick || f.quick {
+		cfg.Epochs, cfg.TrainSubset, cfg.TestSubset = CustomQuick.Epochs, CustomQuick.TrainSubset, CustomQuick.TestSubset
+	}
+	for _, d := range configFlags {
+		apply, ok := f.set[d.name]
+		if !ok {
+			continue
+		}
+		if !slices.Contains(aelib.CommonSettings, d.setting) {
+			return cfg, fmt.Errorf("--%s does not apply to the architecture %s (only to %s)", d.name, arch.Name, strings.Join(readers(d.setting), ", "))
+		}
+		apply(&cfg)
+	}
+	cfg.Model = arch.Name
+	return cfg, nil
+}

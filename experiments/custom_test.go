@@ -161,3 +161,27 @@ func TestRunCustomArchitectureRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomConfigFlags(t *testing.T) {
+	arch := customArch("flagged", false)
+	f := NewConfigFlags()
+	cfg, err := f.CustomConfig(arch, true)
+	if err != nil || cfg.Model != "flagged" || cfg.Epochs != CustomQuick.Epochs || cfg.TrainSubset != CustomQuick.TrainSubset || cfg.Widths != nil {
+		t.Errorf("quick: %+v, %v", cfg, err)
+	}
+	if err := f.Set("epochs", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = f.CustomConfig(arch, true); err != nil || cfg.Epochs != 3 || cfg.TrainSubset != CustomQuick.TrainSubset {
+		t.Errorf("--epochs=3 in quick mode: %+v, %v", cfg, err)
+	}
+	if err := f.Set("widths", "64,16"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.CustomConfig(arch, false); err == nil || !strings.Contains(err.Error(), "--widths does not apply to the architecture flagged") {
+		t.Errorf("--widths: %v", err)
+	}
+	if _, err := NewConfigFlags().CustomConfig(customArch(aelib.ModelVanilla, false), false); err == nil {
+		t.Error("a registry model's name was accepted for a custom architecture")
+	}
+}

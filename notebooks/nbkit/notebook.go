@@ -105,6 +105,9 @@ type Run struct {
 	Tags    map[string]string // more tags
 	Data    *data.Dataset     // a data set already loaded (or changed: a digit left out); nil loads cfg.Dataset
 	Images  int               // test images whose reconstructions the live view shows (default 8; < 0: none)
+	// Arch, when set, is the cell's own autoencoder (aelib.NewCustom), trained in place of
+	// cfg's model with cfg's settings (see CustomSettings).
+	Arch *aelib.Architecture
 }
 
 // Train trains cfg as a run of this notebook, logged to store, and shows it as it goes: a live
@@ -127,12 +130,15 @@ func (nb *Notebook) Train(store *tracker.Store, cfg aelib.Config, run Run) *expe
 		images = 8
 	}
 	title := cfg.Model + " autoencoder: loss per epoch"
+	if run.Arch != nil {
+		title = run.Arch.Name + ": loss per epoch"
+	}
 	if run.Name != "" {
 		title = run.Name + ": loss per epoch"
 	}
 	live := NewLive(nbplot.Chart{Title: title, XLabel: "epoch", YLabel: "binary cross-entropy", Width: 6, Height: 3.2})
 	res := Must(experiments.Run(context.Background(), store, experiments.Spec{
-		Config: cfg, Name: run.Name, Section: section, Source: "notebook", Tags: tags,
+		Config: cfg, Arch: run.Arch, Name: run.Name, Section: section, Source: "notebook", Tags: tags,
 	}, experiments.Options{Log: os.Stdout, Data: run.Data, ObserveModel: live.Observe(max(images, 0))}))
 	fmt.Printf("run %s: %d epochs, %.1f s (%.2f s per epoch)\n", res.RunID[:8], len(res.History.Epochs),
 		res.History.Seconds, res.History.SecondsPerEpoch())
@@ -163,5 +169,15 @@ func describe(cfg aelib.Config) string {
 func (nb *Notebook) Settings(model string) aelib.Config {
 	cfg := Must(nb.flags.ConfigFor(model, Quick()))
 	fmt.Printf("%s: %s\n", model, describe(cfg))
+	return cfg
+}
+
+// CustomSettings is the configuration for a training cell of the notebook's own architecture:
+// the settings every model reads, at the deep model's defaults, shortened in quick mode
+// (experiments.CustomQuick), changed by the flags on the cell's %% line. It prints them in a
+// line. A flag only registry models read stops the cell.
+func (nb *Notebook) CustomSettings(arch aelib.Architecture) aelib.Config {
+	cfg := Must(nb.flags.CustomConfig(arch, Quick()))
+	fmt.Printf("%s: %s\n", arch.Name, describe(cfg))
 	return cfg
 }
