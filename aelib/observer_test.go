@@ -62,3 +62,20 @@ func TestStepObserver(t *testing.T) {
 		t.Errorf("a failing step observer: error %v after %d epochs; want it to stop training in epoch 2", err, len(rec.epochs))
 	}
 }
+
+// The progress line is rewritten in place (a carriage return before each state) and finished
+// with a newline when the epoch's last step is done; steps in between may be skipped.
+func TestProgressLine(t *testing.T) {
+	var b strings.Builder
+	p := &progressLine{w: &b}
+	for step := 1; step <= 3; step++ {
+		if err := p.StepEnd(StepProgress{Epoch: 1, Epochs: 2, Step: step, Steps: 3, Loss: 0.25}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := b.String()
+	if !strings.HasPrefix(out, "\repoch 1/2  step 1/3  loss 0.2500") || !strings.HasSuffix(out, "\repoch 1/2  step 3/3  loss 0.2500\n") ||
+		strings.Count(out, "\n") != 1 {
+		t.Errorf("progress output %q", out)
+	}
+}

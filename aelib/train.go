@@ -166,7 +166,7 @@ func (h *History) SecondsPerEpoch() float64 {
 // TrainOptions are the knobs of Train beyond the Config.
 type TrainOptions struct {
 	Observers   []Observer
-	ProgressBar bool      // a progress line per epoch on stderr (a one-line form in GoNB)
+	ProgressBar bool      // a progress line per epoch on stderr, rewritten in place as the steps run
 	Log         io.Writer // one line per epoch; nil for none
 	// HostLoop runs the host-driven step with graph.Gradient for every layer, where Train
 	// otherwise runs the device loop (XLA) or hand-written gradients (ONNX Runtime): the
