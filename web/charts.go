@@ -233,22 +233,30 @@ func parseAxis(x string) (string, error) {
 	return "", fmt.Errorf("x=%q: use auto, epoch, step or time", x)
 }
 
-// parseChartGroup checks a grouping: a param or a tag (params.seed, tags.section), or none.
+// configGroup groups runs by all their params but the seed: the seeds of one configuration
+// become one band.
+const configGroup = "config"
+
+// parseChartGroup checks a grouping: a param or a tag (params.seed, tags.section), the
+// seedless config, or none.
 func parseChartGroup(g string) (string, error) {
-	if g == "" {
-		return "", nil
+	if g == "" || g == configGroup {
+		return g, nil
 	}
 	f, err := query.ParseField(g)
 	if err != nil || f.Kind != query.FieldParam && f.Kind != query.FieldTag {
-		return "", fmt.Errorf("group=%q: group by a param or a tag, e.g. group=params.model", g)
+		return "", fmt.Errorf("group=%q: group by a param or a tag, e.g. group=params.model, or by config (every param but the seed)", g)
 	}
 	return f.String(), nil
 }
 
-// chartGroupFields lists the params and tags of the runs: what their curves can be grouped by.
+// chartGroupFields lists what the runs' curves can be grouped by: their config without the
+// seed, their params and their tags.
 func chartGroupFields(recs []*tracker.RunRecord) []string {
 	set := map[string]bool{}
+	params := false
 	for _, r := range recs {
+		params = params || len(r.Params) > 0
 		for k := range r.Params {
 			set[query.Field{Kind: query.FieldParam, Key: k}.String()] = true
 		}
@@ -256,7 +264,22 @@ func chartGroupFields(recs []*tracker.RunRecord) []string {
 			set[query.Field{Kind: query.FieldTag, Key: k}.String()] = true
 		}
 	}
-	return slices.Sorted(maps.Keys(set))
+	if !params {
+		return slices.Sorted(maps.Keys(set))
+	}
+	return append([]string{configGroup}, slices.Sorted(maps.Keys(set))...)
+}
+
+// seedlessConfig is a run's params but its seeds (any param whose name says seed), as
+// "k=v, …" in key order: what runs that differ only by seed share.
+func seedlessConfig(params map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !strings.Contains(strings.ToLower(k), "seed") {
+			parts = append(parts, k+"="+params[k])
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // apiCurves lists the metrics the runs (?run=ID…) have curves of, for a live chart's chooser.

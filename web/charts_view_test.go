@@ -250,10 +250,43 @@ func TestAChartOfSeveralRunsOffersGrouping(t *testing.T) {
 	ids := logRuns(t, store, 2)
 	h := newServer(t, store, Options{}).Handler()
 	body := readBody(t, do(t, h, "GET", "/compare?run="+ids[0]+"&run="+ids[1], nil))
-	if !strings.Contains(body, `<select class="chart-group"><option value="">none</option><option value="params.i">params.i</option><option value="params.model">params.model</option><option value="tags.group">tags.group</option></select>`) {
+	if !strings.Contains(body, `<select class="chart-group"><option value="">none</option><option value="config">config but the seed</option><option value="params.i">params.i</option><option value="params.model">params.model</option><option value="tags.group">tags.group</option></select>`) {
 		t.Error("the compare page's chart offers no grouping by the runs' params and tags")
 	}
 	if body := readBody(t, do(t, h, "GET", "/runs/"+ids[0], nil)); strings.Contains(body, `class="chart-group"`) {
 		t.Error("a run's own chart offers grouping")
+	}
+}
+
+// TestSeriesGroupedBySeedlessConfig: ?group=config gathers the runs that differ only by
+// their seed into one band.
+func TestSeriesGroupedBySeedlessConfig(t *testing.T) {
+	store := newStore(t)
+	var ids []string
+	for _, p := range []struct{ lr, seed string }{{"0.1", "1"}, {"0.1", "2"}, {"0.2", "1"}} {
+		run, err := store.StartRun(tracker.RunSpec{Params: map[string]string{"model": "deep", "lr": p.lr, "seed": p.seed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for e := 1; e <= 2; e++ {
+			if err := experiments.LogEpoch(run, aelib.EpochMetrics{Epoch: e, Step: int64(e), ValLoss: float64(e) + float64(len(ids))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run.Finish(tracker.StatusFinished, "")
+		ids = append(ids, run.ID())
+	}
+	h := newServer(t, store, Options{}).Handler()
+	var c chartJSON
+	res := do(t, h, "GET", "/api/series?"+url.Values{"key": {chartMetric}, "group": {"config"}, "run": ids}.Encode(), nil)
+	if err := json.NewDecoder(res.Body).Decode(&c); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("%d %v", res.StatusCode, err)
+	}
+	if len(c.Groups) != 2 || c.Groups[0].Value != "lr=0.1, model=deep" || !slices.Equal(c.Groups[0].Runs, ids[:2]) ||
+		c.Groups[1].Value != "lr=0.2, model=deep" || !slices.Equal(c.Groups[1].N, []int{1, 1}) {
+		t.Fatalf("groups %+v", c.Groups)
+	}
+	if g := c.Groups[0]; !slices.Equal(g.Mean, []float64{1.5, 2.5}) || !slices.Equal(g.Min, []float64{1, 2}) || !slices.Equal(g.Max, []float64{2, 3}) {
+		t.Errorf("the two seeds' band: mean %v min %v max %v", g.Mean, g.Min, g.Max)
 	}
 }

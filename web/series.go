@@ -197,7 +197,8 @@ func (s *Server) timeCurves(recs []*tracker.RunRecord, key string) ([]curve, err
 	return curves, nil
 }
 
-// groupCurves gathers the runs by their value of field (params.KEY or tags.KEY) and
+// groupCurves gathers the runs by their value of field (params.KEY, tags.KEY or their
+// seedless config) and
 // reduces each group to its mean, minimum and maximum at every x where one of its runs has
 // a value, downsampled by the mean's shape. Groups come in the order of their values
 // (numerically when every value is a number), runs without the field last.
@@ -209,7 +210,11 @@ func groupCurves(recs []*tracker.RunRecord, curves []curve, field string, points
 		if f.Kind == query.FieldTag {
 			m = rec.Tags
 		}
-		byValue[m[f.Key]] = append(byValue[m[f.Key]], i)
+		v := m[f.Key]
+		if field == configGroup {
+			v = seedlessConfig(rec.Params)
+		}
+		byValue[v] = append(byValue[v], i)
 	}
 	values := make([]string, 0, len(byValue))
 	numeric := true

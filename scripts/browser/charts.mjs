@@ -157,6 +157,10 @@ try {
   await page.waitForFunction(() => document.querySelector('.chart-plot').dataset.bands === '3');
   const seeds = (await legend('.chart-panel')).filter((r) => !r.edge).map((r) => r.label);
   check(seeds.slice(1).join() === 'seed=1 · 2 runs,seed=2 · 2 runs,seed=3 · 2 runs', `grouped by seed: ${seeds}`);
+  await page.selectOption('.chart-panel .chart-group', 'config');
+  await page.waitForFunction(() => document.querySelector('.chart-plot').dataset.bands === '2');
+  const configs = (await legend('.chart-panel')).filter((r) => !r.edge).map((r) => r.label);
+  check(configs.slice(1).join() === 'epochs=6, model=deep · 3 runs,epochs=6, model=vanilla · 3 runs', `grouped by config but the seed: ${configs}`);
 
   step = 'parallel coordinates';
   const q = 'params.model = "deep" or params.model = "vanilla"';

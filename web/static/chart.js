@@ -92,7 +92,8 @@ export function mountChart(panel, onChange = () => {}) {
       data.groups.forEach((g, i) => {
         if (!g.x.length) return;
         const colour = PALETTE[i % PALETTE.length];
-        const name = `${data.group.replace(/^(params|tags)\./, '')}=${g.value || '(none)'} · ${g.runs.length} run${g.runs.length === 1 ? '' : 's'}`;
+        const what = data.group === 'config' ? g.value || '(no params)' : `${data.group.replace(/^(params|tags)\./, '')}=${g.value || '(none)'}`;
+        const name = `${what} · ${g.runs.length} run${g.runs.length === 1 ? '' : 's'}`;
         const mean = clip(smooth(g.mean, weight));
         const lo = clip(smooth(g.min, weight));
         const hi = clip(smooth(g.max, weight));
