@@ -38,7 +38,7 @@
 //	GET /api/runs?q=FILTER&order=ORDER&offset=N&limit=N&col=FIELD…   one page of runs, total count
 //	GET /api/runs/ID                                                   one run, everything
 //	GET /api/series?run=ID…&key=METRIC&x=epoch|step|time&points=N      downsampled curves
-//	GET /api/series?…&group=params.KEY|tags.KEY                        and each group's mean, min, max
+//	GET /api/series?…&group=params.KEY|tags.KEY|config                 and each group's mean, min, max
 //	GET /api/parallel?q=FILTER|run=ID…&axis=FIELD…&color=METRIC        runs on parallel axes
 //	GET /api/keys                                                      param, metric and tag keys
 //	GET /api/curves?run=ID…                                            metrics the runs have curves of
