@@ -35,7 +35,7 @@ type Spec struct {
 
 // Options are the knobs of Run that do not change the result.
 type Options struct {
-	ProgressBar bool          // GoMLX's progress bar
+	ProgressBar bool          // a progress line on stderr, rewritten in place
 	Log         io.Writer     // one line per epoch and the final evaluation; nil for none
 	Data        *data.Dataset // the data set already loaded; nil loads Config.Dataset
 	// Observers see every epoch after it is logged; one returning aelib.ErrStopTraining ends

@@ -25,7 +25,7 @@ type benchResult struct {
 	Backend        string  `json:"backend"` // aelib's name for it: go, onnx, xla-cuda, or the config
 	BackendConfig  string  `json:"backend_config"`
 	Device         string  `json:"device"`
-	Loop           string  `json:"loop"` // device (whole epoch per call, XLA), step (aelib's step graph) or host (train.Trainer)
+	Loop           string  `json:"loop"` // device (whole epoch per call, XLA), step (aelib's step graph) or host (the host-driven step with graph.Gradient alone, the reference)
 	BatchSize      int     `json:"batch_size"`
 	TrainExamples  int     `json:"train_examples"` // of the run (a subset with --steps)
 	Epochs         int     `json:"epochs"`
@@ -52,7 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	modelFlag := fs.String("model", "all", "model to time ("+strings.Join(aelib.Models(), ", ")+") or all (vanilla, deep, denoise)")
 	steps := fs.Int("steps", 0, "instead of full epochs: two epochs of N steps on N×batch images, the second timed, extrapolated to a full epoch")
-	loop := fs.String("loop", "auto", "training loop: auto (whole epochs on the device on XLA, aelib's step graph on ONNX Runtime), host (GoMLX's train.Trainer), both")
+	loop := fs.String("loop", "auto", "training loop: auto (whole epochs on the device on XLA, aelib's step graph on ONNX Runtime), host (the host-driven step with graph.Gradient alone), both")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	peerName := fs.String("peer", "", "also train each model with a reference implementation, one of its epochs after each of aelab's, and compare: pytorch (Debian's python3-torch; its runs are logged in --db)")
 	python := fs.String("python", bench.DefaultPython, "with --peer pytorch: the Python that has PyTorch")
