@@ -44,15 +44,21 @@ func New(cfg Config) (*Autoencoder, error) {
 		return nil, err
 	}
 	arch, _ := cfg.Architecture()
+	backend, choice, err := cfg.backend()
+	if err != nil {
+		return nil, err
+	}
+	return newOnBackend(cfg, arch, backend, choice), nil
+}
+
+// backend makes the backend cfg.Backend names, or the one ChooseBackend picks.
+func (cfg Config) backend() (compute.Backend, BackendChoice, error) {
 	choice := ChooseBackend()
 	if cfg.Backend != "" {
 		choice = BackendChoice{Config: cfg.Backend, Name: cfg.Backend, Reason: "set in the config"}
 	}
 	backend, err := NewBackendFor(choice)
-	if err != nil {
-		return nil, err
-	}
-	return newOnBackend(cfg, arch, backend, choice), nil
+	return backend, choice, err
 }
 
 // NewCustom creates an untrained autoencoder of an architecture a program defines — its layers
@@ -84,11 +90,7 @@ func newCustom(arch Architecture, cfg Config, withTerms bool) (*Autoencoder, err
 	if err := cfg.validateCommon(); err != nil {
 		return nil, fmt.Errorf("aelib: %w", err)
 	}
-	choice := ChooseBackend()
-	if cfg.Backend != "" {
-		choice = BackendChoice{Config: cfg.Backend, Name: cfg.Backend, Reason: "set in the config"}
-	}
-	backend, err := NewBackendFor(choice)
+	backend, choice, err := cfg.backend()
 	if err != nil {
 		return nil, err
 	}

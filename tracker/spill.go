@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -184,30 +183,11 @@ func writeSpill(path, id string, rec runRecord, status Status, reason string, en
 	if err != nil {
 		return err
 	}
-	var history, artifacts [][]any
-	latest := map[string][]any{}
 	var seq int64
 	for _, w := range writes {
 		seq = max(seq, w.seq)
-		for _, k := range slices.Sorted(maps.Keys(w.metrics)) {
-			var v any = w.metrics[k]
-			if math.IsNaN(w.metrics[k]) {
-				v = nil
-			}
-			row := []any{id, k, w.step, w.epoch, v, w.at}
-			history = append(history, row)
-			if cur, ok := latest[k]; !ok || w.step >= cur[2].(int64) {
-				latest[k] = row
-			}
-		}
-		if a := w.artifact; a != nil {
-			artifacts = append(artifacts, []any{id, a.Kind, a.Path, a.Description, w.at})
-		}
 	}
-	latestRows := make([][]any, 0, len(latest))
-	for _, k := range slices.Sorted(maps.Keys(latest)) {
-		latestRows = append(latestRows, latest[k])
-	}
+	history, latestRows, artifacts := pendingRows(id, writes)
 	err = st.writeTx(func(tx sqlRunner) error {
 		if _, err := tx.exec(`INSERT INTO experiments(name, created) VALUES (?, ?)`, rec.experiment, rec.start); err != nil {
 			return err

@@ -328,12 +328,11 @@ func (q *runWriter) metricWritesLocked() int {
 	return n
 }
 
-// writePending writes a run's writes in one transaction, with the last one's
-// seq as the run's logged_seq: each table in one statement (an epoch's metrics
-// cost three round trips to a server, not two per value).
-func (s *Store) writePending(ctx context.Context, runID string, writes []pendingWrite) error {
-	var history, artifacts [][]any
-	latest := map[string][]any{} // by key: the row with the highest step, the later of equals
+// pendingRows turns a run's writes into rows of the metrics, latest_metrics and artifacts
+// tables: every metric value (NaN as NULL), the latest of each key (the highest step, the later
+// of equals), and the artifact records.
+func pendingRows(runID string, writes []pendingWrite) (history, latest, artifacts [][]any) {
+	byKey := map[string][]any{}
 	for _, w := range writes {
 		for _, k := range slices.Sorted(maps.Keys(w.metrics)) {
 			var v any = w.metrics[k]
@@ -342,18 +341,26 @@ func (s *Store) writePending(ctx context.Context, runID string, writes []pending
 			}
 			row := []any{runID, k, w.step, w.epoch, v, w.at}
 			history = append(history, row)
-			if cur, ok := latest[k]; !ok || w.step >= cur[2].(int64) {
-				latest[k] = row
+			if cur, ok := byKey[k]; !ok || w.step >= cur[2].(int64) {
+				byKey[k] = row
 			}
 		}
 		if a := w.artifact; a != nil {
 			artifacts = append(artifacts, []any{runID, a.Kind, a.Path, a.Description, w.at})
 		}
 	}
-	latestRows := make([][]any, 0, len(latest))
-	for _, k := range slices.Sorted(maps.Keys(latest)) {
-		latestRows = append(latestRows, latest[k])
+	latest = make([][]any, 0, len(byKey))
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
+		latest = append(latest, byKey[k])
 	}
+	return history, latest, artifacts
+}
+
+// writePending writes a run's writes in one transaction, with the last one's
+// seq as the run's logged_seq: each table in one statement (an epoch's metrics
+// cost three round trips to a server, not two per value).
+func (s *Store) writePending(ctx context.Context, runID string, writes []pendingWrite) error {
+	history, latestRows, artifacts := pendingRows(runID, writes)
 	return s.writeTxContext(ctx, func(tx sqlRunner) error {
 		if err := insertRows(tx, "metrics", metricColumns, history, ""); err != nil {
 			return err
