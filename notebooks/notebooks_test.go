@@ -33,6 +33,9 @@ var expected = map[string]struct {
 	"05_comparison": {shows: []string{"aelab-report", "Course claims audit"}},
 	"07_sweep":      {shows: []string{"4 trials of sweep denoise-filters-noise-quick", `unknown parameter "filter"`, "trials done", "Parallel coordinates", "Best trial"}},
 	"06_beyond":     {shows: []string{"Code statistics on", "the KL penalty moves the mean activation", "contractive vs vanilla: ‖J‖²_F", "new digits decoded from z ~ N(0, I)", "decoded grid of the latent plane", "Six models: the newest finished run of each"}, runs: true},
+	// 08 defines its own model and tracks a plain GoMLX classifier on its codes.
+	"08_your_own_model": {shows: []string{"439,728", "bce+code_l2", "Your model vs the course", "Fashion-MNIST classifier: codes vs raw pixels",
+		"test accuracy: codes"}, runs: true},
 }
 
 // unavailable fails the test in CI and skips it elsewhere: the notebooks need Jupyter and GoNB.
