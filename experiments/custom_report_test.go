@@ -31,9 +31,12 @@ func TestCustomRunInReport(t *testing.T) {
 	if _, err := experiments.Run(context.Background(), store, experiments.Spec{Config: cfg, Arch: &arch, Source: "test"}, experiments.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := reports.Build(store, reports.Options{Where: `params.model = "dense-mine"`, NoGrids: true})
+	rep, err := reports.Build(store, reports.Options{Where: `params.model = "dense-mine"`, GridImages: 4})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Notes) > 0 {
+		t.Errorf("report notes: %q", rep.Notes)
 	}
 	if len(rep.Runs) != 1 || rep.Runs[0].Summary == nil || !rep.Runs[0].Course() {
 		t.Fatalf("report runs %+v", rep.Runs)
@@ -44,6 +47,16 @@ func TestCustomRunInReport(t *testing.T) {
 	}
 	if rep.Runs[0].Summary.Total != summary.Total {
 		t.Errorf("report's summary: %d parameters, want %d", rep.Runs[0].Summary.Total, summary.Total)
+	}
+	// The UI draws a run's reconstructions with the report's grid, from its checkpoint.
+	rec := rep.Runs[0].Record
+	test, err := data.LoadTest(data.MNIST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fig, err := reports.ReconstructionGrid(rec, experiments.Checkpoint(rec), 4, func(string, int) (*data.Split, error) { return test.Subset(4), nil })
+	if err != nil || fig == nil || len(fig.PNG) == 0 {
+		t.Errorf("reconstruction grid of a custom run: %v", err)
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"dense-mine", "784 → 48 → 12", aelib.Thousands(summary.Total)} {
