@@ -71,3 +71,25 @@ func (s *Store) HistoryKeys(runIDs ...string) ([]HistoryLen, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
+
+// KeysOf returns the param, tag and metric keys the runs (full ids) use, each sorted with the
+// keys more of the runs use first.
+func (s *Store) KeysOf(ids []string) (*KeySet, error) {
+	ks := &KeySet{}
+	if len(ids) == 0 {
+		return ks, nil
+	}
+	in, args := placeholders(len(ids)), anys(ids)
+	for _, t := range []struct {
+		table string
+		dst   *[]string
+	}{{"params", &ks.Params}, {"latest_metrics", &ks.Metrics}, {"tags", &ks.Tags}} {
+		keys, err := s.reader().strings(`SELECT key FROM `+t.table+` WHERE run_id IN `+in+`
+			GROUP BY key ORDER BY count(*) DESC, key`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("tracker: keys of %s: %w", t.table, err)
+		}
+		*t.dst = keys
+	}
+	return ks, nil
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/tracker"
 	"github.com/aelab/aelab/tracker/query"
 )
@@ -285,6 +286,23 @@ func (s *Server) runsData(q runsQuery, withKeys bool) (*runsView, error) {
 	case err != nil:
 		return nil, err
 	}
+	if q.Group == "" && v.Err == nil && slices.Equal(q.Cols, defaultColumns) && !anyCourseRun(page.Rows) {
+		// A page of runs that are not aelab's models shows what they logged instead.
+		own, err := s.ownColumns(page.Rows)
+		if err != nil {
+			return nil, err
+		}
+		if len(own) > 0 {
+			pq.Columns, fields = own, own
+			if page, err = s.store.SearchPage(pq); err != nil {
+				return nil, err
+			}
+			clear(shown)
+			for _, f := range fields {
+				shown[f.String()] = true
+			}
+		}
+	}
 	sortField, desc := currentSort(q, order)
 	mk := func(f query.Field, title string) column {
 		c := column{Field: f, Name: f.String(), Title: title}
@@ -498,4 +516,46 @@ func (c *keysCache) get(store *tracker.Store) (*tracker.KeySet, error) {
 	}
 	c.version, c.keys = v, ks
 	return ks, nil
+}
+
+// Columns a page of runs that are not aelab's models shows by default.
+const (
+	ownParamColumns  = 4
+	ownMetricColumns = 5
+)
+
+// anyCourseRun reports whether a row is one of aelab's models (it has params.model, a default
+// column).
+func anyCourseRun(rows []tracker.RunRow) bool {
+	return slices.ContainsFunc(rows, func(r tracker.RunRow) bool { return r.Params["model"] != "" })
+}
+
+// ownColumns are the default columns of a page of runs that are not aelab's models (a
+// classifier logged through package track, a program run by aelab run): the params and the
+// metrics those runs logged, those more of them logged first, system samples left out.
+func (s *Server) ownColumns(rows []tracker.RunRow) ([]query.Field, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	ks, err := s.store.KeysOf(ids)
+	if err != nil {
+		return nil, err
+	}
+	var fields []query.Field
+	for _, k := range ks.Params[:min(len(ks.Params), ownParamColumns)] {
+		fields = append(fields, query.Field{Kind: query.FieldParam, Key: k})
+	}
+	metrics := 0
+	for _, k := range ks.Metrics {
+		if m, ok := experiments.LookupMetric(k); ok && m.Kind == experiments.Sampled {
+			continue
+		}
+		if metrics == ownMetricColumns {
+			break
+		}
+		fields = append(fields, query.Field{Kind: query.FieldMetric, Key: k})
+		metrics++
+	}
+	return fields, nil
 }
