@@ -12,6 +12,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/track"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -57,6 +58,21 @@ func logChartRuns(t *testing.T, store *tracker.Store) map[string]string {
 		t.Fatal(err)
 	}
 	ids["short"] = run.ID()
+
+	// A program of the user's own, tracked through package track: a classifier's accuracy by
+	// step, no aelab model.
+	clf, err := track.Start(context.Background(), track.Options{Store: store, Experiment: "fashion-clf",
+		Name: "classifier", Params: map[string]string{"learning_rate": "0.01"}, NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := int64(1); step <= 8; step++ {
+		clf.Log(step*50, map[string]float64{"accuracy": 0.6 + 0.04*float64(step), "loss": 1 / float64(step)})
+	}
+	if err := clf.End(nil); err != nil {
+		t.Fatal(err)
+	}
+	ids["classifier"] = clf.ID()
 	return ids
 }
 

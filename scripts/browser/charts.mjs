@@ -4,7 +4,8 @@
 //   AELAB_UI_SHOTS  folder for screenshots (ui-readout.png, ui-panels.png, ui-grouping.png,
 //                   ui-parallel.png)
 //   AELAB_UI_RUNS   JSON {name: id} of the runs the test logged: deep-s1…3, vanilla-s1…2, the
-//                   <script> one (vanilla, seed 3) and "short" (finished after one epoch)
+//                   <script> one (vanilla, seed 3), "short" (finished after one epoch) and
+//                   "classifier" (a program's own run through package track: accuracy, loss)
 // Exits non-zero on the first failed check, saying which.
 import { launch } from './launch.mjs';
 import { mkdirSync } from 'node:fs';
@@ -15,7 +16,7 @@ const shots = process.env.AELAB_UI_SHOTS;
 const runs = JSON.parse(process.env.AELAB_UI_RUNS);
 mkdirSync(shots, { recursive: true });
 const EVIL = '<script>alert(1)</script>';
-const seeded = Object.entries(runs).filter(([n]) => n !== 'short');
+const seeded = Object.entries(runs).filter(([n]) => n !== 'short' && n !== 'classifier');
 let step = '';
 const log = (msg) => console.log(`charts e2e: ${msg}`);
 function check(ok, what) {
@@ -205,6 +206,18 @@ try {
     check(label === 'val BCE (val_bce)', `${path}: the metric is offered as "${label}"`);
   }
   check(streams.length === 0, `event streams opened for a finished run: ${streams}`);
+
+  step = 'a run that is not an aelab model';
+  // Its run page offers the metrics it logged and draws their curve.
+  await page.goto(`${base}/runs/${runs.classifier}`);
+  await page.waitForSelector('.chart-plot canvas');
+  const offered = await page.$$eval('.chart-panel .chart-key option', (os) => os.map((o) => o.value));
+  check(offered.includes('accuracy') && offered.includes('loss'), `its metrics are not offered: ${offered}`);
+  await page.goto(`${base}/charts?run=${runs.classifier}&key=accuracy`);
+  await page.waitForFunction(() => Number(document.querySelector('#panels .chart-plot').dataset.points) > 0);
+  const points = await page.$eval('#panels .chart-plot', (p) => Number(p.dataset.points));
+  check(points === 8, `its accuracy curve has ${points} points, not 8`);
+  log('a program\'s own run: its accuracy curve has its 8 points');
 
   step = 'dark theme';
   // The system's dark theme: the axes' labels are drawn in the page's light text colour.
