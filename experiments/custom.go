@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/aelib/data"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -24,15 +25,59 @@ type storedConfig struct {
 	Architecture *aelib.Architecture `json:"architecture,omitempty"`
 }
 
+// maxCustomWidth bounds every width of a custom architecture (units, a dimension of the input
+// or of a reshape) and maxCustomValues the values of one example at any layer, so that shaping
+// and counting an architecture read from a store cannot overflow.
+const (
+	maxCustomWidth  = 1 << 24
+	maxCustomValues = 1 << 40
+)
+
 // checkCustom refuses, before any data is loaded, an architecture that aelib.NewCustom would
-// refuse for its name or its layers; NewCustom checks the rest (settings, penalties).
+// refuse for its name or its layers, or that is too large to train (sizes past maxCustomWidth
+// or maxCustomValues, more than aelib.MaxParams parameters); NewCustom checks the rest
+// (settings, penalties). A stored architecture is untrusted input: it passes here first.
 func checkCustom(arch aelib.Architecture) error {
 	if arch.Name == "" || slices.Contains(aelib.Models(), arch.Name) {
 		return fmt.Errorf("a custom architecture needs a name of its own, not %q (the registry's models: %s)",
 			arch.Name, strings.Join(aelib.Models(), ", "))
 	}
-	if _, err := arch.Shapes(); err != nil {
+	tooLarge := fmt.Errorf("architecture %s is too large to train: a width past %s or a layer of more than %s values",
+		arch.Name, aelib.Thousands(maxCustomWidth), aelib.Thousands(maxCustomValues))
+	sizeOK := func(dims []int) bool {
+		p := 1
+		for _, d := range dims {
+			if d < 0 || d > maxCustomWidth {
+				return false
+			}
+			if p *= d; p > maxCustomValues {
+				return false
+			}
+		}
+		return true
+	}
+	if !sizeOK(arch.Input) {
+		return tooLarge
+	}
+	for _, l := range arch.Layers {
+		if l.Units < 0 || l.Units > maxCustomWidth || !sizeOK(l.Shape) {
+			return tooLarge
+		}
+	}
+	rows, err := arch.Shapes()
+	if err != nil {
 		return fmt.Errorf("architecture %s: %w", arch.Name, err)
+	}
+	total := 0
+	for _, r := range rows {
+		if !sizeOK(r.Output) {
+			return tooLarge
+		}
+		total += r.Params
+	}
+	if total > aelib.MaxParams {
+		return fmt.Errorf("architecture %s is too large to train: %s parameters, more than aelab's limit of %s",
+			arch.Name, aelib.Thousands(total), aelib.Thousands(aelib.MaxParams))
 	}
 	return nil
 }
@@ -174,4 +219,68 @@ func (f *ConfigFlags) CustomConfig(arch aelib.Architecture, quick bool) (aelib.C
 	}
 	cfg.Model = arch.Name
 	return cfg, nil
+}
+
+// Examples and batch aelib's memory estimate counts: the whole data set is loaded whatever the
+// subsets, and inference runs in batches of 256.
+const (
+	allExamples    = 60000 + 10000
+	inferenceBatch = 256
+)
+
+// CustomMemoryEstimate estimates the memory training a program's own architecture with cfg
+// takes, as aelib.Config.MemoryEstimate does for the registry's models: parameters with their
+// gradients and Adam's moments, a batch's activations forward and backward (or an inference
+// batch's, whichever is larger), and the data.
+func CustomMemoryEstimate(arch aelib.Architecture, cfg aelib.Config) (aelib.MemoryEstimate, error) {
+	if err := checkCustom(arch); err != nil {
+		return aelib.MemoryEstimate{}, err
+	}
+	rows, err := arch.Shapes()
+	if err != nil {
+		return aelib.MemoryEstimate{}, err
+	}
+	trained := 60000
+	if cfg.TrainSubset > 0 && cfg.TrainSubset < trained {
+		trained = cfg.TrainSubset
+	}
+	e := aelib.MemoryEstimate{Model: arch.Name, Batch: max(min(cfg.BatchSize, trained), 1)}
+	perExample := int64(data.Pixels)
+	for _, r := range rows {
+		e.Params += int64(r.Params)
+		values := int64(1)
+		for _, d := range r.Output {
+			values *= int64(d) // checkCustom bounds it by maxCustomValues
+		}
+		if r.Kind == aelib.KindGaussian {
+			values *= 3 // mean, log-variance and the sample
+		}
+		perExample += values
+	}
+	e.Activations = max(2*int64(e.Batch), inferenceBatch) * perExample
+	e.ActBytes = e.Activations * 4
+	e.ParamBytes = e.Params * 4 * 4
+	e.DataBytes = allExamples * data.Pixels * 4
+	if cfg.Noise > 0 {
+		e.DataBytes *= 2
+	}
+	e.Total = e.ParamBytes + e.ActBytes + e.DataBytes
+	return e, nil
+}
+
+// checkCustomMemory refuses, with an *aelib.MemoryError, a program's own architecture whose
+// training takes more memory than aelib.AvailableMemory leaves.
+func checkCustomMemory(arch aelib.Architecture, cfg aelib.Config) error {
+	e, err := CustomMemoryEstimate(arch, cfg)
+	if err != nil {
+		return err
+	}
+	avail, ok, err := aelib.AvailableMemory()
+	if err != nil || !ok {
+		return err
+	}
+	if e.Total > avail.Bytes {
+		return &aelib.MemoryError{Estimate: e, Available: avail}
+	}
+	return nil
 }

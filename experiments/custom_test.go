@@ -147,6 +147,7 @@ func TestReproduceCustomArchitecture(t *testing.T) {
 }
 
 func TestRunCustomArchitectureRefused(t *testing.T) {
+	t.Setenv(aelib.MemoryLimitEnv, "8G")
 	for _, tc := range []struct {
 		arch aelib.Architecture
 		want string
@@ -154,6 +155,10 @@ func TestRunCustomArchitectureRefused(t *testing.T) {
 		{customArch(aelib.ModelDeep, false), "needs a name of its own"},
 		{customArch("", false), "needs a name of its own"},
 		{aelib.Architecture{Name: "bad", Input: []int{data.Pixels}, Layers: []aelib.Layer{{Name: "x", Kind: "Nope"}}}, "architecture bad"},
+		{aelib.Dense("wide", data.Pixels, 1<<40, 16), "architecture wide is too large to train: a width past 16,777,216"},
+		{aelib.Dense("wide", data.Pixels, 1<<24, 1<<24, 16), "more than aelab's limit of 1,000,000,000,000"},
+		// Within the limits but not in this machine's memory: refused before anything is built.
+		{aelib.Dense("wide", data.Pixels, 1<<23, 16), "model wide does not fit in memory: training it takes about 232.46 GB"},
 	} {
 		spec := Spec{Config: tinyConfig(t, aelib.ModelVanilla), Arch: &tc.arch}
 		if _, err := Run(context.Background(), nil, spec, Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -183,5 +188,15 @@ func TestCustomConfigFlags(t *testing.T) {
 	}
 	if _, err := NewConfigFlags().CustomConfig(customArch(aelib.ModelVanilla, false), false); err == nil {
 		t.Error("a registry model's name was accepted for a custom architecture")
+	}
+}
+
+// A stored architecture is untrusted: one too large to train is refused when read back.
+func TestArchitectureOfRefusesHugeStoredArchitecture(t *testing.T) {
+	rec := &tracker.RunRecord{ID: "0123456789abcdef", Config: []byte(`{"model":"wide","dataset":"mnist","epochs":1,
+		"architecture":{"name":"wide","input":[784],"layers":[{"name":"a","kind":"Dense","units":1099511627776,"encoder":true},
+		{"name":"output","kind":"Dense","units":784,"activation":"sigmoid"}]}}`)}
+	if _, err := ArchitectureOf(rec); err == nil || !strings.Contains(err.Error(), "too large to train") {
+		t.Errorf("ArchitectureOf of a huge stored architecture: %v", err)
 	}
 }

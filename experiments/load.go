@@ -88,10 +88,14 @@ func Reproduce(ctx context.Context, store *tracker.Store, id string, opts Option
 	if err != nil {
 		return orig, nil, err
 	}
-	if arch == nil { // a program's own model has no memory estimate
-		if err := cfg.CheckMemory(); err != nil { // before a run is recorded: a stored config is untrusted input
-			return orig, nil, err
-		}
+	// Before a run is recorded: a stored config is untrusted input.
+	if arch != nil {
+		err = checkCustomMemory(*arch, cfg)
+	} else {
+		err = cfg.CheckMemory()
+	}
+	if err != nil {
+		return orig, nil, err
 	}
 	spec := Spec{Config: cfg, Arch: arch, Name: orig.Name, Section: orig.Tags["section"], Experiment: orig.Experiment,
 		Source: "reproduce", Tags: map[string]string{"reproduces": orig.ID}}

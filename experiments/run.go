@@ -105,9 +105,10 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	spec.Config = cfg
 	// A model too large for this machine is refused before anything is built: untracked, at
 	// once; tracked, as a FAILED run with the reason (a sweep's trial shows why it failed).
-	// A program's own model has no estimate (aelib's is the registry's): it is not checked.
 	var tooLarge error
-	if spec.Arch == nil {
+	if spec.Arch != nil {
+		tooLarge = checkCustomMemory(*spec.Arch, cfg)
+	} else {
 		tooLarge = cfg.CheckMemory()
 	}
 	if tooLarge != nil && store == nil {
