@@ -30,3 +30,14 @@ func TestTrainCustomArchitecture(t *testing.T) {
 		t.Errorf("run %s (want %s), params %v, layers %+v", run.ID, res.RunID, run.Params, ae.Arch.Layers)
 	}
 }
+
+func TestDescribeNamesDataSetOtherThanMNIST(t *testing.T) {
+	cfg := Must(aelib.DefaultConfig(aelib.ModelDeep))
+	if got := describe(cfg); got != "50 epochs, all training images, batch 256" {
+		t.Errorf("MNIST: %q", got)
+	}
+	cfg.Dataset, cfg.TrainSubset = data.Fashion, 5000
+	if got := describe(cfg); got != "50 epochs, 5,000 training images, batch 256, data set fashion" {
+		t.Errorf("Fashion-MNIST: %q", got)
+	}
+}

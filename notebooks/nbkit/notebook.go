@@ -145,7 +145,8 @@ func (nb *Notebook) Train(store *tracker.Store, cfg aelib.Config, run Run) *expe
 	return res
 }
 
-// describe is a config's settings in a few words: "3 epochs, 20,000 training images, batch 256".
+// describe is a config's settings in a few words: "3 epochs, 20,000 training images, batch 256"
+// (and the data set when it is not MNIST).
 func describe(cfg aelib.Config) string {
 	parts := []string{fmt.Sprintf("%d epochs", cfg.Epochs)}
 	if cfg.Epochs == 1 {
@@ -157,6 +158,9 @@ func describe(cfg aelib.Config) string {
 		parts = append(parts, "all training images")
 	}
 	parts = append(parts, fmt.Sprintf("batch %d", cfg.BatchSize))
+	if cfg.Dataset != data.MNIST {
+		parts = append(parts, "data set "+cfg.Dataset)
+	}
 	if cfg.Noise > 0 {
 		parts = append(parts, fmt.Sprintf("noise %g", cfg.Noise))
 	}
