@@ -13,6 +13,11 @@
 // ConfigFlags are the flags that build an aelib.Config, defined once for `aelab train` and
 // `aelab bench`, sweep specs (Set) and notebook cells (CellFlags).
 //
+// A program's own autoencoder (an aelib.Architecture, Spec.Arch) trains through Run like a
+// registry model, with the settings every model reads (ConfigFlags.CustomConfig); its run
+// stores the architecture with its config, which ArchitectureOf reads back for reports, the
+// web UI and Reproduce.
+//
 // The command line, the notebooks and `make run` all train through Run, so every run lands in
 // the same store. It is the only package that imports both aelib and tracker.
 package experiments
