@@ -200,10 +200,12 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 // so can a test fixture.
 func StartRun(store *tracker.Store, spec Spec, env map[string]string) (*tracker.Run, error) {
 	cfg := spec.Config
-	params := Params(cfg)
+	var params map[string]string
 	if spec.Arch != nil {
 		cfg.Model = spec.Arch.Name
 		params = customParams(cfg, *spec.Arch)
+	} else {
+		params = Params(cfg)
 	}
 	config, err := json.Marshal(storedConfig{Config: cfg, Architecture: spec.Arch})
 	if err != nil {
