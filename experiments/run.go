@@ -195,9 +195,10 @@ func Run(ctx context.Context, store *tracker.Store, spec Spec, opts Options) (re
 	return res, nil
 }
 
-// StartRun records a run in the store: its config, its params (Params), and as tags env (where
-// it trains: Environment), the spec's tags and its section. Run starts every run through it, and
-// so can a test fixture.
+// StartRun records a run in the store: its config (with Spec.Arch, when set, under
+// "architecture"), its params (Params; for a program's own model the common settings, its loss
+// and its compression path), and as tags env (where it trains: Environment), the spec's tags
+// and its section. Run starts every run through it, and so can a test fixture.
 func StartRun(store *tracker.Store, spec Spec, env map[string]string) (*tracker.Run, error) {
 	cfg := spec.Config
 	var params map[string]string
