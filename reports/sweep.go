@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aelab/aelab/experiments"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -37,7 +38,7 @@ type SweepReport struct {
 type SweepTrial struct {
 	tracker.SweepTrial
 	Run      *tracker.RunRecord // the latest attempt; nil before any
-	State    tracker.TrialState // from the latest attempt (the store does not see the queue)
+	State    trial.State        // from the latest attempt (the store does not see the queue)
 	Attempts int                // runs recorded for this trial (a retry after a dead worker is one more)
 	Value    float64            // the sweep metric's latest value; NaN when the run has none
 	Curve    []tracker.MetricPoint
@@ -81,7 +82,7 @@ func BuildSweep(store *tracker.Store, sweepID string, opts SweepOptions) (*Sweep
 		}
 	}
 	for _, t := range rep.Trials {
-		t.State = tracker.TrialStateOf(t.Run, !sw.Cancelled.IsZero())
+		t.State = trial.StateOf(t.Run, !sw.Cancelled.IsZero())
 		if t.Run == nil {
 			continue
 		}
@@ -162,8 +163,8 @@ func (r *SweepReport) Ranked() []*SweepTrial {
 }
 
 // Counts is how many trials are in each state.
-func (r *SweepReport) Counts() tracker.TrialCounts {
-	m := tracker.TrialCounts{}
+func (r *SweepReport) Counts() trial.Counts {
+	m := trial.Counts{}
 	for _, t := range r.Trials {
 		m[t.State]++
 	}

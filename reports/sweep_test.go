@@ -10,6 +10,7 @@ import (
 
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/sweeps"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -55,7 +56,7 @@ func TestSweepReport(t *testing.T) {
 	if len(rep.Trials) != 3 || rep.Best == nil || rep.Best.Index != 1 || rep.CurveMetric != "val_bce" {
 		t.Fatalf("trials %d, best %+v, curves of %s", len(rep.Trials), rep.Best, rep.CurveMetric)
 	}
-	if st := rep.Trials[2]; st.StoppedEpoch != 1 || len(st.Curve) != 1 || st.State != tracker.TrialStoppedEarly {
+	if st := rep.Trials[2]; st.StoppedEpoch != 1 || len(st.Curve) != 1 || st.State != trial.StoppedEarly {
 		t.Errorf("stopped trial: epoch %d, %d points, %s", st.StoppedEpoch, len(st.Curve), st.State)
 	}
 	for i, tr := range rep.Ranked() {
@@ -102,7 +103,7 @@ func TestSweepReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := rep.Counts(); c[tracker.TrialQueued] != 3 || rep.Best != nil || len(rep.Figures) != 0 || len(rep.Notes) != 1 {
+	if c := rep.Counts(); c[trial.Queued] != 3 || rep.Best != nil || len(rep.Figures) != 0 || len(rep.Notes) != 1 {
 		t.Errorf("queued sweep: %v, best %v, %d figures, notes %q", c, rep.Best, len(rep.Figures), rep.Notes)
 	}
 	if _, err := reports.BuildSweep(store, "0123abcd", reports.SweepOptions{}); err == nil || !strings.Contains(err.Error(), "no sweep") {
@@ -114,7 +115,7 @@ func TestSweepReport(t *testing.T) {
 // same words: a finished sweep, one that waits in the queue, and that one cancelled.
 func TestSweepTrialStatesAgree(t *testing.T) {
 	store, done, queued := sweepStore(t)
-	agree := func(id string, want tracker.TrialCounts) {
+	agree := func(id string, want trial.Counts) {
 		t.Helper()
 		st, err := sweeps.Status(context.Background(), store, id)
 		if err != nil {
@@ -133,10 +134,10 @@ func TestSweepTrialStatesAgree(t *testing.T) {
 			t.Errorf("sweep %s: report %q, sweeps.Status %q, want %q", id[:8], got, st.Counts, want)
 		}
 	}
-	agree(done, tracker.TrialCounts{tracker.TrialFinished: 2, tracker.TrialStoppedEarly: 1})
-	agree(queued, tracker.TrialCounts{tracker.TrialQueued: 3})
+	agree(done, trial.Counts{trial.Finished: 2, trial.StoppedEarly: 1})
+	agree(queued, trial.Counts{trial.Queued: 3})
 	if _, err := sweeps.Cancel(context.Background(), store, queued); err != nil {
 		t.Fatal(err)
 	}
-	agree(queued, tracker.TrialCounts{tracker.TrialCancelled: 3})
+	agree(queued, trial.Counts{trial.Cancelled: 3})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/internal/pgtest"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -68,7 +69,7 @@ func checkProgramSweep(t *testing.T, store *tracker.Store, sw *tracker.Sweep) {
 		}
 	}
 	st, err := Status(context.Background(), store, sw.ID[:8])
-	if err != nil || st.Counts[tracker.TrialFinished] != 2 || st.Counts[tracker.TrialFailed] != 1 {
+	if err != nil || st.Counts[trial.Finished] != 2 || st.Counts[trial.Failed] != 1 {
 		t.Fatalf("status %+v, %v", st, err)
 	}
 }

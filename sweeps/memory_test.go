@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/aelib"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -42,7 +43,7 @@ parameters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Counts[tracker.TrialFailed] != 1 || st.Counts[tracker.TrialFinished] != 1 {
+	if st.Counts[trial.Failed] != 1 || st.Counts[trial.Finished] != 1 {
 		t.Errorf("status counts %v, want 1 failed and 1 finished", st.Counts)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/internal/pgtest"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -41,7 +42,7 @@ func TestSweepOnPostgres(t *testing.T) {
 		}
 	}
 	st, err := Status(context.Background(), store, sw.ID[:8])
-	if err != nil || st.Counts[tracker.TrialFinished] != 4 {
+	if err != nil || st.Counts[trial.Finished] != 4 {
 		t.Fatalf("status %v, %v", st, err)
 	}
 	// A second sweep on the same database: River's tables are there already.

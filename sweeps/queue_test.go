@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/aelab/aelab/internal/pgtest"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -153,7 +154,7 @@ parameters: {lr: [0.001, 0.002, 0.003]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Counts[tracker.TrialCancelled] != 3 || st.Sweep.Cancelled.IsZero() {
+	if st.Counts[trial.Cancelled] != 3 || st.Sweep.Cancelled.IsZero() {
 		t.Errorf("after cancel: %v, cancelled at %v", st.Counts, st.Sweep.Cancelled)
 	}
 	if _, err := Cancel(ctx, store, "ffffffff"); !errors.Is(err, tracker.ErrNoSweep) {

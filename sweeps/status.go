@@ -7,13 +7,14 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
 // TrialStatus is where one trial of a sweep stands.
 type TrialStatus struct {
 	Trial tracker.SweepTrial
-	State tracker.TrialState
+	State trial.State
 	Job   *rivertype.JobRow    // its River job; nil once River has deleted it (a day after it ended)
 	Runs  []*tracker.RunRecord // every attempt, oldest first
 }
@@ -30,7 +31,7 @@ func (t *TrialStatus) Run() *tracker.RunRecord {
 type SweepStatus struct {
 	Sweep  *tracker.Sweep
 	Trials []TrialStatus
-	Counts tracker.TrialCounts
+	Counts trial.Counts
 }
 
 // Status reads where a sweep stands: its record and runs from the store, its queue from
@@ -53,7 +54,7 @@ func Status(ctx context.Context, store *tracker.Store, sweepID string) (*SweepSt
 	if err != nil {
 		return nil, err
 	}
-	st := &SweepStatus{Sweep: sw, Counts: tracker.TrialCounts{}}
+	st := &SweepStatus{Sweep: sw, Counts: trial.Counts{}}
 	byTrial := map[int]*TrialStatus{}
 	for _, t := range sw.Trials {
 		st.Trials = append(st.Trials, TrialStatus{Trial: t})
@@ -84,16 +85,16 @@ func Status(ctx context.Context, store *tracker.Store, sweepID string) (*SweepSt
 
 // trialState is the trial's state in the store's records, unless its River job says that it
 // is running or waiting in the queue (for a retry, too).
-func trialState(t *TrialStatus, sweepCancelled bool) tracker.TrialState {
+func trialState(t *TrialStatus, sweepCancelled bool) trial.State {
 	if t.Job != nil {
 		switch t.Job.State {
 		case rivertype.JobStateRunning:
-			return tracker.TrialRunning
+			return trial.Running
 		case rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled:
-			return tracker.TrialQueued
+			return trial.Queued
 		case rivertype.JobStateCancelled:
 			sweepCancelled = true // cancelled before it ran
 		}
 	}
-	return tracker.TrialStateOf(t.Run(), sweepCancelled)
+	return trial.StateOf(t.Run(), sweepCancelled)
 }

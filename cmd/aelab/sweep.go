@@ -19,6 +19,7 @@ import (
 	"github.com/aelab/aelab/experiments"
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/sweeps"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -149,8 +150,8 @@ func sweepCreate(args []string, stdout, stderr io.Writer) error {
 // sweepRow is one sweep of `aelab sweep list --json`.
 type sweepRow struct {
 	*tracker.Sweep
-	Counts tracker.TrialCounts `json:"counts"`
-	Best   *float64            `json:"best,omitempty"`
+	Counts trial.Counts `json:"counts"`
+	Best   *float64     `json:"best,omitempty"`
 }
 
 func sweepList(args []string, stdout, stderr io.Writer) error {
@@ -274,22 +275,22 @@ func sweepStatus(args []string, stdout, stderr io.Writer) error {
 // writeStatusJSON prints a sweep's status as JSON: the sweep and, per trial, its state, job
 // and run ids.
 func writeStatusJSON(w io.Writer, st *sweeps.SweepStatus) error {
-	type trial struct {
-		Index  int                `json:"index"`
-		Params map[string]string  `json:"params"`
-		Seed   uint64             `json:"seed,omitempty"`
-		State  tracker.TrialState `json:"state"`
-		JobID  int64              `json:"job_id,omitempty"`
-		Runs   []string           `json:"runs"`
-		Value  *float64           `json:"value,omitempty"`
+	type trialJSON struct {
+		Index  int               `json:"index"`
+		Params map[string]string `json:"params"`
+		Seed   uint64            `json:"seed,omitempty"`
+		State  trial.State       `json:"state"`
+		JobID  int64             `json:"job_id,omitempty"`
+		Runs   []string          `json:"runs"`
+		Value  *float64          `json:"value,omitempty"`
 	}
 	out := struct {
-		Sweep  *tracker.Sweep      `json:"sweep"`
-		Counts tracker.TrialCounts `json:"counts"`
-		Trials []trial             `json:"trials"`
+		Sweep  *tracker.Sweep `json:"sweep"`
+		Counts trial.Counts   `json:"counts"`
+		Trials []trialJSON    `json:"trials"`
 	}{Sweep: st.Sweep, Counts: st.Counts}
 	for _, tr := range st.Trials {
-		t := trial{Index: tr.Trial.Index, Params: tr.Trial.Params, Seed: tr.Trial.Seed, State: tr.State, Runs: []string{}}
+		t := trialJSON{Index: tr.Trial.Index, Params: tr.Trial.Params, Seed: tr.Trial.Seed, State: tr.State, Runs: []string{}}
 		if tr.Job != nil {
 			t.JobID = tr.Job.ID
 		}

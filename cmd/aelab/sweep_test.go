@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aelab/aelab/tracker"
+	"github.com/aelab/aelab/sweeps/trial"
 )
 
 func writeSpec(t *testing.T, src string) string {
@@ -75,11 +75,11 @@ seeds: [1, 2]
 	}
 	code, out, _ = runAelab(t, "sweep", "list", "--db", db, "--json")
 	var list []struct {
-		ID     string              `json:"id"`
-		Counts tracker.TrialCounts `json:"counts"`
-		Best   *float64            `json:"best"`
+		ID     string       `json:"id"`
+		Counts trial.Counts `json:"counts"`
+		Best   *float64     `json:"best"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Counts[tracker.TrialFinished] != 4 || list[0].Best == nil {
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Counts[trial.Finished] != 4 || list[0].Best == nil {
 		t.Fatalf("sweep list --json: %d\n%s", code, out)
 	}
 	id := list[0].ID[:8]

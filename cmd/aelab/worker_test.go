@@ -16,6 +16,7 @@ import (
 
 	"github.com/aelab/aelab/reports"
 	"github.com/aelab/aelab/sweeps"
+	"github.com/aelab/aelab/sweeps/trial"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -94,7 +95,7 @@ func sweepDone(t *testing.T, store *tracker.Store, sweepID string) bool {
 		t.Logf("status: %v", err)
 		return false
 	}
-	return st.Counts[tracker.TrialQueued] == 0 && st.Counts[tracker.TrialRunning] == 0
+	return st.Counts[trial.Queued] == 0 && st.Counts[trial.Running] == 0
 }
 
 // checkKilledSweep asserts what a sweep with one worker killed mid-trial must end as: every
@@ -161,9 +162,9 @@ func checkKilledSweep(t *testing.T, store *tracker.Store, sweepID string, killed
 		t.Fatal(err)
 	}
 	md := rep.Markdown()
-	for _, trial := range sw.Trials {
-		if !strings.Contains(md, "| "+strconv.Itoa(trial.Index)+" | "+trial.Params["lr"]+" | "+trial.Params["widths"]+" | "+string(tracker.TrialFinished)+" |") {
-			t.Errorf("report lacks trial %d as %s:\n%s", trial.Index, tracker.TrialFinished, md)
+	for _, tr := range sw.Trials {
+		if !strings.Contains(md, "| "+strconv.Itoa(tr.Index)+" | "+tr.Params["lr"]+" | "+tr.Params["widths"]+" | "+string(trial.Finished)+" |") {
+			t.Errorf("report lacks trial %d as %s:\n%s", tr.Index, trial.Finished, md)
 		}
 	}
 	if rep.Best == nil || len(rep.Figures) < 3 {
@@ -285,7 +286,7 @@ parameters:
 		t.Errorf("handed-back trial: %s %q", handed.Status, handed.Error)
 	}
 	st, err := sweeps.Status(context.Background(), store, sweepID)
-	if err != nil || st.Counts[tracker.TrialQueued] != 1 {
+	if err != nil || st.Counts[trial.Queued] != 1 {
 		t.Fatalf("after the hand-back: %v, %v; want the trial queued again", st.Counts, err)
 	}
 	w = startAelab(t, nil, "worker", "--db", db, "--progress=false")
