@@ -14,7 +14,7 @@ BEYOND      ?= $(if $(QUICK),1,0)
 # Go native fuzz tests (package:FuzzName) that make test runs for FUZZTIME each, after the
 # tests (which already run their seed corpora in testdata/fuzz/).
 FUZZ        := tracker/query:FuzzParseFilter tracker/query:FuzzParseOrderBy aelib/data:FuzzParseIDX \
-               aelib:FuzzThousands aelib:FuzzBytes experiments:FuzzFormatMetric
+               aelib:FuzzThousands aelib:FuzzBytes experiments:FuzzFormatMetric track:FuzzParseMetricLine
 FUZZTIME    ?= 5s
 PORT        ?= 8888
 LAB_IP      ?= 127.0.0.1
