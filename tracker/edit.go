@@ -4,21 +4,6 @@ import (
 	"fmt"
 )
 
-// SetTag sets (or overwrites) a tag of a run (id or unique prefix).
-func (s *Store) SetTag(runID, key, value string) error {
-	id, err := s.ResolveRunID(runID)
-	if err != nil {
-		return err
-	}
-	if key == "" {
-		return fmt.Errorf("tracker: run %s: set tag: empty key", short(id))
-	}
-	if err := s.writeTx(func(tx sqlRunner) error { return s.upsertKV(tx, "tags", id, map[string]string{key: value}) }); err != nil {
-		return fmt.Errorf("tracker: run %s: set tag %s: %w", short(id), key, err)
-	}
-	return nil
-}
-
 // DeleteRun hides a run (id or unique prefix) from searches; its data stays
 // (Search.IncludeDeleted shows it, UndeleteRun brings it back).
 func (s *Store) DeleteRun(runID string) error { return s.setDeleted(runID, true) }
