@@ -30,7 +30,7 @@ func TestDeviceLoopMatchesStepEngine(t *testing.T) {
 			cfg.Epochs, cfg.TrainSubset, cfg.TestSubset, cfg.BatchSize = 2, tc.train, 100, tc.batch
 			s := smallSplits(t, cfg)
 			train := func(device bool) (*Autoencoder, *History) {
-				ae := newTestAE(t, cfg, "go")
+				ae := newTestAE(t, cfg, goBackendForWhile)
 				h, err := ae.trainEpochs(context.Background(), s, TrainOptions{}, cfg.BatchSize, func() (engine, error) {
 					if device {
 						return newDeviceEngine(ae, s, true)
@@ -55,3 +55,9 @@ func TestDeviceLoopMatchesStepEngine(t *testing.T) {
 		})
 	}
 }
+
+// goBackendForWhile is the pure-Go backend with its ops run one after the other: with them run
+// in parallel, a While body's parallel ops and a matrix product inside them wait for each
+// other's workers, and on a 2-core machine the test hung (gomlx/compute v0.1.2's workers pool).
+// Production runs the device loop on XLA only.
+const goBackendForWhile = "go:ops_sequential"
