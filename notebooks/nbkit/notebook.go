@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
@@ -184,4 +185,31 @@ func (nb *Notebook) CustomSettings(arch aelib.Architecture) aelib.Config {
 	cfg := Must(nb.flags.CustomConfig(arch, Quick()))
 	fmt.Printf("%s: %s\n", arch.Name, describe(cfg))
 	return cfg
+}
+
+// LineWidth is the longest line Wrap leaves: Jupyter breaks a longer printed line wherever its
+// output area ends, in the middle of a word.
+const LineWidth = 100
+
+// Wrap breaks each line of text at spaces so that no line is longer than LineWidth characters
+// (a single longer word stays whole): for printing long messages, such as errors, in a cell.
+func Wrap(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		var out []string
+		cur := ""
+		for _, w := range strings.Split(line, " ") {
+			switch {
+			case cur == "":
+				cur = w
+			case utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(w) <= LineWidth:
+				cur += " " + w
+			default:
+				out = append(out, cur)
+				cur = w
+			}
+		}
+		lines[i] = strings.Join(append(out, cur), "\n")
+	}
+	return strings.Join(lines, "\n")
 }

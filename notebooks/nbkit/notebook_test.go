@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/experiments"
@@ -128,4 +129,21 @@ func TestSettingsFromCellFlags(t *testing.T) {
 		}
 	}()
 	nb.Settings(aelib.ModelDenoise)
+}
+
+func TestWrap(t *testing.T) {
+	msg := `typo.yaml:3: parameters.filter: unknown parameter "filter" (valid: dataset, epochs, batch, subset, test-subset, lr, noise, seed, backend, widths, filters)`
+	got := Wrap(msg + "\nshort")
+	lines := strings.Split(got, "\n")
+	if len(lines) != 3 || lines[2] != "short" {
+		t.Fatalf("Wrap gave %q", got)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > LineWidth {
+			t.Errorf("line of %d characters: %q", n, l)
+		}
+	}
+	if strings.ReplaceAll(got, "\n", " ") != msg+" short" {
+		t.Errorf("Wrap changed the words: %q", got)
+	}
 }
