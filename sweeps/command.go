@@ -182,36 +182,9 @@ func (w *trialWorker) runProgram(ctx context.Context, a TrialArgs, tags map[stri
 type programStopper struct{ stopper *stopper }
 
 func (p *programStopper) metrics(_ int64, epoch int, values map[string]float64) error {
-	s := p.stopper
-	rule, metric := s.args.Sweep.Stopping, s.args.Sweep.Metric
-	own, ok := values[metric.Name]
-	if rule == nil || !ok || epoch <= 0 || math.IsNaN(own) {
+	own, ok := values[p.stopper.args.Sweep.Metric.Name]
+	if !ok || !p.stopper.stops(epoch, math.MaxInt32, own) { // a program's last epoch is not known
 		return nil
-	}
-	values2, err := s.store.SweepEpochValues(s.args.SweepID, metric.Name, epoch)
-	if err != nil {
-		return nil // the rule only saves time: a store it cannot read never fails a trial
-	}
-	var peers []tracker.SweepValue
-	for _, v := range values2 {
-		if v.Trial != s.args.Index && !math.IsNaN(v.Value) {
-			peers = append(peers, v)
-		}
-	}
-	var reason string
-	switch rule.Rule {
-	case RuleMedian:
-		reason = medianRule(*rule, metric, epoch, own, peers)
-	case RuleASHA:
-		reason = ashaRule(*rule, metric, epoch, math.MaxInt32, own, peers) // a program's last epoch is not known
-	}
-	if reason == "" {
-		return nil
-	}
-	s.reason = reason
-	if s.runID != "" {
-		s.store.SetTag(s.runID, tracker.TagSweepStoppedEarly, reason)
-		s.store.SetTag(s.runID, tracker.TagSweepStoppedEpoch, strconv.Itoa(epoch))
 	}
 	return track.ErrStopProgram
 }

@@ -29,12 +29,23 @@ func (s *stopper) EpochEnd(m aelib.EpochMetrics) error {
 		return nil // no rule, or the last epoch: nothing left to save
 	}
 	own, ok := epochValue(metric.Name, m)
-	if !ok || math.IsNaN(own) {
+	if !ok || !s.stops(m.Epoch, s.args.Config.Epochs, own) {
 		return nil
 	}
-	values, err := s.store.SweepEpochValues(s.args.SweepID, metric.Name, m.Epoch)
+	return aelib.ErrStopTraining
+}
+
+// stops applies the sweep's rule to the trial's value own of the metric at epoch (of
+// epochs; math.MaxInt32 when unknown) against the other trials' values at that epoch. When
+// the trial is to stop it records why (stopper.reason, and tags on its run) and returns true.
+func (s *stopper) stops(epoch, epochs int, own float64) bool {
+	rule, metric := s.args.Sweep.Stopping, s.args.Sweep.Metric
+	if rule == nil || epoch <= 0 || math.IsNaN(own) {
+		return false
+	}
+	values, err := s.store.SweepEpochValues(s.args.SweepID, metric.Name, epoch)
 	if err != nil {
-		return nil // the rule only saves time: a store it cannot read never fails a trial
+		return false // the rule only saves time: a store it cannot read never fails a trial
 	}
 	var peers []tracker.SweepValue
 	for _, v := range values {
@@ -45,19 +56,19 @@ func (s *stopper) EpochEnd(m aelib.EpochMetrics) error {
 	var reason string
 	switch rule.Rule {
 	case RuleMedian:
-		reason = medianRule(*rule, metric, m.Epoch, own, peers)
+		reason = medianRule(*rule, metric, epoch, own, peers)
 	case RuleASHA:
-		reason = ashaRule(*rule, metric, m.Epoch, s.args.Config.Epochs, own, peers)
+		reason = ashaRule(*rule, metric, epoch, epochs, own, peers)
 	}
 	if reason == "" {
-		return nil
+		return false
 	}
 	s.reason = reason
 	if s.runID != "" {
 		s.store.SetTag(s.runID, tracker.TagSweepStoppedEarly, reason)
-		s.store.SetTag(s.runID, tracker.TagSweepStoppedEpoch, strconv.Itoa(m.Epoch))
+		s.store.SetTag(s.runID, tracker.TagSweepStoppedEpoch, strconv.Itoa(epoch))
 	}
-	return aelib.ErrStopTraining
+	return true
 }
 
 // medianRule stops a trial whose metric at epoch is worse than the median of the finished
