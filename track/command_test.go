@@ -110,7 +110,7 @@ func TestRunCommandPassesPartialLinesAtOnce(t *testing.T) {
 	done := make(chan *track.CommandResult, 1)
 	go func() {
 		res, err := track.RunCommand(context.Background(), track.Command{
-			Args: []string{"sh", "-c", `printf 'progress 50%%\r'; i=0; while [ ! -f "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; [ -f "$1" ]`, "sh", flag},
+			Args:    []string{"sh", "-c", `printf 'progress 50%%\r'; i=0; while [ ! -f "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; [ -f "$1" ]`, "sh", flag},
 			Options: track.Options{DB: filepath.Join(dir, "aelab.db")}, Stdout: out,
 		})
 		if err != nil {

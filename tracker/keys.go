@@ -2,6 +2,8 @@ package tracker
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -92,4 +94,23 @@ func (s *Store) KeysOf(ids []string) (*KeySet, error) {
 		*t.dst = keys
 	}
 	return ks, nil
+}
+
+// RecordKeys returns the param, tag and metric keys the records use, each sorted: KeysOf for
+// runs already read.
+func RecordKeys(recs []*RunRecord) *KeySet {
+	params, tags, metrics := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		for k := range r.Params {
+			params[k] = true
+		}
+		for k := range r.Tags {
+			tags[k] = true
+		}
+		for k := range r.Metrics {
+			metrics[k] = true
+		}
+	}
+	return &KeySet{Params: slices.Sorted(maps.Keys(params)), Tags: slices.Sorted(maps.Keys(tags)),
+		Metrics: slices.Sorted(maps.Keys(metrics))}
 }

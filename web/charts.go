@@ -65,9 +65,9 @@ type chartView struct {
 	Key    string
 	Live   bool // a run is still training: the panel follows the store
 	Log    bool
-	Smooth float64 // EMA weight, 0 for none
-	X      string  // auto, epoch, step or time
-	Group  string  // params.KEY or tags.KEY whose runs become one band; "" for none
+	Smooth float64  // EMA weight, 0 for none
+	X      string   // auto, epoch, step or time
+	Group  string   // params.KEY or tags.KEY whose runs become one band; "" for none
 	Groups []string // what a panel of several runs offers to group by (the charts page: its toolbar)
 	Grid   bool     // a panel of the charts page: removable, its x axis and grouping the page's
 }

@@ -7,11 +7,11 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -57,10 +57,10 @@ type parallelRun struct {
 
 // parallelJSON is the answer of /api/parallel.
 type parallelJSON struct {
-	Axes    []parallelAxis `json:"axes"`
-	Color   int            `json:"color"` // index of the axis that colours the lines; -1 for none
-	Runs    []parallelRun  `json:"runs"`
-	More    bool           `json:"more"` // the query selects more runs than Runs
+	Axes  []parallelAxis `json:"axes"`
+	Color int            `json:"color"` // index of the axis that colours the lines; -1 for none
+	Runs  []parallelRun  `json:"runs"`
+	More  bool           `json:"more"` // the query selects more runs than Runs
 }
 
 // parallelView is the page's data.
@@ -189,37 +189,17 @@ func keySetFields(ks *tracker.KeySet) []string {
 
 // parallelFields lists every param, metric and tag of the runs, in keySetFields' order.
 func parallelFields(recs []*tracker.RunRecord) []string {
-	params, tags, metrics := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, r := range recs {
-		for k := range r.Params {
-			params[k] = true
-		}
-		for k := range r.Tags {
-			tags[k] = true
-		}
-		for k := range r.Metrics {
-			metrics[k] = true
-		}
-	}
+	ks := tracker.RecordKeys(recs)
 	var out []string
-	for _, k := range sortedKeys(params) {
+	for _, k := range ks.Params {
 		out = append(out, "params."+k)
 	}
-	for _, k := range sortMetrics(sortedKeys(metrics)) {
+	for _, k := range sortMetrics(ks.Metrics) {
 		out = append(out, "metrics."+k)
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range ks.Tags {
 		out = append(out, "tags."+k)
 	}
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -294,7 +274,7 @@ func parallelData(recs []*tracker.RunRecord, q parallelQuery, axes []string) *pa
 					set[out.Runs[i].Text[a]] = true
 				}
 			}
-			ax.Values = sortedKeys(set)
+			ax.Values = slices.Sorted(maps.Keys(set))
 			for i := range recs {
 				if has[i] {
 					v := float64(slices.Index(ax.Values, out.Runs[i].Text[a]))

@@ -120,19 +120,8 @@ func writeRunsTable(runs []*tracker.RunRecord, w io.Writer) {
 }
 
 func writeRunsCSV(runs []*tracker.RunRecord, w io.Writer) error {
-	params, metrics, tags := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, r := range runs {
-		for k := range r.Params {
-			params[k] = true
-		}
-		for k := range r.Metrics {
-			metrics[k] = true
-		}
-		for k := range r.Tags {
-			tags[k] = true
-		}
-	}
-	pk, mk, tk := runsSortedKeys(params), runsSortedKeys(metrics), runsSortedKeys(tags)
+	ks := tracker.RecordKeys(runs)
+	pk, mk, tk := ks.Params, ks.Metrics, ks.Tags
 	cw := csv.NewWriter(w)
 	head := []string{"id", "experiment", "name", "status", "start_time", "end_time", "duration_s", "source", "error"}
 	for _, k := range pk {
