@@ -11,13 +11,23 @@ const COLUMNS = 'aelab.columns';
 export function initRuns(form, box) {
   let shown = location.search; // the query string of the table on screen
   let seq = 0;
+  let asked = false; // a load the user asked for (not a live refresh) is on its way
   const open = new Set(); // the groups opened, by value
 
   // load shows the table of a query string; history 'push' records it as a new page, 'live'
-  // is a refresh by the store (the form is left alone: the user may be typing).
+  // is a refresh by the store (the form is left alone: the user may be typing). A live refresh
+  // waits for no one: while the user's own load is on its way it is dropped, since it would
+  // show the old query and cancel that load (the user's load reads the store anew anyway).
   async function load(search, history) {
+    if (history === 'live' && asked) return;
     const n = ++seq;
-    const res = await fetch('/runs/table' + search, { headers: { Accept: 'text/html' } });
+    if (history !== 'live') asked = true;
+    let res;
+    try {
+      res = await fetch('/runs/table' + search, { headers: { Accept: 'text/html' } });
+    } finally {
+      if (n === seq) asked = false;
+    }
     if (n !== seq) return; // a newer load started meanwhile
     if (!res.ok) {
       box.querySelector('.table-info').textContent = `could not load the runs: ${res.status} ${res.statusText}`;
