@@ -28,7 +28,7 @@ import (
 // flat vector. The per-variable tensors of trainState are filled from the vectors at the end of
 // every epoch, for the store.
 //
-// Convolutional models split each batch into shards (stepShards) whose forward and backward
+// Models split each batch into shards (stepShards) whose forward and backward
 // passes run at the same time, each in an ONNX Runtime session of its own; a shard's loss and
 // gradient are divided by the whole batch's count of real examples, so their sums are the
 // batch's, and one Adam step on the summed gradient follows: the step of the whole batch, up
@@ -391,26 +391,33 @@ func (se *stepEngine) replace(slot **tensors.Tensor, t *tensors.Tensor) {
 	se.owned[t] = true
 }
 
-// minShardRows is the smallest shard stepShards makes: below it the products get too thin to
-// pay for a session call.
-const minShardRows = 16
+// minShardRows is the smallest shard stepShards makes of a convolutional model's batch: below
+// it the products get too thin to pay for a session call. minDenseShardRows is the same for a
+// dense model, whose products are all the step has: a shard keeps them at least this wide.
+const (
+	minShardRows      = 16
+	minDenseShardRows = 64
+)
 
 // stepShards returns how many shards the step engine splits each batch of a into, on cpus
 // cores, and the intra-op threads of each shard's session (0: the backend's default).
 //
-// Convolutional models shard, one shard per core with one thread each: ONNX Runtime runs
-// their step op by op, and much of it is memory-bound work (shifted views, max-pooling's mask,
-// upsampling) that its per-operator threads barely spread, so shards on one thread each beat
-// the whole batch on all threads (docs/performance.md, lever 8). The dense models' steps are
-// matrix products that ONNX Runtime's threads already share well: shards gain nothing there.
-// A model that draws random numbers or has a penalty trains whole batches: a shard's draws and
-// penalty would not be the whole batch's.
+// Every model that can shards, one shard per core with its cores shared out as threads. ONNX
+// Runtime runs a step op by op and spreads each operator over its threads: convolutional
+// steps are largely memory-bound work (shifted views, max-pooling's mask, upsampling) that its
+// per-operator threads barely spread, and even the dense models' matrix products scale worse
+// over its threads than over shards, which only meet at the gradient sum and Adam
+// (docs/performance.md, lever 8 and "Beyond parity"). A model that draws random numbers or has
+// a penalty trains whole batches: a shard's draws and penalty would not be the whole batch's.
 func stepShards(ops graphOps, a Architecture, batch, cpus int) (shards, threads int) {
-	if !ops.dataParallel || a.drawsRandom() || len(a.Penalties) > 0 ||
-		!slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv }) {
+	if !ops.dataParallel || a.drawsRandom() || len(a.Penalties) > 0 {
 		return 1, 0
 	}
-	shards = min(cpus, batch/minShardRows)
+	minRows := minDenseShardRows
+	if slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv }) {
+		minRows = minShardRows
+	}
+	shards = min(cpus, batch/minRows)
 	if shards < 2 {
 		return 1, 0
 	}

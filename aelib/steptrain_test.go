@@ -63,10 +63,10 @@ func TestShardedStepMatchesWholeBatch(t *testing.T) {
 // backendConfigs are the GoMLX configs of testBackends' names.
 var backendConfigs = map[string]string{"go": "go", "onnx": "onnx:cpu"}
 
-// Convolutional models shard their batches where sessions run at the same time, one shard per
-// core (at least minShardRows rows each) with its cores shared out as threads; dense models,
-// backends without data parallelism, and models that draw random numbers or have a penalty
-// train whole batches.
+// Models shard their batches where sessions run at the same time, one shard per core (at least
+// minShardRows rows each, minDenseShardRows for a dense model) with its cores shared out as
+// threads; backends without data parallelism and models that draw random numbers or have a
+// penalty train whole batches.
 func TestStepShards(t *testing.T) {
 	arch := func(model string) Architecture {
 		cfg, _ := DefaultConfig(model)
@@ -86,8 +86,12 @@ func TestStepShards(t *testing.T) {
 		{"denoise, 1 core", parallel, ModelDenoise, 128, 1, 1, 0},
 		{"denoise, batch too small to split", parallel, ModelDenoise, 31, 2, 1, 0},
 		{"denoise, no data parallelism", graphOps{}, ModelDenoise, 128, 2, 1, 0},
-		{"vanilla", parallel, ModelVanilla, 256, 2, 1, 0},
-		{"deep", parallel, ModelDeep, 256, 16, 1, 0},
+		{"vanilla, 2 cores", parallel, ModelVanilla, 256, 2, 2, 1},
+		{"deep, 16 cores", parallel, ModelDeep, 256, 16, 4, 4},
+		{"deep, batch too small to split", parallel, ModelDeep, 100, 2, 1, 0},
+		{"deep, no data parallelism", graphOps{}, ModelDeep, 256, 2, 1, 0},
+		{"sparse (a penalty)", parallel, ModelSparse, 256, 2, 1, 0},
+		{"vae (draws random numbers)", parallel, ModelVAE, 256, 2, 1, 0},
 		{"conv with dropout", parallel, "conv+dropout", 128, 2, 1, 0},
 		{"conv with a penalty", parallel, "conv+penalty", 128, 2, 1, 0},
 	} {
