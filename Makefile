@@ -43,7 +43,7 @@ export AELAB_CACHE
 .DEFAULT_GOAL := help
 # setup must finish before build/test start, even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup check-setup build run test test-short vet notebooks lab ui ui-assets report pg bench bench-peer docker-cpu docker-cuda clean
+.PHONY: help setup check-setup build run test test-short vet notebooks lab ui ui-assets report pg bench bench-peer gpu-check docker-cpu docker-cuda clean
 
 help: ## list the targets
 	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
@@ -116,6 +116,11 @@ bench: build ## benchmark every model on the available backends
 bench-peer: setup build ## aelab and a PyTorch reference side by side, epochs interleaved: s/epoch, ratio, RSS, losses (installs Debian's python3-torch)
 	@bash scripts/setup.sh --peer
 	$(BIN) bench --peer pytorch --model $(or $(MODEL),all) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(filter 1,$(COURSE)),--course)
+
+# One prepared check for a GPU machine (scripts/gpu-check.sh: how to run it there); without a GPU it
+# stops with one line; GPU_CHECK_BACKEND=onnx is a short dry run on the CPU.
+gpu-check: ## aelab on XLA CUDA (device loop) beside PyTorch CUDA and JAX lax.scan: s/epoch, compile s, ratios
+	@bash scripts/gpu-check.sh
 
 docker-cpu: ## build the CPU image aelab:cpu (needs a Docker engine; CI does not build it)
 	docker build -f docker/Dockerfile -t aelab:cpu .
