@@ -128,6 +128,7 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 	ts := eng.state()
 	hist = &History{StepsPerEpoch: ts.steps, CompileSeconds: time.Since(trainStart).Seconds()}
 	eval := newEvaluator(ae, s.TestInputs, s.TestTargets, s.NTest, valBatch)
+	defer eval.close()
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
 		if epoch == 1 {

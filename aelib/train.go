@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -198,33 +200,98 @@ func PrepareSplits(cfg Config, ds *data.Dataset) Splits {
 	return s
 }
 
-// evaluator computes validation BCE, MSE and MAE on the backend, batch by batch. It builds the
-// padded batches once per training run: a device backend (XLA) keeps its copy of each tensor
-// after the first epoch, so later epochs send nothing to the device.
+// evaluator computes validation BCE, MSE and MAE on the backend, batch by batch, each batch
+// padded to the batch size with rows weighted 0. Where the backend's buffers are host memory
+// (ONNX Runtime on the CPU, the pure-Go backend) it streams: one batch's tensors, refilled in
+// place for each batch, so validation holds no copy of the split. Otherwise (XLA) it builds every
+// padded batch once per training run: the device keeps its copy of each after the first epoch,
+// so later epochs send nothing to the device.
 type evaluator struct {
-	ae      *Autoencoder
-	exec    *model.Exec
-	batches [][]*tensors.Tensor // inputs [batch,784], targets [batch,784], weights [batch]: 1 real, 0 padding
-	n       int
+	ae              *Autoencoder
+	exec            *model.Exec
+	inputs, targets []float32
+	n, batch        int
+	resident        bool                // every batch built once (device backends); otherwise one, refilled
+	batches         [][]*tensors.Tensor // inputs [batch,784], targets [batch,784], weights [batch]: 1 real, 0 padding
 }
 
 type valMetrics struct{ bce, mse, mae float64 }
 
 func newEvaluator(ae *Autoencoder, inputs, targets []float32, n, batch int) *evaluator {
-	e := &evaluator{ae: ae, n: n}
+	return newEvaluatorResident(ae, inputs, targets, n, batch, !ae.Backend.HasSharedBuffers())
+}
+
+// newEvaluatorResident is newEvaluator with the choice between building every batch once
+// (resident) and streaming made by the caller.
+func newEvaluatorResident(ae *Autoencoder, inputs, targets []float32, n, batch int, resident bool) *evaluator {
 	batch = max(min(batch, n), 1) // padding beyond the split would only cost memory
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		in, target, w := make([]float32, batch*data.Pixels), make([]float32, batch*data.Pixels), make([]float32, batch)
-		copy(in, inputs[start*data.Pixels:end*data.Pixels])
-		copy(target, targets[start*data.Pixels:end*data.Pixels])
-		for i := range end - start {
-			w[i] = 1
+	e := &evaluator{ae: ae, inputs: inputs, targets: targets, n: n, batch: batch, resident: resident}
+	if !resident {
+		x := tensors.FromShape(shapes.Make(dtypes.Float32, batch, data.Pixels))
+		target := x // plain reconstruction: the targets are the inputs, filled once
+		if !e.sameTargets() {
+			target = tensors.FromShape(shapes.Make(dtypes.Float32, batch, data.Pixels))
 		}
-		e.batches = append(e.batches, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(in, batch, data.Pixels),
-			tensors.FromFlatDataAndDimensions(target, batch, data.Pixels), tensors.FromFlatDataAndDimensions(w, batch)})
+		e.batches = [][]*tensors.Tensor{{x, target, tensors.FromShape(shapes.Make(dtypes.Float32, batch))}}
+		return e
+	}
+	for start := 0; start < n; start += batch {
+		x := tensors.FromShape(shapes.Make(dtypes.Float32, batch, data.Pixels))
+		target := x
+		if !e.sameTargets() {
+			target = tensors.FromShape(shapes.Make(dtypes.Float32, batch, data.Pixels))
+		}
+		b := []*tensors.Tensor{x, target, tensors.FromShape(shapes.Make(dtypes.Float32, batch))}
+		e.fill(b, start)
+		e.batches = append(e.batches, b)
 	}
 	return e
+}
+
+// sameTargets reports whether the targets are the inputs themselves (no noise).
+func (e *evaluator) sameTargets() bool {
+	return len(e.inputs) > 0 && len(e.targets) > 0 && &e.inputs[0] == &e.targets[0]
+}
+
+// fill writes the batch of the examples from start into b (in place: on a backend with host
+// buffers they are the runtime's own), zero-padding past the split and weighting the padding 0.
+func (e *evaluator) fill(b []*tensors.Tensor, start int) {
+	end := min(start+e.batch, e.n)
+	rows := func(t *tensors.Tensor, from []float32) {
+		tensors.MustMutableFlatData(t, func(flat []float32) {
+			k := copy(flat, from[start*data.Pixels:end*data.Pixels])
+			clear(flat[k:])
+		})
+	}
+	rows(b[0], e.inputs)
+	if b[1] != b[0] {
+		rows(b[1], e.targets)
+	}
+	tensors.MustMutableFlatData(b[2], func(flat []float32) {
+		for i := range flat {
+			flat[i] = 0
+			if i < end-start {
+				flat[i] = 1
+			}
+		}
+	})
+}
+
+// close frees the validation graph and the batches' buffers (ONNX Runtime's are outside Go's
+// heap: nothing else frees them).
+func (e *evaluator) close() {
+	if e.exec != nil {
+		e.exec.Finalize()
+		e.exec = nil
+	}
+	for _, b := range e.batches {
+		b[0].FinalizeAll()
+		if b[1] != b[0] {
+			b[1].FinalizeAll()
+		}
+		b[2].FinalizeAll()
+	}
+	e.batches = nil
 }
 
 func (e *evaluator) run() (v valMetrics, err error) {
@@ -242,14 +309,20 @@ func (e *evaluator) run() (v valMetrics, err error) {
 		}
 	}
 	var sums [3]float64
-	for _, b := range e.batches {
+	for i, start := 0, 0; start < e.n; i, start = i+1, start+e.batch {
+		b := e.batches[0]
+		if e.resident {
+			b = e.batches[i]
+		} else {
+			e.fill(b, start)
+		}
 		out, err := e.exec.Call(b[0], b[1], b[2])
 		if err != nil {
 			return v, fmt.Errorf("aelib: validation: %w", err)
 		}
-		for i := range sums {
-			sums[i] += float64(tensors.MustCopyFlatData[float32](out[i])[0])
-			out[i].FinalizeAll()
+		for k := range sums {
+			sums[k] += float64(tensors.MustCopyFlatData[float32](out[k])[0])
+			out[k].FinalizeAll()
 		}
 	}
 	count := float64(e.n * data.Pixels)
