@@ -24,7 +24,7 @@
 #   GPU_CHECK_BUDGET   seconds for the whole check (default 420); a run that would pass it is
 #                      cut and noted
 #   GPU_CHECK_OUT      folder for gpu-check.json and gpu-check.log (default $OUT, else
-#                      build/gpu-check/out)
+#                      build/gpu-check-out)
 #   GPU_CHECK_AELAB    the aelab binary to use (default: build it with Go, else the carried one)
 #   GPU_CHECK_PYTHON   the python3 that has torch / jax (default: python3 on PATH, /usr/bin/python3,
 #                      /opt/*/.venv/bin/python3, the first that has each)
@@ -62,7 +62,7 @@ prepare() {
 	echo "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo +changes)" >"$stage/commit.txt"
 	local tree carried
 	tree=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
-	carried=$(du -sb "$stage" --exclude=out | cut -f1)
+	carried=$(du -sb "$stage" | cut -f1)
 	echo "gpu-check: $stage ready: aelab $(cut -c1-40 "$stage/commit.txt"), MNIST from $data"
 	echo "gpu-check: the device call sends $(( (tree + carried) / 1048576 )) MiB of 64 (tree $(( tree / 1048576 )), $stage $(( carried / 1048576 )))"
 	echo "gpu-check: now one device call: command 'bash scripts/gpu-check.sh', carry [\"$stage\"], timeout_s 480"
@@ -102,9 +102,9 @@ epochs="${GPU_CHECK_EPOCHS:-$def_epochs}"
 steps="${GPU_CHECK_STEPS:-$def_steps}"
 budget="${GPU_CHECK_BUDGET:-420}"
 models="${GPU_CHECK_MODELS:-$all_models}"
-is_uint "$epochs" && [ "$epochs" -ge 2 ] || usage "GPU_CHECK_EPOCHS=$epochs: want a whole number >= 2 (the first epoch is not timed)"
+{ is_uint "$epochs" && [ "$epochs" -ge 2 ]; } || usage "GPU_CHECK_EPOCHS=$epochs: want a whole number >= 2 (the first epoch is not timed)"
 is_uint "$steps" || usage "GPU_CHECK_STEPS=$steps: want a whole number >= 0"
-is_uint "$budget" && [ "$budget" -ge 30 ] || usage "GPU_CHECK_BUDGET=$budget: want seconds >= 30"
+{ is_uint "$budget" && [ "$budget" -ge 30 ]; } || usage "GPU_CHECK_BUDGET=$budget: want seconds >= 30"
 for m in $models; do
 	[[ " $all_models " == *" $m "* ]] || usage "GPU_CHECK_MODELS: unknown model $m (known: $all_models)"
 done
@@ -116,7 +116,7 @@ if [ "$mode" = cuda ]; then
 	[ -n "$gpu" ] || die "no NVIDIA GPU here (nvidia-smi lists none); a CPU dry run: GPU_CHECK_BACKEND=onnx make gpu-check"
 fi
 
-out="${GPU_CHECK_OUT:-${OUT:-$stage/out}}"
+out="${GPU_CHECK_OUT:-${OUT:-build/gpu-check-out}}"
 mkdir -p "$out" || die "cannot create the output folder $out"
 work="$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")" || die "mktemp failed"
 trap 'rm -rf "$work"' EXIT
@@ -176,6 +176,7 @@ torch_dev=cpu jax_dev=cpu
 [ "$mode" = cuda ] && torch_dev=cuda jax_dev=cuda
 if [ -z "$torch_py" ]; then
 	machine pytorch "not installed (no torch in ${pythons[*]})"
+	note "PyTorch: not installed, its column stays empty"
 else
 	info="$("$torch_py" -c 'import torch; c = torch.cuda.is_available(); print(torch.__version__, "CUDA", torch.version.cuda, "GPU:", torch.cuda.get_device_name(0) if c else "none")' 2>&1 | tail -n 1)"
 	machine pytorch "$info ($torch_py)"
@@ -186,6 +187,7 @@ else
 fi
 if [ -z "$jax_py" ]; then
 	machine jax "not installed (no jax in ${pythons[*]})"
+	note "JAX: not installed, its column stays empty"
 else
 	jax_env=(env XLA_PYTHON_CLIENT_PREALLOCATE=false)
 	[ "$mode" = cuda ] || jax_env+=(JAX_PLATFORMS=cpu)
@@ -262,7 +264,7 @@ elif [ -z "$aelab" ] && [ -x bin/aelab ]; then
 elif [ -n "$aelab" ]; then
 	machine aelab "$aelab (GPU_CHECK_AELAB)"
 fi
-[ -n "$aelab" ] && [ -x "$aelab" ] || die "no aelab binary: run 'bash scripts/gpu-check.sh --prepare' where Go is, and carry $stage${aelab:+ ($aelab is not executable)}"
+{ [ -n "$aelab" ] && [ -x "$aelab" ]; } || die "no aelab binary: run 'bash scripts/gpu-check.sh --prepare' where Go is, and carry $stage${aelab:+ ($aelab is not executable)}"
 data="$(mnist_dir)" || die "MNIST not found: set AELAB_DATA_DIR, or run 'bash scripts/gpu-check.sh --prepare' and carry $stage"
 export AELAB_DATA_DIR="$data" GOMLX_NO_AUTO_INSTALL=1
 machine data "$data"
@@ -308,8 +310,8 @@ run_python() { # name python script device
 }
 
 for m in $course_models; do [[ " $models " == *" $m "* ]] && run_aelab "$m"; done
-if [ -n "$torch_py" ]; then run_python pytorch "$torch_py" bench/gpu/torch_bench.py "$torch_dev"; else note "PyTorch: not installed, column empty"; fi
-if [ -n "$jax_py" ]; then run_python jax "$jax_py" bench/gpu/jax_bench.py "$jax_dev"; else note "JAX: not installed, column empty"; fi
+[ -n "$torch_py" ] && run_python pytorch "$torch_py" bench/gpu/torch_bench.py "$torch_dev"
+[ -n "$jax_py" ] && run_python jax "$jax_py" bench/gpu/jax_bench.py "$jax_dev"
 for m in $models; do [[ " $course_models " == *" $m "* ]] || run_aelab "$m"; done
 
 # 4. The table and gpu-check.json.

@@ -120,7 +120,8 @@ def make_epoch(jax, jnp, lax, model, n, batch, steps, seed, noisy):
     grad_fn = jax.value_and_grad(loss_fn)
 
     def epoch(state, epoch_num, x_all, y_all):
-        key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch_num)
+        new_key = getattr(jax.random, "key", None) or jax.random.PRNGKey  # typed keys where this jax has them
+        key = jax.random.fold_in(new_key(seed), epoch_num)
         perm = jax.random.permutation(key, n).astype(jnp.int32)
         perm = jnp.concatenate([perm, jnp.zeros((pad,), jnp.int32)]).reshape(steps, batch)
         mask = jnp.concatenate([jnp.ones((n,), jnp.float32), jnp.zeros((pad,), jnp.float32)]).reshape(steps, batch)

@@ -103,7 +103,7 @@ def build_rows(aelab, torch, jax):
 
 def render(rows, machine, notes):
     lines = ["gpu-check: " + "; ".join(f"{k} {machine[k]}" for k in MACHINE_KEYS if machine.get(k))]
-    if machine.get("mode", "cuda") != "cuda":
+    if not machine.get("mode", "cuda").startswith("cuda"):
         lines.append("DRY RUN on the CPU: checks the plumbing; these timings are not GPU figures.")
     cells = [list(COLUMNS)]
     for r in rows:
