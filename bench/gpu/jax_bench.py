@@ -8,7 +8,8 @@ biases, Adam lr 1e-3 beta 0.9/0.999 eps 1e-7 in aelib's form, BCE on logits, bat
 128 conv; the last, partial batch is padded and masked, as aelab's device loop does). The
 training images live on the device; each epoch's permutation is drawn there from the epoch
 number. The epoch is compiled ahead of time (lower + compile, timed on its own as
-compile_seconds); then the first epoch runs untimed and the others are timed.
+compile_seconds); then the first epoch runs untimed and seconds_per_epoch is the median of
+the others.
 
 Prints one JSON object per model on stdout; progress on stderr. Exit 3 when --device cuda finds
 no GPU, 4 when JAX is not installed.
@@ -18,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 import time
 
@@ -184,7 +186,7 @@ def train_model(jax, jnp, lax, a, model, train_np, test_np, name):
         "framework": "jax", "version": jax.__version__, "device": name, "model": model,
         "batch_size": batch, "train_examples": n, "steps_per_epoch": steps, "full_epoch_steps": full_steps,
         "epochs": a.epochs, "epoch_seconds": times, "first_epoch_seconds": times[0],
-        "seconds_per_epoch": sum(timed) / len(timed) / steps * full_steps, "extrapolated": n != len(train_np),
+        "seconds_per_epoch": statistics.median(timed) / steps * full_steps, "extrapolated": n != len(train_np),
         "compile_seconds": compile_s, "final_loss": float(loss), "final_val_loss": val / (len(test_x) * 784),
     }
 

@@ -67,11 +67,11 @@ def seconds(r, key="seconds_per_epoch"):
     return v if isinstance(v, (int, float)) and v > 0 else None
 
 
-def fmt(v, extrapolated=False):
+def fmt(v, extrapolated=False, spec=".4g"):
+    """A cell: 4 significant digits (seconds per epoch) or spec; * marks an extrapolated figure."""
     if v is None:
         return "—"
-    s = f"{v:.4f}" if v < 1 else f"{v:.3g}" if v < 100 else f"{v:.0f}"
-    return s + ("*" if extrapolated else "")
+    return format(v, spec) + ("*" if extrapolated else "")
 
 
 def ratio(a, b):
@@ -110,10 +110,10 @@ def render(rows, machine, notes):
         cells.append([
             r["model"],
             fmt(r["aelab_seconds_per_epoch"], (r["aelab"] or {}).get("extrapolated")),
-            fmt(r["aelab_compile_seconds"]),
+            fmt(r["aelab_compile_seconds"], spec=".2f"),
             fmt(r["pytorch_seconds_per_epoch"], (r["pytorch"] or {}).get("extrapolated")),
             fmt(r["jax_seconds_per_epoch"], (r["jax"] or {}).get("extrapolated")),
-            fmt(r["jax_compile_seconds"]),
+            fmt(r["jax_compile_seconds"], spec=".2f"),
             "—" if r["aelab_over_pytorch"] is None else f"{r['aelab_over_pytorch']:.2f}",
             "—" if r["aelab_over_jax"] is None else f"{r['aelab_over_jax']:.2f}",
         ])
@@ -125,8 +125,8 @@ def render(rows, machine, notes):
     if not rows:
         lines.append("(nothing was measured)")
     loops = sorted({r["aelab_loop"] for r in rows if r["aelab_loop"]})
-    lines.append("s/epoch: training only, mean of the epochs after the first (which compiles or warms up); "
-                 "aelab loop: " + (", ".join(loops) or "—") + "; ratio < 1: aelab faster")
+    lines.append("s/epoch: training only, over the epochs after the first (which compiles or warms up): aelab bench's "
+                 "figure, the median for PyTorch and JAX; aelab loop: " + (", ".join(loops) or "—") + "; ratio < 1: aelab faster")
     if any(r["extrapolated"] for r in rows):
         lines.append("*: measured on a few steps and extrapolated to a full 60,000-image epoch")
     lines += ["note: " + n for n in notes]

@@ -12,7 +12,8 @@ cross-entropy on logits, batch 256 (dense) or 128 (conv), the denoiser's inputs
 clip(x + 0.5 N(0,1), 0, 1) drawn once.
 
 Prints one JSON object per model on stdout (see result()); the first epoch (cuDNN's search,
-allocator warm-up) is not timed, as aelab bench leaves out its compiling epoch. Progress goes to
+allocator warm-up) is not timed, as aelab bench leaves out its compiling epoch; seconds_per_epoch
+is the median of the others. Progress goes to
 stderr. Exit 3 when --device cuda finds no GPU, 4 when torch is not installed.
 """
 
@@ -21,6 +22,7 @@ import inspect
 import json
 import math
 import os
+import statistics
 import sys
 import time
 
@@ -146,7 +148,7 @@ def train_model(torch, nn, F, a, model, train_all, test_all, dev, name):
         "framework": "pytorch", "version": torch.__version__, "device": name, "model": model,
         "batch_size": batch, "train_examples": n, "steps_per_epoch": steps, "full_epoch_steps": full_steps,
         "epochs": a.epochs, "epoch_seconds": times, "first_epoch_seconds": times[0],
-        "seconds_per_epoch": sum(timed) / len(timed) / steps * full_steps, "extrapolated": n != len(train_all),
+        "seconds_per_epoch": statistics.median(timed) / steps * full_steps, "extrapolated": n != len(train_all),
         "final_loss": float(loss_sum) / n, "final_val_loss": float(val) / (len(x_test) * 784),
         "optimizer": opt_kind, "tf32": bool(dev == "cuda" and torch.backends.cuda.matmul.allow_tf32),
     }
