@@ -43,7 +43,7 @@ export AELAB_CACHE
 .DEFAULT_GOAL := help
 # setup must finish before build/test start, even under make -j.
 .NOTPARALLEL:
-.PHONY: help setup check-setup build run test test-short vet notebooks lab ui ui-assets report pg bench bench-peer gpu-check docker-cpu docker-cuda clean
+.PHONY: help setup check-setup build run test test-short vet notebooks lab ui ui-assets report pg bench bench-peer bench-peer-check gpu-check docker-cpu docker-cuda clean
 
 help: ## list the targets
 	@echo "aelab — make targets (variables: QUICK=1 TAGS=$(TAGS) PORT=$(PORT) LAB_IP=$(LAB_IP) GO=$(GO)):"
@@ -111,11 +111,17 @@ pg: build ## start a PostgreSQL store server of your own (aelab db start) and pr
 bench: build ## benchmark every model on the available backends
 	$(BIN) bench --model all
 
-# EPOCHS=N epochs per model (default 3); COURSE=1: the course's epochs (10, 50, 10), which gives
+# ROUNDS=N timed rounds per model (default 3: an epoch of aelab's, then one of PyTorch's, after a
+# first epoch of each that is not timed); COURSE=1: the course's epochs (10, 50, 10), which gives
 # the report's claims audit its PyTorch column; MODEL=vanilla|deep|denoise (default all).
-bench-peer: setup build ## aelab and a PyTorch reference side by side, epochs interleaved: s/epoch, ratio, RSS, losses (installs Debian's python3-torch)
+bench-peer: setup build ## aelab and a PyTorch reference side by side, epochs interleaved: median s/epoch and ratio of the rounds, RSS, losses (installs Debian's python3-torch)
 	@bash scripts/setup.sh --peer
-	$(BIN) bench --peer pytorch --model $(or $(MODEL),all) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(filter 1,$(COURSE)),--course)
+	$(BIN) bench --peer pytorch --model $(or $(MODEL),all) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(filter 1,$(COURSE)),--course)
+
+# Is the PyTorch reference the fastest honest PyTorch? ROUNDS and MODEL as for bench-peer.
+bench-peer-check: setup build ## the PyTorch reference against a plain PyTorch script of each model, each alone, alternately (installs python3-torch)
+	@bash scripts/setup.sh --peer
+	$(BIN) bench --check-peer --model $(or $(MODEL),all) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 # One prepared check for a GPU machine (scripts/gpu-check.sh: how to run it there); without a GPU it
 # stops with one line; GPU_CHECK_BACKEND=onnx is a short dry run on the CPU.

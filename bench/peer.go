@@ -132,6 +132,7 @@ func StartPyTorch(ctx context.Context, cfg aelib.Config, s aelib.Splits, opts Pe
 	}
 	p.cmd = exec.CommandContext(ctx, opts.Python, script, string(cfgJSON))
 	p.cmd.WaitDelay = 5 * time.Second
+	p.cmd.Env = PeerEnv()
 	p.stderr = &tailBuffer{max: 8 << 10}
 	p.cmd.Stderr = p.stderr
 	if opts.Stderr != nil {

@@ -7,6 +7,13 @@ epochs, so both are timed on the same machine under the same load. The models ma
 exactly: the same layers and parameter counts, Glorot-uniform weights and zero biases (Keras'
 defaults), Adam with beta1 0.9, beta2 0.999, eps 1e-7, binary cross-entropy on logits.
 
+It is written to be as fast as a plain PyTorch training script of the same model
+(pytorch_plain.py; `aelab bench --check-peer` compares them): denormal numbers are flushed; the
+loss is summed on the tensor side and read back once an epoch; each batch is gathered from the
+data by the epoch's permutation, which holds no second copy of the data; and aelab starts it
+with glibc's malloc told to keep the memory it frees (bench.PeerEnv): PyTorch's CPU tuning guide
+asks for an allocator that does.
+
 Protocol: argv[1] is a JSON config (see main). The script prints one JSON object per line on
 stdout: {"event": "ready", ...} once the model is built, then reads commands from stdin, one a
 line: "epoch" trains one epoch and validates on the test split ({"event": "epoch", ...});
@@ -105,6 +112,7 @@ def emit(**fields):
 def main():
     cfg = json.loads(sys.argv[1])
     torch.set_num_threads(cfg["threads"])
+    torch.set_flush_denormal(True)
     torch.manual_seed(cfg["seed"])
     n_train, n_test, batch = cfg["n_train"], cfg["n_test"], cfg["batch_size"]
     files = {}  # inputs that are their own targets (no noise) are loaded once, as aelab holds them once
@@ -130,7 +138,7 @@ def main():
             start = time.perf_counter()
             model.train()
             perm = torch.randperm(n_train, generator=gen)
-            loss_sum = 0.0
+            loss_sum = torch.zeros((), dtype=torch.float64)
             for i in range(0, n_train, batch):
                 idx = perm[i:i + batch]
                 x, y = train_x[idx], train_y[idx]
@@ -138,7 +146,8 @@ def main():
                 loss = F.binary_cross_entropy_with_logits(model(x), y)
                 loss.backward()
                 opt.step()
-                loss_sum += loss.item() * len(idx)
+                loss_sum += loss.detach() * len(x)
+            loss_sum = loss_sum.item()
             train_seconds = time.perf_counter() - start
             bce = mse = mae = 0.0
             model.eval()

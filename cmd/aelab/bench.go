@@ -33,7 +33,10 @@ type benchResult struct {
 	TimedSteps     int     `json:"timed_steps"`      // steps behind the timing (compilation epoch excluded)
 	FullEpochSteps int     `json:"full_epoch_steps"` // steps of one epoch over the whole training split
 	Extrapolated   bool    `json:"extrapolated"`     // seconds_per_epoch scaled from a subset (--steps)
-	SecPerEpoch    float64 `json:"seconds_per_epoch"`
+	SecPerEpoch    float64 `json:"seconds_per_epoch"` // the median of EpochSeconds
+	// EpochSeconds are the timed epochs' training seconds, each scaled to a full epoch: the
+	// rounds a side-by-side compares one by one.
+	EpochSeconds []float64 `json:"epoch_seconds"`
 	StepsPerSec    float64 `json:"steps_per_second"`
 	SamplesPerSec  float64 `json:"samples_per_second"`
 	CompileSec     float64 `json:"compile_seconds"`
@@ -57,6 +60,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	peerName := fs.String("peer", "", "also train each model with a reference implementation, one of its epochs after each of aelab's, and compare: pytorch (Debian's python3-torch; its runs are logged in --db)")
 	python := fs.String("python", bench.DefaultPython, "with --peer pytorch: the Python that has PyTorch")
 	course := fs.Bool("course", false, "train each model for the course's epochs (vanilla 10, deep 50, denoise 10)")
+	rounds := fs.Int("rounds", 3, "with --peer: timed rounds, each one epoch of aelab's and one of the peer's, reported as their median and range (the run has rounds+1 epochs: the first compiles); with --check-peer: runs of each script")
+	checkPeer := fs.Bool("check-peer", false, "instead of timing aelab: check the PyTorch reference against a plain PyTorch script of the same model, each run on its own, alternately, --rounds times")
 	db := storeFlag(fs)
 	graphs := fs.String("onnx-graph", "", "write each model's training step, as ONNX Runtime runs it, to `folder`/<model>-step.onnx (for bench/ort_profile.mjs)")
 	cf := experiments.NewConfigFlags()
@@ -67,6 +72,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *course && (cf.IsSet("epochs") || *steps != 0):
 		return usagef("--course excludes --epochs and --steps")
+	case *rounds < 1:
+		return usagef("--rounds must be at least 1")
+	case *steps != 0 && *rounds != 3:
+		return usagef("--steps times one round (two epochs, the second timed): drop --rounds or use --subset")
+	case *checkPeer && (*peerName != "" && *peerName != bench.PeerPyTorch):
+		return usagef("--check-peer checks the %s reference: drop --peer %s", bench.PeerPyTorch, *peerName)
+	case *checkPeer && (*steps != 0 || *course || *loop != "auto" || *graphs != "" || *asJSON):
+		return usagef("--check-peer runs the PyTorch scripts alone: it takes --model, --rounds, --epochs, --subset and --python")
 	case *peerName != "" && *peerName != bench.PeerPyTorch:
 		return usagef("unknown --peer %q (known: %s)", *peerName, bench.PeerPyTorch)
 	case *peerName != "" && *loop == "both":
@@ -88,8 +101,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, m := range models {
-		if *peerName != "" && !slices.Contains(peerModels, m) {
-			return usagef("--peer %s has no %s model (it has %s)", *peerName, m, strings.Join(peerModels, ", "))
+		if (*peerName != "" || *checkPeer) && !slices.Contains(peerModels, m) {
+			return usagef("the PyTorch reference has no %s model (it has %s)", m, strings.Join(peerModels, ", "))
 		}
 	}
 	var cfgs []aelib.Config
@@ -101,7 +114,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err := cfg.CheckMemory(); err != nil { // before anything is built or stored
 			return usageError{err}
 		}
-		if !*course && !cf.IsSet("epochs") {
+		switch {
+		case *course || cf.IsSet("epochs"):
+		case *peerName != "":
+			cfg.Epochs = *rounds + 1
+		default:
 			cfg.Epochs = 3
 		}
 		if *steps > 0 {
@@ -111,6 +128,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		cfgs = append(cfgs, cfg)
+	}
+	if *checkPeer {
+		return runPeerCheck(cfgs, *rounds, *python, stdout, stderr)
 	}
 	var peer *peerSetup
 	if *peerName != "" { // after the flags are checked: a usage error creates no store
@@ -244,17 +264,23 @@ func benchOne(ctx context.Context, cfg aelib.Config, ds *data.Dataset, hostLoop,
 		perStep := trainSec / float64(r.TimedSteps)
 		r.StepsPerSec = 1 / perStep
 		r.SamplesPerSec = float64(len(timed)*s.NTrain) / trainSec
-		r.SecPerEpoch = perStep * float64(r.FullEpochSteps)
 		r.Extrapolated = extrapolate || s.NTrain != fullN
 		r.ValSecPerEpoch = valSec / float64(len(timed))
+		if len(timed) == 1 {
+			r.EpochSeconds = []float64{perStep * float64(r.FullEpochSteps)}
+		} else {
+			for _, e := range timed {
+				r.EpochSeconds = append(r.EpochSeconds, e.TrainSeconds/float64(hist.StepsPerEpoch)*float64(r.FullEpochSteps))
+			}
+		}
+		r.SecPerEpoch = bench.SpreadOf(r.EpochSeconds).Median
 	}
 	if side != nil {
 		if r.Peer, err = side.finish(s, ds.Test.Subset(cfg.TestSubset).Labels, cfg.Noise > 0, r.FullEpochSteps); err != nil {
 			return nil, err
 		}
-		if r.Peer.SecPerEpoch > 0 {
-			r.Peer.Ratio = r.SecPerEpoch / r.Peer.SecPerEpoch
-		}
+		r.Peer.Ratios = bench.Ratios(r.EpochSeconds, r.Peer.EpochSeconds)
+		r.Peer.Ratio = bench.SpreadOf(r.Peer.Ratios).Median
 	}
 	return r, nil
 }

@@ -57,6 +57,12 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench", "--peer", "pytorch", "--loop", "both"},
 		{"bench", "--peer", "pytorch", "--model", "vae"},
 		{"bench", "--course", "--epochs", "2"},
+		{"bench", "--peer", "pytorch", "--rounds", "0"},
+		{"bench", "--peer", "pytorch", "--steps", "3", "--rounds", "5"},
+		{"bench", "--check-peer", "--steps", "3"},
+		{"bench", "--check-peer", "--peer", "tensorflow"},
+		{"bench", "--check-peer", "--model", "sparse"},
+		{"bench", "--check-peer", "--json"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := runMain(args, &out, &errOut); code != 2 {
@@ -77,13 +83,13 @@ func TestBenchPeerPyTorch(t *testing.T) {
 	if code := runMain([]string{"bench", "--peer", "pytorch", "--model", "deep", "--steps", "3", "--test-subset", "200", "--db", db}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"Side by side on ", "load average", "| model | epochs | aelab s/epoch | PyTorch s/epoch | aelab / PyTorch |", "| deep | 2 |", "(extrapolated)"} {
+	for _, want := range []string{"Side by side on ", "load average", "| model | rounds | aelab s/epoch | PyTorch s/epoch | aelab / PyTorch |", "| deep | 1 |", "(extrapolated)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 	out.Reset()
-	if code := runMain([]string{"bench", "--peer", "pytorch", "--model", "vanilla", "--steps", "2", "--test-subset", "100", "--db", db, "--json"}, &out, &errOut); code != 0 {
+	if code := runMain([]string{"bench", "--peer", "pytorch", "--model", "vanilla", "--subset", "512", "--rounds", "2", "--test-subset", "100", "--db", db, "--json"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	var results []benchResult
@@ -91,9 +97,21 @@ func TestBenchPeerPyTorch(t *testing.T) {
 		t.Fatalf("JSON %q: %v", out.String(), err)
 	}
 	r, p := results[0], results[0].Peer
-	if p.Name != "pytorch" || p.Epochs != 2 || !(p.SecPerEpoch > 0) || !p.Extrapolated || math.Abs(p.Ratio-r.SecPerEpoch/p.SecPerEpoch) > 1e-9 ||
-		!(p.PeakRSSMiB > 0) || len(p.RSSMiB) != 2 || len(r.RSSMiB) != 2 || !(p.FinalLoss > 0) || !(p.TestMSE > 0) || !strings.Contains(p.Info, "PyTorch") {
+	if p.Name != "pytorch" || p.Epochs != 3 || !(p.SecPerEpoch > 0) || !p.Extrapolated ||
+		!(p.PeakRSSMiB > 0) || len(p.RSSMiB) != 3 || len(r.RSSMiB) != 3 || !(p.FinalLoss > 0) || !(p.TestMSE > 0) || !strings.Contains(p.Info, "PyTorch") {
 		t.Errorf("peer result %+v", p)
+	}
+	// Two rounds: the epochs after the first, compared one by one; the ratio is their median.
+	if len(r.EpochSeconds) != 2 || len(p.EpochSeconds) != 2 || len(p.Ratios) != 2 {
+		t.Fatalf("rounds: aelab %v, peer %v, ratios %v; want 2 of each", r.EpochSeconds, p.EpochSeconds, p.Ratios)
+	}
+	for i := range 2 {
+		if math.Abs(p.Ratios[i]-r.EpochSeconds[i]/p.EpochSeconds[i]) > 1e-9 {
+			t.Errorf("round %d: ratio %v, want %v / %v", i+1, p.Ratios[i], r.EpochSeconds[i], p.EpochSeconds[i])
+		}
+	}
+	if math.Abs(p.Ratio-(p.Ratios[0]+p.Ratios[1])/2) > 1e-9 || math.Abs(r.SecPerEpoch-(r.EpochSeconds[0]+r.EpochSeconds[1])/2) > 1e-9 {
+		t.Errorf("medians: ratio %v of %v, aelab %v of %v", p.Ratio, p.Ratios, r.SecPerEpoch, r.EpochSeconds)
 	}
 
 	store, err := tracker.OpenExisting(db)
@@ -117,5 +135,49 @@ func TestBenchPeerPyTorch(t *testing.T) {
 	}
 	if runs[0].ID != p.RunID {
 		t.Errorf("the newest peer run is %s, the bench reported %s", runs[0].ID, p.RunID)
+	}
+}
+
+// The reference check, through the command: both PyTorch scripts run on their own, alternately,
+// and the table says whether the reference is as fast as the plain script. Whether it is
+// depends on this machine's load, so either verdict is accepted, each with its exit status.
+func TestBenchCheckPeer(t *testing.T) {
+	if err := exec.Command(bench.DefaultPython, "-c", "import torch").Run(); err != nil {
+		t.Skipf("%s cannot import torch (%v): %s", bench.DefaultPython, err, bench.InstallHint)
+	}
+	var out, errOut bytes.Buffer
+	code := runMain([]string{"bench", "--check-peer", "--model", "deep", "--subset", "1024", "--rounds", "2", "--epochs", "2"}, &out, &errOut)
+	for _, want := range []string{"Reference check on ", "2 rounds of 2 epochs each", "| model | plain s/epoch | reference s/epoch | reference / plain | verdict |", "| deep | "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	switch fast := strings.Contains(out.String(), "| as fast: "); {
+	case code == 0 && fast:
+	case code == 1 && !fast && strings.Contains(errOut.String(), "deep: the reference (") && strings.Contains(errOut.String(), "is slower than every round of the plain script"):
+	default:
+		t.Errorf("exit %d with table:\n%s\nstderr: %s", code, out.String(), errOut.String())
+	}
+}
+
+// The check's verdict and its note on a wide spread, from given rounds.
+func TestPrintPeerCheck(t *testing.T) {
+	checks := []peerCheck{
+		{Model: "vanilla", Plain: bench.SpreadOf([]float64{1.40, 1.45, 1.50}), Reference: bench.SpreadOf([]float64{1.44, 1.46, 1.49})},
+		{Model: "denoise", Plain: bench.SpreadOf([]float64{19, 20, 25}), Reference: bench.SpreadOf([]float64{26, 27, 28})},
+	}
+	if !checks[0].fast() || checks[1].fast() {
+		t.Fatalf("fast: vanilla %v, denoise %v; want true, false", checks[0].fast(), checks[1].fast())
+	}
+	var out bytes.Buffer
+	printPeerCheck(&out, checks, 3, 3, "the machine", "1.00 1.00 1.00", "2.00 1.50 1.10")
+	for _, want := range []string{
+		"| vanilla | 1.450 (1.400–1.500) | 1.460 (1.440–1.490) | 1.01 | as fast: within the plain script's spread or faster |",
+		"| denoise | 20.000 (19.000–25.000) | 27.000 (26.000–28.000) | 1.35 | SLOWER than every plain round |",
+		"Spread wider than 20 % (denoise): the machine's load (1.00 1.00 1.00 before, 2.00 1.50 1.10 after)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -21,9 +21,13 @@ type peerResult struct {
 	Info         string    `json:"info"` // version, threads, BLAS
 	RunID        string    `json:"run_id"`
 	Epochs       int       `json:"epochs"`
-	SecPerEpoch  float64   `json:"seconds_per_epoch"` // training only, epochs after the first, as aelab's
+	SecPerEpoch  float64   `json:"seconds_per_epoch"` // training only, the median of EpochSeconds, as aelab's
+	EpochSeconds []float64 `json:"epoch_seconds"`     // the epochs after the first, each scaled to a full epoch
 	Extrapolated bool      `json:"extrapolated"`
-	Ratio        float64   `json:"ratio"` // aelab's seconds per epoch / the peer's: below 1, aelab is faster
+	// Ratios are aelab's seconds over the peer's, round by round (an epoch of aelab's and the
+	// peer's epoch after it); Ratio is their median: below 1, aelab is faster.
+	Ratios []float64 `json:"ratios"`
+	Ratio  float64   `json:"ratio"`
 	PeakRSSMiB   float64   `json:"peak_rss_mib"`
 	RSSMiB       []float64 `json:"rss_mib"` // at the end of each epoch
 	FinalLoss    float64   `json:"final_loss"`
@@ -75,8 +79,8 @@ func (ps *peerSide) EpochEnd(aelib.EpochMetrics) error {
 }
 
 // finish collects the peer's reconstructions, logs its final evaluation and measures its
-// speed as benchOne measures aelab's: training seconds of the epochs after the first,
-// per step, times fullSteps.
+// speed as benchOne measures aelab's: training seconds of each epoch after the first, per
+// step, times fullSteps.
 func (ps *peerSide) finish(s aelib.Splits, labels []uint8, noisy bool, fullSteps int) (*peerResult, error) {
 	recon, peak, err := ps.peer.Finish()
 	if err != nil {
@@ -94,19 +98,14 @@ func (ps *peerSide) finish(s aelib.Splits, labels []uint8, noisy bool, fullSteps
 	}
 	last := ps.epochs[len(ps.epochs)-1]
 	r.FinalLoss, r.FinalValLoss = last.TrainLoss, last.ValLoss
-	timed := ps.epochs
-	if len(timed) > 1 {
-		timed = timed[1:]
-	}
-	var sec float64
 	for _, e := range ps.epochs {
 		r.RSSMiB = append(r.RSSMiB, e.RSSMiB)
 	}
-	for _, e := range timed {
-		sec += e.TrainSeconds
-	}
 	stepsPerEpoch := int(last.Step) / last.Epoch
-	r.SecPerEpoch = sec / float64(len(timed)*stepsPerEpoch) * float64(fullSteps)
+	for _, e := range timedEpochs(ps.epochs) {
+		r.EpochSeconds = append(r.EpochSeconds, e.TrainSeconds/float64(stepsPerEpoch)*float64(fullSteps))
+	}
+	r.SecPerEpoch = bench.SpreadOf(r.EpochSeconds).Median
 	r.Extrapolated = stepsPerEpoch != fullSteps
 	return r, nil
 }
@@ -134,9 +133,11 @@ func printPeerTable(w io.Writer, results []benchResult, machine, loadBefore, loa
 		}
 	}
 	fmt.Fprintf(w, "\nSide by side on %s, load average %s before, %s after.\n", machine, loadBefore, loadAfter)
-	fmt.Fprintf(w, "aelab on %s; peer %s. Seconds per epoch: training only, steady state (first epoch and validation excluded).\n\n", aelabOn, peerInfo)
-	fmt.Fprintln(w, "| model | epochs | aelab s/epoch | PyTorch s/epoch | aelab / PyTorch | aelab peak RSS | PyTorch peak RSS | aelab loss / val | PyTorch loss / val | PyTorch run |")
+	fmt.Fprintf(w, "aelab on %s; peer %s. Seconds per epoch: training only, each epoch after the first a round\n"+
+		"(aelab's epoch, then the peer's); median (min–max) of the rounds, the ratio round by round.\n\n", aelabOn, peerInfo)
+	fmt.Fprintln(w, "| model | rounds | aelab s/epoch | PyTorch s/epoch | aelab / PyTorch | aelab peak RSS | PyTorch peak RSS | aelab loss / val | PyTorch loss / val | PyTorch run |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---|---|---|")
+	var wide []string
 	for _, r := range results {
 		p := r.Peer
 		if p == nil {
@@ -146,11 +147,16 @@ func printPeerTable(w io.Writer, results []benchResult, machine, loadBefore, loa
 		if r.Extrapolated || p.Extrapolated {
 			approx = " (extrapolated)"
 		}
-		fmt.Fprintf(w, "| %s | %d | %.2f%s | %.2f | %.2f | %.0f MiB%s | %.0f MiB%s | %.4f / %.4f | %.4f / %.4f | %s |\n",
-			r.Model, r.Epochs, r.SecPerEpoch, approx, p.SecPerEpoch, p.Ratio,
+		own, peer, ratio := bench.SpreadOf(r.EpochSeconds), bench.SpreadOf(p.EpochSeconds), bench.SpreadOf(p.Ratios)
+		fmt.Fprintf(w, "| %s | %d | %s%s | %s | %s | %.0f MiB%s | %.0f MiB%s | %.4f / %.4f | %.4f / %.4f | %s |\n",
+			r.Model, ratio.N, own.Format("%.2f"), approx, peer.Format("%.2f"), ratio.Format("%.2f"),
 			r.PeakRSSMiB, growth(r.RSSMiB), p.PeakRSSMiB, growth(p.RSSMiB),
 			r.FinalLoss, r.FinalValLoss, p.FinalLoss, p.FinalValLoss, shortID(p.RunID))
+		if own.Wide() || peer.Wide() || ratio.Wide() {
+			wide = append(wide, r.Model)
+		}
 	}
+	printWideNote(w, wide, loadBefore, loadAfter)
 }
 
 // growth describes how resident memory moved from the end of the second epoch (the first
