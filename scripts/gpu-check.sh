@@ -7,11 +7,14 @@
 # On the lent GPU machine (device tool; nothing can be downloaded there, Go is not installed):
 #   1. here, once, on a machine with Go:   bash scripts/gpu-check.sh --prepare
 #      (builds build/gpu-check/aelab.gz and copies MNIST's IDX files to build/gpu-check/mnist/)
-#   2. one device call:
+#   2. one device call (kind left out: an H100; the script stops itself after GPU_CHECK_BUDGET):
 #        run  command:   bash scripts/gpu-check.sh
 #             carry:     ["build/gpu-check"]
 #             timeout_s: 480
-#      It prints the table and leaves gpu-check.json and gpu-check.log in $OUT.
+#      It prints the table and leaves gpu-check.json and gpu-check.log in $OUT (they come back
+#      under the reply's files_at). Then give_back, unless a rerun follows at once: a rerun of
+#      one part names it, e.g. command "GPU_CHECK_MODELS=denoise bash scripts/gpu-check.sh".
+#   Plan on about 4 minutes of running plus the machine's start; 15 device minutes in all.
 # Dry run on a CPU machine (plumbing only):  GPU_CHECK_BACKEND=onnx make gpu-check
 #
 # Environment:
@@ -19,7 +22,7 @@
 #                      backend, PyTorch and JAX on the CPU, few steps)
 #   GPU_CHECK_EPOCHS   epochs per model, >= 2, the first not timed (default 11 on cuda, 2 dry)
 #   GPU_CHECK_STEPS    steps per epoch, extrapolated to a full epoch (default 0 = full epochs
-#                      on cuda, 3 dry)
+#                      on cuda, 3 dry); aelab bench then runs its two epochs of --steps
 #   GPU_CHECK_MODELS   default "vanilla deep denoise sparse contractive vae"
 #   GPU_CHECK_BUDGET   seconds for the whole check (default 420); a run that would pass it is
 #                      cut and noted
@@ -283,7 +286,7 @@ run_aelab() {
 		args+=(--epochs "$epochs")
 	fi
 	echo "gpu-check: aelab ${args[*]}"
-	timed 240 "aelab $m" "$aelab" "${args[@]}" >"$work/aelab-$m.json" 2>"$work/aelab-$m.log"
+	timed 120 "aelab $m" "$aelab" "${args[@]}" >"$work/aelab-$m.json" 2>"$work/aelab-$m.log"
 	rc=$?
 	sed 's/^/  /' "$work/aelab-$m.log" | tail -n 4
 	if [ "$rc" -ne 0 ]; then
