@@ -65,7 +65,8 @@ run: setup build ## train the course's models (BEYOND=1: and sparse, contractive
 vet: ## go vet -tags TAGS ./...
 	$(GO) vet -tags $(TAGS) ./...
 
-test: setup vet ## set up, vet, and run all tests (notebooks run inside package notebooks' tests), then each fuzz test for FUZZTIME
+test: setup vet ## set up (the PyTorch peer included), vet, and run all tests (notebooks run inside package notebooks' tests), then each fuzz test for FUZZTIME
+	@bash scripts/setup.sh --peer
 	$(GO) test -tags $(TAGS) -timeout 40m ./...
 	@set -e; for f in $(FUZZ); do \
 		echo "fuzz: $$f for $(FUZZTIME)"; \

@@ -30,19 +30,19 @@ type benchResult struct {
 	TrainExamples  int     `json:"train_examples"` // of the run (a subset with --steps)
 	Epochs         int     `json:"epochs"`
 	StepsPerEpoch  int     `json:"steps_per_epoch"`
-	TimedSteps     int     `json:"timed_steps"`      // steps behind the timing (compilation epoch excluded)
-	FullEpochSteps int     `json:"full_epoch_steps"` // steps of one epoch over the whole training split
-	Extrapolated   bool    `json:"extrapolated"`     // seconds_per_epoch scaled from a subset (--steps)
+	TimedSteps     int     `json:"timed_steps"`       // steps behind the timing (compilation epoch excluded)
+	FullEpochSteps int     `json:"full_epoch_steps"`  // steps of one epoch over the whole training split
+	Extrapolated   bool    `json:"extrapolated"`      // seconds_per_epoch scaled from a subset (--steps)
 	SecPerEpoch    float64 `json:"seconds_per_epoch"` // the median of EpochSeconds
 	// EpochSeconds are the timed epochs' training seconds, each scaled to a full epoch: the
 	// rounds a side-by-side compares one by one.
-	EpochSeconds []float64 `json:"epoch_seconds"`
-	StepsPerSec    float64 `json:"steps_per_second"`
-	SamplesPerSec  float64 `json:"samples_per_second"`
-	CompileSec     float64 `json:"compile_seconds"`
-	ValSecPerEpoch float64 `json:"validation_seconds_per_epoch"`
-	TotalSec       float64 `json:"total_seconds"`
-	PeakRSSMiB     float64 `json:"peak_rss_mib"` // the process's peak while training this model (VmHWM)
+	EpochSeconds   []float64 `json:"epoch_seconds"`
+	StepsPerSec    float64   `json:"steps_per_second"`
+	SamplesPerSec  float64   `json:"samples_per_second"`
+	CompileSec     float64   `json:"compile_seconds"`
+	ValSecPerEpoch float64   `json:"validation_seconds_per_epoch"`
+	TotalSec       float64   `json:"total_seconds"`
+	PeakRSSMiB     float64   `json:"peak_rss_mib"` // the process's peak while training this model (VmHWM)
 	// RSSMiB is the process's resident memory at the end of each epoch: steady after the
 	// first, unless something leaks.
 	RSSMiB       []float64   `json:"rss_mib"`

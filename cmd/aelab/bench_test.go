@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aelab/aelab/bench"
+	"github.com/aelab/aelab/internal/testenv"
 	"github.com/aelab/aelab/tracker"
 )
 
@@ -71,13 +72,18 @@ func TestBenchUsageErrors(t *testing.T) {
 	}
 }
 
+// needPyTorch ends t where Debian's Python cannot import torch: make test, make bench-peer and
+// scripts/setup.sh --peer install it; make setup does not.
+func needPyTorch(t *testing.T) {
+	t.Helper()
+	err := exec.Command(bench.DefaultPython, "-c", "import torch").Run()
+	testenv.Need(t, err, bench.DefaultPython+" cannot import torch: "+bench.InstallHint)
+}
+
 // The side by side with the PyTorch reference, through the command: both sides measured, the
-// peer's run logged in the store. It needs Debian's python3-torch, which `make bench-peer`
-// installs and `make setup` does not (issue #14), so it skips where that is missing.
+// peer's run logged in the store.
 func TestBenchPeerPyTorch(t *testing.T) {
-	if err := exec.Command(bench.DefaultPython, "-c", "import torch").Run(); err != nil {
-		t.Skipf("%s cannot import torch (%v): %s", bench.DefaultPython, err, bench.InstallHint)
-	}
+	needPyTorch(t)
 	db := filepath.Join(t.TempDir(), "aelab.db")
 	var out, errOut bytes.Buffer
 	if code := runMain([]string{"bench", "--peer", "pytorch", "--model", "deep", "--steps", "3", "--test-subset", "200", "--db", db}, &out, &errOut); code != 0 {
@@ -142,9 +148,7 @@ func TestBenchPeerPyTorch(t *testing.T) {
 // and the table says whether the reference is as fast as the plain script. Whether it is
 // depends on this machine's load, so either verdict is accepted, each with its exit status.
 func TestBenchCheckPeer(t *testing.T) {
-	if err := exec.Command(bench.DefaultPython, "-c", "import torch").Run(); err != nil {
-		t.Skipf("%s cannot import torch (%v): %s", bench.DefaultPython, err, bench.InstallHint)
-	}
+	needPyTorch(t)
 	var out, errOut bytes.Buffer
 	code := runMain([]string{"bench", "--check-peer", "--model", "deep", "--subset", "1024", "--rounds", "2", "--epochs", "2"}, &out, &errOut)
 	for _, want := range []string{"Reference check on ", "2 rounds of 2 epochs each", "| model | plain s/epoch | reference s/epoch | reference / plain | verdict |", "| deep | "} {

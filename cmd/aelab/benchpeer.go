@@ -26,8 +26,8 @@ type peerResult struct {
 	Extrapolated bool      `json:"extrapolated"`
 	// Ratios are aelab's seconds over the peer's, round by round (an epoch of aelab's and the
 	// peer's epoch after it); Ratio is their median: below 1, aelab is faster.
-	Ratios []float64 `json:"ratios"`
-	Ratio  float64   `json:"ratio"`
+	Ratios       []float64 `json:"ratios"`
+	Ratio        float64   `json:"ratio"`
 	PeakRSSMiB   float64   `json:"peak_rss_mib"`
 	RSSMiB       []float64 `json:"rss_mib"` // at the end of each epoch
 	FinalLoss    float64   `json:"final_loss"`
