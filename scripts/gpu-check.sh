@@ -169,7 +169,7 @@ done
 find_python() { # module → the first python that imports it
 	local p
 	for p in "${pythons[@]}"; do
-		"$p" -c "import $1" >/dev/null 2>&1 && { echo "$p"; return 0; }
+		timeout 60 "$p" -c "import $1" >/dev/null 2>&1 && { echo "$p"; return 0; }
 	done
 	return 1
 }
@@ -181,7 +181,7 @@ if [ -z "$torch_py" ]; then
 	machine pytorch "not installed (no torch in ${pythons[*]})"
 	note "PyTorch: not installed, its column stays empty"
 else
-	info="$("$torch_py" -c 'import torch; c = torch.cuda.is_available(); print(torch.__version__, "CUDA", torch.version.cuda, "GPU:", torch.cuda.get_device_name(0) if c else "none")' 2>&1 | tail -n 1)"
+	info="$(timeout 60 "$torch_py" -c 'import torch; c = torch.cuda.is_available(); print(torch.__version__, "CUDA", torch.version.cuda, "GPU:", torch.cuda.get_device_name(0) if c else "none")' 2>&1 | tail -n 1)"
 	machine pytorch "$info ($torch_py)"
 	if [ "$mode" = cuda ] && [[ "$info" == *"GPU: none"* ]]; then
 		note "PyTorch: $torch_py's torch sees no CUDA GPU; not run"
@@ -192,7 +192,7 @@ if [ -z "$jax_py" ]; then
 	machine jax "not installed (no jax in ${pythons[*]})"
 	note "JAX: not installed, its column stays empty"
 else
-	jax_env=(env XLA_PYTHON_CLIENT_PREALLOCATE=false)
+	jax_env=(timeout 60 env XLA_PYTHON_CLIENT_PREALLOCATE=false)
 	[ "$mode" = cuda ] || jax_env+=(JAX_PLATFORMS=cpu)
 	info="$("${jax_env[@]}" "$jax_py" -c 'import jax; print(jax.__version__, "devices:", ", ".join(sorted({d.platform + ":" + d.device_kind for d in jax.devices()})))' 2>&1 | tail -n 1)"
 	machine jax "$info ($jax_py)"
@@ -213,7 +213,7 @@ find_plugin() {
 	fi
 	for p in "${pythons[@]}"; do
 		for m in xla_cuda13 xla_cuda12; do
-			f="$("$p" -c "import os, jax_plugins.$m as m; print(os.path.join(os.path.dirname(m.__file__), 'xla_cuda_plugin.so'))" 2>/dev/null)"
+			f="$(timeout 30 "$p" -c "import os, jax_plugins.$m as m; print(os.path.join(os.path.dirname(m.__file__), 'xla_cuda_plugin.so'))" 2>/dev/null)"
 			[ -n "$f" ] && [ -f "$f" ] && { echo "$f"; return 0; }
 		done
 	done
