@@ -258,6 +258,37 @@ func TestConvMatmulFormsMatchConvolve(t *testing.T) {
 	}
 }
 
+// The narrow convolution of an upsampled image, multiplied on the small image and then
+// upsampled (conv3x3UpProduct), computes what GoMLX's own convolution of the upsampled image
+// does, forward and backward, the gradient by the small image through the upsampling included.
+func TestConvUpProductMatchesConvolve(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for name, backend := range testBackends(t) {
+		for _, c := range [][2]int{{8, 1}, {8, 3}} {
+			cin, cout := c[0], c[1]
+			z, k, bias := randomTensor(rng, 1, 2, 3, 4, cin), randomTensor(rng, 0.3, 3, 3, cin, cout), randomTensor(rng, 1, cout)
+			dy := randomTensor(rng, 1, 2, 6, 8, cout)
+			exec, err := NewExec(backend, func(z, k, bias, dy *Node) []*Node {
+				y := conv3x3UpProduct(z, k, bias)
+				dk, dz := conv3x3UpProductGrads(z, k, dy, true)
+				ref := Add(Convolve(upSample2(z), k).PadSame().Done(), Reshape(bias, 1, 1, 1, cout))
+				grads := Gradient(ReduceAllSum(Mul(ref, dy)), k, z)
+				return []*Node{y, ref, dk, grads[0], dz, grads[1]}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Call(z, k, bias, dy)
+			if err != nil {
+				t.Fatalf("%s, %d → %d: %v", name, cin, cout, err)
+			}
+			compareTensors(t, name+" forward", out[0], out[1], 1e-5)
+			compareTensors(t, name+" kernel gradient", out[2], out[3], 1e-5)
+			compareTensors(t, name+" input gradient", out[4], out[5], 1e-5)
+		}
+	}
+}
+
 // On ONNX Runtime the course's models train with the host-driven step engine and hand-written
 // gradients, and it follows GoMLX's train.Trainer (graph.Gradient, optimizer.Adam) step for
 // step: same losses, same final weights and Adam state. The step's graph is written as an ONNX

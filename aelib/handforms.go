@@ -41,10 +41,23 @@ func handDense(f *forward, l Layer, x *Node) (*Node, backwardFn) {
 }
 
 // handConv is a 3×3 'same' Conv2D layer in the form convFormFor picks, with its backward pass.
+// A narrow convolution (convProduct) of an upsampled input multiplies before upsampling
+// (conv3x3UpProduct) and takes over the upsampling's backward pass.
 func handConv(f *forward, l Layer, x *Node) (*Node, backwardFn) {
 	kernel, bias := f.convWeights(l, x)
 	e := f.tape[len(f.tape)-1]
 	kPath, bPath := e.weights[0].path, e.weights[1].path
+	if convFormFor(x.Shape().Dimensions[3], l.Units) == convProduct {
+		if z := f.upsampledInput(x); z != nil {
+			y := conv3x3UpProduct(z, kernel, bias)
+			return y, func(d *Node, grads map[string]*Node, needInput bool) *Node {
+				var dz *Node
+				grads[kPath], dz = conv3x3UpProductGrads(z, kernel, d, needInput)
+				grads[bPath] = ReduceSum(d, 0, 1, 2)
+				return dz
+			}
+		}
+	}
 	y, patches := conv3x3Train(x, kernel, bias)
 	return y, func(d *Node, grads map[string]*Node, needInput bool) *Node {
 		var dx *Node
@@ -52,6 +65,22 @@ func handConv(f *forward, l Layer, x *Node) (*Node, backwardFn) {
 		grads[bPath] = ReduceSum(d, 0, 1, 2)
 		return dx
 	}
+}
+
+// upsampledInput returns z when x, the input of the layer being built, is the output of an
+// UpSampling2D layer without activation that the hand forms built on z (the tape entry before
+// this one); that layer's backward pass then passes its gradient through unchanged, since the
+// caller's backward pass returns the gradient by z. nil otherwise.
+func (f *forward) upsampledInput(x *Node) *Node {
+	if len(f.tape) < 2 {
+		return nil
+	}
+	up := &f.tape[len(f.tape)-2]
+	if up.layer.Kind != KindUpSample || up.out != x || up.back == nil || (up.act != "" && up.act != ActLinear) {
+		return nil
+	}
+	up.back = func(dz *Node, _ map[string]*Node, _ bool) *Node { return dz }
+	return up.in
 }
 
 // shiftedViews returns, for t [B,H,W,C], the nine views of t moved by sign·(dy−1, dx−1) for the
@@ -116,7 +145,8 @@ func conv3x3Train(x, kernel, bias *Node) (y, patches *Node) {
 	d := x.Shape().Dimensions
 	b, h, w, cin := d[0], d[1], d[2], d[3]
 	cout := kernel.Shape().Dimensions[3]
-	if convFormFor(cin, cout) == convPatches {
+	switch convFormFor(cin, cout) {
+	case convPatches:
 		// The bias is added to the 2-D product, where ONNX Runtime folds it into the Gemm.
 		patches = Reshape(shiftedViews(x, 1), b*h*w, 9*cin)
 		y = Add(Dot(patches, Reshape(kernel, 9*cin, cout)).Product(), Reshape(bias, 1, cout))
@@ -126,9 +156,25 @@ func conv3x3Train(x, kernel, bias *Node) (y, patches *Node) {
 	// first, each (k, co) plane is one contiguous block, so the nine shifted slices copy whole
 	// rows instead of picking one channel in nine (docs/performance.md, lever 9); ONNX Runtime
 	// folds the transpose of x into the product.
-	kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin)
-	t := Dot(kt, Transpose(Reshape(x, b*h*w, cin), 0, 1)).Product() // [9·Cout, B·H·W]
-	padded := Reshape(padHW1(Reshape(t, 9*cout*b, h, w, 1)), 9, cout, b, h+2, w+2)
+	t := Dot(kernelByOffset(kernel), Transpose(Reshape(x, b*h*w, cin), 0, 1)).Product() // [9·Cout, B·H·W]
+	return shiftSum(Reshape(t, 9*cout*b, h, w, 1), b, cout, bias), nil
+}
+
+// kernelByOffset is kernel [3,3,Cin,Cout] as [(k, co), ci]: the offset outermost.
+func kernelByOffset(kernel *Node) *Node {
+	d := kernel.Shape().Dimensions
+	cin, cout := d[2], d[3]
+	return Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin)
+}
+
+// shiftSum is the convolution convProduct finishes: given t [9·Cout·B, H, W, 1], the planes of
+// each kernel offset k and output channel, it returns y[b, p, co] = Σ_k t[(k, co, b), p + o_k]
+// (zero outside the image) plus bias, as [B,H,W,Cout].
+func shiftSum(t *Node, b, cout int, bias *Node) *Node {
+	d := t.Shape().Dimensions
+	h, w := d[1], d[2]
+	padded := Reshape(padHW1(t), 9, cout, b, h+2, w+2)
+	var y *Node
 	for k := range 9 {
 		dy, dx := k/3, k%3
 		block := Slice(padded, AxisRange(k, k+1), AxisRange(), AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w))
@@ -143,7 +189,35 @@ func conv3x3Train(x, kernel, bias *Node) (y, patches *Node) {
 	} else {
 		y = TransposeAllAxes(Reshape(y, cout, b, h, w), 1, 2, 3, 0)
 	}
-	return Add(y, Reshape(bias, 1, 1, 1, cout)), nil
+	return Add(y, Reshape(bias, 1, 1, 1, cout))
+}
+
+// conv3x3UpProduct is conv3x3Train in the convProduct form of upSample2(z) [B,2H,2W,Cin], for z
+// [B,H,W,Cin]: the product with the kernel commutes with repeating pixels, so it multiplies
+// the small image and upsamples the 9·Cout planes of the product instead of Cin channels.
+func conv3x3UpProduct(z, kernel, bias *Node) *Node {
+	d := z.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	t := Dot(kernelByOffset(kernel), Transpose(Reshape(z, b*h*w, cin), 0, 1)).Product() // [9·Cout, B·H·W]
+	return shiftSum(upSample2Pairs(Reshape(t, 9*cout*b, h, w, 1)), b, cout, bias)
+}
+
+// conv3x3UpProductGrads returns the gradients of conv3x3UpProduct(z, kernel, ·) by the kernel
+// and, when needInput, by z, given dy [B,2H,2W,Cout]. With D the views of dy shifted back
+// ([B,2H,2W,9·Cout], as in conv3x3TrainGrads) and V its 2×2 blocks summed (upsampling's
+// gradient) [B·H·W, 9·Cout]: dK = zᵀ·V and dz = V·Kᵀ, both on the small image.
+func conv3x3UpProductGrads(z, kernel, dy *Node, needInput bool) (dKernel, dz *Node) {
+	d := z.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	v := Reshape(upSample2PairsGrad(shiftedViews(dy, -1)), b*h*w, 9*cout)
+	dk := Dot(Transpose(Reshape(z, b*h*w, cin), 0, 1), v).Product() // [Cin, 9·Cout]
+	dKernel = Reshape(TransposeAllAxes(Reshape(dk, cin, 9, cout), 1, 0, 2), 3, 3, cin, cout)
+	if !needInput {
+		return dKernel, nil
+	}
+	return dKernel, Reshape(Dot(v, kernelByOffset(kernel)).Product(), b, h, w, cin)
 }
 
 // conv3x3TrainGrads returns the gradients of conv3x3Train(x, kernel, ·) by the kernel and, when
@@ -175,8 +249,7 @@ func conv3x3TrainGrads(ops graphOps, x, kernel, patches, dy *Node, needInput boo
 		return dKernel, nil
 	}
 	if form == convProduct {
-		kt := Reshape(TransposeAllAxes(Reshape(kernel, 9, cin, cout), 0, 2, 1), 9*cout, cin) // [(k, co), ci]
-		return dKernel, Reshape(Dot(views, kt).Product(), b, h, w, cin)
+		return dKernel, Reshape(Dot(views, kernelByOffset(kernel)).Product(), b, h, w, cin)
 	}
 	return dKernel, ops.conv3x3(dy, Transpose(Reverse(kernel, 0, 1), 2, 3))
 }
