@@ -283,6 +283,13 @@ func (b *Builder) Compile() (compute.Executable, error) {
 		}
 	}
 
+	if !b.backend.cuda {
+		// One CPU arena for all the process's sessions (see ort.SessionOptions.UseSharedCPUArena).
+		if err := options.UseSharedCPUArena(); err != nil {
+			return nil, errors.Wrap(err, "failed to share the CPU arena between ONNX Runtime sessions")
+		}
+	}
+
 	logSev := b.backend.logSeverity
 	if logSev < 0 {
 		logSev = 3 // ORT_LOGGING_LEVEL_ERROR by default
