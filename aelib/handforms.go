@@ -224,8 +224,8 @@ func conv3x3UpProductGrads(z, kernel, dy *Node, needInput bool) (dKernel, dz *No
 // needInput, by x, given dy [B,H,W,Cout] and the patches conv3x3Train returned.
 //
 // Kernel: dK[k, ci, co] = Σ_p x[p + o_k, ci]·dy[p, co]. convPatches computes it as
-// dyᵀ·patches ([Cout, 9·Cin]: the long axis inside the product, the orientation MLAS runs
-// faster) transposed; convProduct, with D the views of dy shifted back ([B·H·W, 9·Cout]), as
+// patchesᵀ·dy ([9·Cin, Cout], the kernel's own layout; ONNX Runtime folds the transpose into
+// the product, and ran it faster than dyᵀ·patches transposed); convProduct, with D the views of dy shifted back ([B·H·W, 9·Cout]), as
 // xᵀ·D, since dK[k, ci, co] = Σ_q x[q, ci]·D[q, (k, co)].
 //
 // Input: the convolution of dy by the kernel turned 180° with its channel axes swapped, by the
@@ -239,7 +239,7 @@ func conv3x3TrainGrads(ops graphOps, x, kernel, patches, dy *Node, needInput boo
 	var views *Node // D, for convProduct
 	switch form {
 	case convPatches:
-		dKernel = Reshape(Transpose(Dot(Transpose(dyFlat, 0, 1), patches).Product(), 0, 1), 3, 3, cin, cout)
+		dKernel = Reshape(Dot(Transpose(patches, 0, 1), dyFlat).Product(), 3, 3, cin, cout)
 	case convProduct:
 		views = Reshape(shiftedViews(dy, -1), b*h*w, 9*cout)
 		dk := Dot(Transpose(Reshape(x, b*h*w, cin), 0, 1), views).Product() // [Cin, 9·Cout]
