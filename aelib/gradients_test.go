@@ -1,6 +1,7 @@
 package aelib
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -357,5 +360,44 @@ func TestStepEngineStopsWithinAnEpoch(t *testing.T) {
 	}
 	if se.adamT != before || se.globalStep != 0 {
 		t.Errorf("a step ran: Adam's step %v, global step %d", se.adamT, se.globalStep)
+	}
+}
+
+// The ONNX model GoMLX's ONNX Runtime backend compiles leaves out the nodes nothing uses
+// (aelab's patch, third_party/compute-onnx/prune.go): ONNX Runtime would run them on every
+// call. The hand forms rely on it where a layer reads an earlier layer's input instead of its
+// output (conv3x3UpProduct). Here an unused cosine is built beside the result.
+func TestONNXModelLeavesOutUnusedNodes(t *testing.T) {
+	backend := testBackends(t)["onnx"]
+	if backend == nil {
+		t.Skip("no ONNX Runtime backend here: build with -tags onnx and run `make setup`")
+	}
+	if err := keepONNXModels(backend); err != nil {
+		t.Fatal(err)
+	}
+	exec, err := NewExec(backend, func(x *Node) *Node {
+		_ = Cos(x)
+		return Sigmoid(x)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := exec.Compile(shapes.Make(dtypes.Float32, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := writeONNXModel(backend, g.Executable(), path); err != nil {
+		t.Fatal(err)
+	}
+	model, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(model, []byte("Sigmoid")) {
+		t.Fatalf("the model has no Sigmoid node: not an ONNX model of the graph? (%d bytes)", len(model))
+	}
+	if bytes.Contains(model, []byte("Cos")) {
+		t.Error("the model keeps the unused Cos node")
 	}
 }

@@ -188,8 +188,9 @@ func (b *Builder) Compile() (compute.Executable, error) {
 	var onnxNodes []*onnx.NodeProto
 	var onnxInitializers []*onnx.TensorProto
 
+	live := liveNodes(mainFn)
 	for _, node := range mainFn.nodes {
-		if node.opType == "Parameter" {
+		if node.opType == "Parameter" || !live[node] {
 			continue
 		}
 		if node.opType == "Constant" {
