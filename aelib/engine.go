@@ -117,6 +117,7 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 	if err := ae.Arch.checkPenalties(); err != nil {
 		return nil, fmt.Errorf("aelib: %w", err)
 	}
+	defer limitHeapGrowth()()
 	trainStart := time.Now()
 	eng, err := newEngine()
 	if err != nil {

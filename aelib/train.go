@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gomlx/compute/dtypes"
@@ -327,4 +331,60 @@ func (e *evaluator) run() (v valMetrics, err error) {
 	}
 	count := float64(e.n * data.Pixels)
 	return valMetrics{bce: sums[0] / count, mse: sums[1] / count, mae: sums[2] / count}, nil
+}
+
+// trainingHeapHeadroom is how far the Go heap may grow past its live data during training
+// before the collector runs. Go's default (GOGC=100) lets it grow by as much again as is live:
+// with a data set of hundreds of MB held for training, as much again of garbage before a
+// collection, all of it resident. The data are pointer-free float32 slices, so a collection
+// scans little and costs little, however much is live.
+const trainingHeapHeadroom = 64 << 20
+
+// heapGrowth is the collector setting limitHeapGrowth saved, and how many trainings hold it.
+var heapGrowth struct {
+	sync.Mutex
+	active int
+	saved  int
+}
+
+// limitHeapGrowth sets the collector's target (debug.SetGCPercent), while a training runs, to
+// trainingHeapHeadroom past the live heap, never above the setting it finds; it returns the
+// function that restores that setting. Trainings running at the same time share the setting:
+// the first sets it, the last restores it.
+func limitHeapGrowth() (restore func()) {
+	heapGrowth.Lock()
+	defer heapGrowth.Unlock()
+	heapGrowth.active++
+	if heapGrowth.active == 1 {
+		runtime.GC() // the live heap now, the training's data included
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(sample)
+		var live uint64
+		if v := sample[0].Value; v.Kind() == metrics.KindUint64 {
+			live = v.Uint64()
+		}
+		percent := headroomPercent(live)
+		heapGrowth.saved = debug.SetGCPercent(percent)
+		if heapGrowth.saved < 0 || heapGrowth.saved < percent { // collection off, or already tighter
+			debug.SetGCPercent(heapGrowth.saved)
+		}
+	}
+	return func() {
+		heapGrowth.Lock()
+		defer heapGrowth.Unlock()
+		heapGrowth.active--
+		if heapGrowth.active == 0 {
+			debug.SetGCPercent(heapGrowth.saved)
+		}
+	}
+}
+
+// headroomPercent is the GC percent that lets a heap of live bytes grow by
+// trainingHeapHeadroom, at least 10 (a collection every tenth of the live heap at most); 100,
+// Go's default, when the live heap is not known.
+func headroomPercent(live uint64) int {
+	if live == 0 {
+		return 100
+	}
+	return int(max(10, trainingHeapHeadroom*100/live))
 }

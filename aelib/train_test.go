@@ -2,6 +2,8 @@ package aelib
 
 import (
 	"math"
+	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -66,4 +68,39 @@ func TestEvaluatorStreamsSameMetrics(t *testing.T) {
 			}
 		}
 	}
+}
+
+// While a training runs, the collector lets the heap grow by trainingHeapHeadroom past the live
+// data, never more than the setting it found; the last of overlapping trainings restores that
+// setting.
+func TestTrainingLimitsHeapGrowth(t *testing.T) {
+	for live, want := range map[uint64]int{0: 100, 640 << 20: 10, 6400 << 20: 10, 320 << 20: 20, 32 << 20: 200} {
+		if got := headroomPercent(live); got != want {
+			t.Errorf("headroomPercent(%d MiB) = %d, want %d", live>>20, got, want)
+		}
+	}
+	held := make([]float32, 64<<20) // 256 MiB live: at most 25 %
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	percent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	restoreOuter := limitHeapGrowth()
+	if p := percent(); p > 25 || p < 10 {
+		t.Errorf("training with 256 MiB live: GC percent %d, want 10-25", p)
+	}
+	limited := percent()
+	restoreInner := limitHeapGrowth()
+	restoreInner()
+	if p := percent(); p != limited {
+		t.Errorf("after an overlapping training ended: GC percent %d, want %d until the last ends", p, limited)
+	}
+	restoreOuter()
+	if p := percent(); p != 100 {
+		t.Errorf("after training: GC percent %d, want 100 restored", p)
+	}
+	debug.SetGCPercent(5)
+	limitHeapGrowth()()
+	if p := percent(); p != 5 {
+		t.Errorf("a tighter setting than the training's: %d after training, want 5", p)
+	}
+	runtime.KeepAlive(held)
 }
