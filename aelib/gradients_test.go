@@ -261,19 +261,28 @@ func TestConvMatmulFormsMatchConvolve(t *testing.T) {
 	}
 }
 
-// The narrow convolution of an upsampled image, multiplied on the small image and then
-// upsampled (conv3x3UpProduct), computes what GoMLX's own convolution of the upsampled image
-// does, forward and backward, the gradient by the small image through the upsampling included.
-func TestConvUpProductMatchesConvolve(t *testing.T) {
+// Both forms of the convolution of an upsampled image on the small image — the narrow one
+// multiplied before upsampling (conv3x3UpProduct: 8 → 1, 8 → 3), the others from the small
+// image's patches (conv3x3UpPatches: 4 → 4, 3 → 5) — compute what GoMLX's own convolution of the
+// upsampled image does, forward and backward, the gradient by the small image through the
+// upsampling included.
+func TestConvUpFormsMatchConvolve(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for name, backend := range testBackends(t) {
-		for _, c := range [][2]int{{8, 1}, {8, 3}} {
+		for _, c := range [][2]int{{8, 1}, {8, 3}, {4, 4}, {3, 5}} {
 			cin, cout := c[0], c[1]
 			z, k, bias := randomTensor(rng, 1, 2, 3, 4, cin), randomTensor(rng, 0.3, 3, 3, cin, cout), randomTensor(rng, 1, cout)
 			dy := randomTensor(rng, 1, 2, 6, 8, cout)
 			exec, err := NewExec(backend, func(z, k, bias, dy *Node) []*Node {
-				y := conv3x3UpProduct(z, k, bias)
-				dk, dz := conv3x3UpProductGrads(z, k, dy, true)
+				var y, dk, dz *Node
+				if convFormFor(cin, cout) == convProduct {
+					y = conv3x3UpProduct(z, k, bias)
+					dk, dz = conv3x3UpProductGrads(z, k, dy, true)
+				} else {
+					var patches, kall *Node
+					y, patches, kall = conv3x3UpPatches(z, k, bias)
+					dk, dz = conv3x3UpPatchesGrads(patches, kall, dy, true)
+				}
 				ref := Add(Convolve(upSample2(z), k).PadSame().Done(), Reshape(bias, 1, 1, 1, cout))
 				grads := Gradient(ReduceAllSum(Mul(ref, dy)), k, z)
 				return []*Node{y, ref, dk, grads[0], dz, grads[1]}
@@ -366,7 +375,7 @@ func TestStepEngineStopsWithinAnEpoch(t *testing.T) {
 // The ONNX model GoMLX's ONNX Runtime backend compiles leaves out the nodes nothing uses
 // (aelab's patch, third_party/compute-onnx/prune.go): ONNX Runtime would run them on every
 // call. The hand forms rely on it where a layer reads an earlier layer's input instead of its
-// output (conv3x3UpProduct). Here an unused cosine is built beside the result.
+// output (conv3x3UpProduct, conv3x3UpPatches). Here an unused cosine is built beside the result.
 func TestONNXModelLeavesOutUnusedNodes(t *testing.T) {
 	backend := testBackends(t)["onnx"]
 	if backend == nil {

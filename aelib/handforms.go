@@ -41,21 +41,31 @@ func handDense(f *forward, l Layer, x *Node) (*Node, backwardFn) {
 }
 
 // handConv is a 3×3 'same' Conv2D layer in the form convFormFor picks, with its backward pass.
-// A narrow convolution (convProduct) of an upsampled input multiplies before upsampling
-// (conv3x3UpProduct) and takes over the upsampling's backward pass.
+// A convolution of an upsampled input works on the small image and takes over the upsampling's
+// backward pass: a narrow one (convProduct) multiplies before upsampling (conv3x3UpProduct),
+// the others compute the four output pixels of each 2×2 block from the small image's patches
+// (conv3x3UpPatches).
 func handConv(f *forward, l Layer, x *Node) (*Node, backwardFn) {
 	kernel, bias := f.convWeights(l, x)
 	e := f.tape[len(f.tape)-1]
 	kPath, bPath := e.weights[0].path, e.weights[1].path
-	if convFormFor(x.Shape().Dimensions[3], l.Units) == convProduct {
-		if z := f.upsampledInput(x); z != nil {
-			y := conv3x3UpProduct(z, kernel, bias)
-			return y, func(d *Node, grads map[string]*Node, needInput bool) *Node {
-				var dz *Node
+	form := convFormFor(x.Shape().Dimensions[3], l.Units)
+	if z := f.upsampledInput(x); z != nil {
+		var y, patches, kall *Node
+		if form == convProduct {
+			y = conv3x3UpProduct(z, kernel, bias)
+		} else {
+			y, patches, kall = conv3x3UpPatches(z, kernel, bias)
+		}
+		return y, func(d *Node, grads map[string]*Node, needInput bool) *Node {
+			var dz *Node
+			if form == convProduct {
 				grads[kPath], dz = conv3x3UpProductGrads(z, kernel, d, needInput)
-				grads[bPath] = ReduceSum(d, 0, 1, 2)
-				return dz
+			} else {
+				grads[kPath], dz = conv3x3UpPatchesGrads(patches, kall, d, needInput)
 			}
+			grads[bPath] = ReduceSum(d, 0, 1, 2)
+			return dz
 		}
 	}
 	y, patches := conv3x3Train(x, kernel, bias)
@@ -81,6 +91,93 @@ func (f *forward) upsampledInput(x *Node) *Node {
 	}
 	up.back = func(dz *Node, _ map[string]*Node, _ bool) *Node { return dz }
 	return up.in
+}
+
+// phaseMix says which rows of the small image an output row of a 3×3 'same' convolution of
+// upSample2(z) reads: output row 2i+a reads the upsampled rows 2i+a−1, 2i+a, 2i+a+1 (kernel rows
+// 0, 1, 2), which are rows i−1+⌊(a+d)/2⌋ of z. Row (a, r) is parity a and z's row i+r−1; column d
+// is the kernel row; a 1 where that kernel row reads that row of z. Columns work the same way.
+var phaseMix = [][]float32{
+	{1, 0, 0}, {0, 1, 1}, {0, 0, 0}, // a = 0: z rows i−1, i, i+1
+	{0, 0, 0}, {1, 1, 0}, {0, 0, 1}, // a = 1
+}
+
+// phaseKernel turns kernel [3,3,Cin,Cout] into the kernel of conv3x3UpPatches,
+// [(r, s, ci), (a, c, co)] = [9·Cin, 4·Cout]: the weight of z's pixel (i+r−1, j+s−1) in the
+// output pixel (2i+a, 2j+c), the sum of the kernel taps that read it (phaseMix on rows, then on
+// columns).
+func phaseKernel(kernel *Node) *Node {
+	d := kernel.Shape().Dimensions
+	cin, cout := d[2], d[3]
+	m := ConvertDType(Const(kernel.Graph(), phaseMix), kernel.DType())                // [(a, r), dy]
+	t := Dot(m, Reshape(kernel, 3, 3*cin*cout)).Product()                             // [(a, r), (dx, ci, co)]
+	t = Reshape(TransposeAllAxes(Reshape(t, 6, 3, cin*cout), 1, 0, 2), 3, 6*cin*cout) // [dx, (a, r, ci, co)]
+	t = Reshape(Dot(m, t).Product(), 2, 3, 2, 3, cin, cout)                           // c, s, a, r, ci, co
+	return Reshape(TransposeAllAxes(t, 3, 1, 4, 2, 0, 5), 9*cin, 4*cout)
+}
+
+// phaseKernelGrad is the adjoint of phaseKernel: the gradient by the kernel [3,3,Cin,Cout] given
+// g [9·Cin, 4·Cout], the gradient by phaseKernel's result.
+func phaseKernelGrad(g *Node, cin, cout int) *Node {
+	mt := Transpose(ConvertDType(Const(g.Graph(), phaseMix), g.DType()), 0, 1)        // [dy, (a, r)]
+	t := TransposeAllAxes(Reshape(g, 3, 3, cin, 2, 2, cout), 4, 1, 3, 0, 2, 5)        // c, s, a, r, ci, co
+	t = Dot(mt, Reshape(t, 6, 6*cin*cout)).Product()                                  // [dx, (a, r, ci, co)]
+	t = Reshape(TransposeAllAxes(Reshape(t, 3, 6, cin*cout), 1, 0, 2), 6, 3*cin*cout) // [(a, r), (dx, ci, co)]
+	return Reshape(Dot(mt, t).Product(), 3, 3, cin, cout)
+}
+
+// conv3x3UpPatches is conv3x3Train of upSample2(z) [B,2H,2W,Cin], for z [B,H,W,Cin], from the
+// patches of z: the output pixels (2i+a, 2j+c) of each 2×2 block read only z's 3×3 neighbourhood
+// of (i, j), so one product of z's patches [B·H·W, 9·Cin] with phaseKernel [9·Cin, 4·Cout] gives
+// all four, then a transpose puts them in place. The same multiply-adds as the patches of the
+// upsampled image, on patches a quarter of their size, and no upsampled image. It returns the
+// patches and phaseKernel's result too, for conv3x3UpPatchesGrads.
+func conv3x3UpPatches(z, kernel, bias *Node) (y, patches, kall *Node) {
+	d := z.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	patches = Reshape(shiftedViews(z, 1), b*h*w, 9*cin)
+	kall = phaseKernel(kernel)
+	bias4 := Reshape(BroadcastToDims(Reshape(bias, 1, cout), 4, cout), 1, 4*cout)
+	y4 := Add(Dot(patches, kall).Product(), bias4) // [B·H·W, (a, c, co)]
+	y = Reshape(TransposeAllAxes(Reshape(y4, b, h, w, 2, 2, cout), 0, 1, 3, 2, 4, 5), b, 2*h, 2*w, cout)
+	return y, patches, kall
+}
+
+// conv3x3UpPatchesGrads returns the gradients of conv3x3UpPatches by the kernel and, when
+// needInput, by z, given dy [B,2H,2W,Cout] and the patches and kernel conv3x3UpPatches used:
+// dY [B·H·W, (a, c, co)] is dy with each 2×2 block on a row; the kernel's is phaseKernelGrad of
+// patchesᵀ·dY, z's the patches' gradient dY·kallᵀ summed back to the pixels each patch read
+// (patchesGrad).
+func conv3x3UpPatchesGrads(patches, kall, dy *Node, needInput bool) (dKernel, dz *Node) {
+	d := dy.Shape().Dimensions
+	b, h, w, cout := d[0], d[1]/2, d[2]/2, d[3]
+	cin := patches.Shape().Dimensions[1] / 9
+	dy4 := Reshape(TransposeAllAxes(Reshape(dy, b, h, 2, w, 2, cout), 0, 1, 3, 2, 4, 5), b*h*w, 4*cout)
+	dKernel = phaseKernelGrad(Dot(Transpose(patches, 0, 1), dy4).Product(), cin, cout)
+	if !needInput {
+		return dKernel, nil
+	}
+	return dKernel, patchesGrad(Reshape(Dot(dy4, Transpose(kall, 0, 1)).Product(), b, h, w, 9*cin))
+}
+
+// patchesGrad is the adjoint of shiftedViews(t, 1): given dp [B,H,W,9·C], the gradient by the
+// patches, the gradient by t [B,H,W,C], t[q] = Σ_k dp[q − o_k, k].
+func patchesGrad(dp *Node) *Node {
+	d := dp.Shape().Dimensions
+	h, w, c := d[1], d[2], d[3]/9
+	padded := padHW1(dp) // dp[q − o_k] is padded[q + (2−dy, 2−dx)]
+	var t *Node
+	for k := range 9 {
+		y0, x0 := 2-k/3, 2-k%3
+		v := Slice(padded, AxisRange(), AxisRange(y0, y0+h), AxisRange(x0, x0+w), AxisRange(k*c, (k+1)*c))
+		if t == nil {
+			t = v
+		} else {
+			t = Add(t, v)
+		}
+	}
+	return t
 }
 
 // shiftedViews returns, for t [B,H,W,C], the nine views of t moved by sign·(dy−1, dx−1) for the
