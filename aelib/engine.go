@@ -118,11 +118,13 @@ func (ae *Autoencoder) trainEpochs(ctx context.Context, s Splits, opts TrainOpti
 		return nil, fmt.Errorf("aelib: %w", err)
 	}
 	defer limitHeapGrowth()()
+	defer shrinkArena(ae.Backend) // after the engine's and validation's graphs are freed
 	trainStart := time.Now()
 	eng, err := newEngine()
 	if err != nil {
 		return nil, err
 	}
+	defer releaseEngine(eng)
 	if err := eng.compile(); err != nil {
 		return nil, fmt.Errorf("aelib: compiling the training step: %w", err)
 	}
@@ -303,4 +305,35 @@ func (ts *trainState) writeBack() error {
 	errs = append(errs, set(ts.adamStepVar, ts.adamT), set(ts.globalStepVar, tensors.FromScalar(ts.globalStep)),
 		set(ts.rngVar, ts.rng))
 	return errors.Join(errs...)
+}
+
+// releaseEngine frees what a finished engine holds outside Go's heap: its compiled graphs
+// (ONNX Runtime sessions, XLA executables) and the buffers of the tensors only it holds. Nothing
+// else frees them: neither GoMLX nor its backends set finalizers.
+func releaseEngine(eng engine) {
+	switch e := eng.(type) {
+	case *stepEngine:
+		for _, sh := range e.shards {
+			sh.exec.Finalize()
+			sh.x.FinalizeAll()
+			if sh.target != sh.x {
+				sh.target.FinalizeAll()
+			}
+			sh.mask.FinalizeAll()
+		}
+		if e.update != nil {
+			e.update.Finalize()
+		}
+		for t := range e.owned { // the store holds copies of the vectors' parts, not these
+			t.FinalizeAll()
+		}
+		clear(e.owned)
+		e.count.FinalizeAll()
+	case *deviceEngine:
+		e.exec.Finalize()
+		e.inputs.FinalizeAll()
+		if e.targets != e.inputs {
+			e.targets.FinalizeAll()
+		}
+	}
 }

@@ -388,3 +388,17 @@ func headroomPercent(live uint64) int {
 	}
 	return int(max(10, trainingHeapHeadroom*100/live))
 }
+
+// arenaShrinker is a backend whose CPU sessions share one memory arena (aelab's patched ONNX
+// Runtime backend, third_party/README.md).
+type arenaShrinker interface{ ShrinkSharedCPUArena() error }
+
+// shrinkArena frees what the arena a finished training's sessions shared holds beyond what
+// sessions still open use, so that the next training in this process (another model of a
+// benchmark, a sweep's next trial) does not inherit its working set: an arena otherwise keeps
+// the largest it ever served.
+func shrinkArena(b any) {
+	if r, ok := b.(arenaShrinker); ok {
+		_ = r.ShrinkSharedCPUArena() // memory only: no result depends on it
+	}
+}

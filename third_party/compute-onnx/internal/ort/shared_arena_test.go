@@ -8,13 +8,22 @@ import (
 )
 
 // Sessions whose options share the CPU arena are created and run, side by side, however many
-// option sets ask for it: the arena is registered on the environment once.
+// option sets ask for it: the arena is registered on the environment once. After the arena is
+// shrunk (twice), the sessions that share it still run, and so does a new one.
 func TestSessionsShareTheCPUArena(t *testing.T) {
 	if err := initTestEnvironment(); err != nil {
 		t.Fatalf("Failed to initialize environment: %v", err)
 	}
 	var sessions []*Session
-	for range 2 {
+	for i := range 3 {
+		if i == 2 {
+			for range 2 {
+				if err := ShrinkSharedCPUArena(); err != nil {
+					t.Fatalf("ShrinkSharedCPUArena: %v", err)
+				}
+			}
+			TrimCHeap()
+		}
 		options, err := NewSessionOptions()
 		if err != nil {
 			t.Fatal(err)
