@@ -44,6 +44,17 @@ type PeerOptions struct {
 	Stderr  io.Writer // where the peer's own messages go besides the error reports; nil for nowhere
 }
 
+// withDefaults fills in what o leaves to the defaults.
+func (o PeerOptions) withDefaults() PeerOptions {
+	if o.Python == "" {
+		o.Python = DefaultPython
+	}
+	if o.Threads <= 0 {
+		o.Threads = runtime.NumCPU()
+	}
+	return o
+}
+
 // PeerInfo is what a peer says of itself once its model is built.
 type PeerInfo struct {
 	Name    string `json:"name"`    // PeerPyTorch
@@ -94,12 +105,7 @@ func StartPyTorch(ctx context.Context, cfg aelib.Config, s aelib.Splits, opts Pe
 	default:
 		return nil, fmt.Errorf("bench: the PyTorch reference has no %s model (it has vanilla, deep and denoise)", cfg.Model)
 	}
-	if opts.Python == "" {
-		opts.Python = DefaultPython
-	}
-	if opts.Threads <= 0 {
-		opts.Threads = runtime.NumCPU()
-	}
+	opts = opts.withDefaults()
 	dir, err := os.MkdirTemp("", "aelab-peer-*")
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)

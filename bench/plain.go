@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,12 +61,7 @@ func RunPlain(ctx context.Context, model string, epochs int, mnistDir string, op
 	if epochs < 1 {
 		return nil, fmt.Errorf("bench: the plain PyTorch script needs at least one epoch, not %d", epochs)
 	}
-	if opts.Python == "" {
-		opts.Python = DefaultPython
-	}
-	if opts.Threads <= 0 {
-		opts.Threads = runtime.NumCPU()
-	}
+	opts = opts.withDefaults()
 	dir, err := os.MkdirTemp("", "aelab-plain-*")
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
