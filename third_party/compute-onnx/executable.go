@@ -35,6 +35,9 @@ type Executable struct {
 	mu sync.Mutex
 
 	modelProto *onnx.ModelProto
+
+	// cleanup destroys the session of an Executable that becomes unreachable unfinalized.
+	cleanup runtime.Cleanup
 }
 
 var _ compute.Executable = (*Executable)(nil)
@@ -47,7 +50,7 @@ func newExecutable(backend *Backend, session *ort.DynamicAdvancedSession,
 	nInputs := len(inputNames)
 	nOutputs := len(outputShapes)
 
-	return &Executable{
+	e := &Executable{
 		backend:          backend,
 		session:          session,
 		inputNames:       inputNames,
@@ -59,6 +62,11 @@ func newExecutable(backend *Backend, session *ort.DynamicAdvancedSession,
 		cachedOrtOutputs: make([]ort.Value, nOutputs),
 		modelProto:       modelProto,
 	}
+	e.cleanup = runtime.AddCleanup(e, func(s *ort.DynamicAdvancedSession) {
+		_ = s.Destroy()
+		ort.TrimCHeap()
+	}, session)
+	return e
 }
 
 // ModelProto returns the ONNX ModelProto struct if Backend.KeepModelProto was enabled during compilation, or nil otherwise.
@@ -67,6 +75,7 @@ func (e *Executable) ModelProto() *onnx.ModelProto {
 }
 
 func (e *Executable) Finalize() {
+	e.cleanup.Stop()
 	if e.session != nil {
 		_ = e.session.Destroy()
 		e.session = nil
