@@ -54,6 +54,7 @@ type stepEngine struct {
 	graphPath        string                   // where to write the step's ONNX model; "" for nowhere
 	report           *stepReporter            // the step observers; nil for none
 	sessionThreads   int                      // intra-op threads of each session; 0 for the backend's default
+	parallel         int                      // shards run at one time: the cores over sessionThreads
 }
 
 // stepShard is one part of each batch: rows consecutive rows of it, with their own inputs and
@@ -81,7 +82,8 @@ func newShardedStepEngine(ae *Autoencoder, s Splits, graphPath string, hand bool
 	se := &stepEngine{trainState: ts, inputs: s.TrainInputs, targets: s.TrainTargets,
 		targetsAreInputs: &s.TrainTargets[0] == &s.TrainInputs[0], owned: map[*tensors.Tensor]bool{},
 		hand: hand, random: ae.Arch.drawsRandom(), graphPath: graphPath,
-		count: tensors.FromScalar(float32(1)), sessionThreads: threads}
+		count: tensors.FromScalar(float32(1)), sessionThreads: threads,
+		parallel: max(1, runtime.NumCPU()/max(1, threads))}
 	// Rows are dealt out as evenly as they go; a batch that does not divide leaves the last
 	// shard padding rows, masked like a short last batch.
 	rows := (ts.batch + max(1, shards) - 1) / max(1, shards)
@@ -265,7 +267,7 @@ func (se *stepEngine) epoch(ctx context.Context, epoch int) ([]float32, error) {
 }
 
 // step trains on the batch fill wrote and returns its loss: one call with one shard; otherwise
-// one call per shard, all at once, then Adam's.
+// one call per shard, parallel of them at a time, then Adam's.
 func (se *stepEngine) step() (float32, error) {
 	state := []any{se.adamT, se.lr, se.flat[0], se.flat[1], se.flat[2]}
 	if se.random {
@@ -285,8 +287,13 @@ func (se *stepEngine) step() (float32, error) {
 	parts := make([][]*tensors.Tensor, len(se.shards))
 	errs := make([]error, len(se.shards))
 	var wg sync.WaitGroup
+	running := make(chan struct{}, se.parallel)
 	for i, sh := range se.shards {
-		wg.Go(func() { parts[i], errs[i] = sh.exec.Call(sh.x, sh.target, sh.mask, se.count, se.flat[0]) })
+		wg.Go(func() {
+			running <- struct{}{}
+			defer func() { <-running }()
+			parts[i], errs[i] = sh.exec.Call(sh.x, sh.target, sh.mask, se.count, se.flat[0])
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -394,32 +401,43 @@ func (se *stepEngine) replace(slot **tensors.Tensor, t *tensors.Tensor) {
 // minShardRows is the smallest shard stepShards makes of a convolutional model's batch: below
 // it the products get too thin to pay for a session call. minDenseShardRows is the same for a
 // dense model, whose products are all the step has: a shard keeps them at least this wide.
+// maxConvShardRows is the largest shard of a convolutional model: its activations, patches
+// above all, grow with its rows, and shards of this size take no longer per row.
 const (
 	minShardRows      = 16
 	minDenseShardRows = 64
+	maxConvShardRows  = 32
 )
 
 // stepShards returns how many shards the step engine splits each batch of a into, on cpus
-// cores, and the intra-op threads of each shard's session (0: the backend's default).
+// cores, and the intra-op threads of each shard's session (0: the backend's default). The
+// engine runs cpus/threads shards at a time (stepEngine.parallel).
 //
 // Every model that can shards, one shard per core with its cores shared out as threads. ONNX
 // Runtime runs a step op by op and spreads each operator over its threads: convolutional
 // steps are largely memory-bound work (shifted views, max-pooling's mask, upsampling) that its
 // per-operator threads barely spread, and even the dense models' matrix products scale worse
 // over its threads than over shards, which only meet at the gradient sum and Adam
-// (docs/performance.md, lever 8 and "Beyond parity"). A model that draws random numbers or has
-// a penalty trains whole batches: a shard's draws and penalty would not be the whole batch's.
+// (docs/performance.md, lever 8 and "Beyond parity"). A convolutional model's shards hold at
+// most maxConvShardRows rows, more shards than cores where the batch is large, which bounds
+// the memory the shards running at one time need. A model that draws random numbers or has a
+// penalty trains whole batches: a shard's draws and penalty would not be the whole batch's.
 func stepShards(ops graphOps, a Architecture, batch, cpus int) (shards, threads int) {
 	if !ops.dataParallel || a.drawsRandom() || len(a.Penalties) > 0 {
 		return 1, 0
 	}
+	conv := slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv })
 	minRows := minDenseShardRows
-	if slices.ContainsFunc(a.Layers, func(l Layer) bool { return l.Kind == KindConv }) {
+	if conv {
 		minRows = minShardRows
 	}
 	shards = min(cpus, batch/minRows)
 	if shards < 2 {
 		return 1, 0
 	}
-	return shards, max(1, cpus/shards)
+	threads = max(1, cpus/shards)
+	if conv {
+		shards = max(shards, (batch+maxConvShardRows-1)/maxConvShardRows)
+	}
+	return shards, threads
 }

@@ -65,8 +65,8 @@ var backendConfigs = map[string]string{"go": "go", "onnx": "onnx:cpu"}
 
 // Models shard their batches where sessions run at the same time, one shard per core (at least
 // minShardRows rows each, minDenseShardRows for a dense model) with its cores shared out as
-// threads; backends without data parallelism and models that draw random numbers or have a
-// penalty train whole batches.
+// threads, a convolutional model's into shards of at most maxConvShardRows; backends without
+// data parallelism and models that draw random numbers or have a penalty train whole batches.
 func TestStepShards(t *testing.T) {
 	arch := func(model string) Architecture {
 		cfg, _ := DefaultConfig(model)
@@ -80,9 +80,11 @@ func TestStepShards(t *testing.T) {
 		batch, cpus             int
 		wantShards, wantThreads int
 	}{
-		{"denoise, 2 cores", parallel, ModelDenoise, 128, 2, 2, 1},
+		{"denoise, 2 cores", parallel, ModelDenoise, 128, 2, 4, 1},
+		{"denoise, 2 cores, batch 64", parallel, ModelDenoise, 64, 2, 2, 1},
 		{"denoise, 16 cores", parallel, ModelDenoise, 128, 16, 8, 2},
 		{"denoise, 6 cores", parallel, ModelDenoise, 128, 6, 6, 1},
+		{"denoise, 2 cores, batch 256", parallel, ModelDenoise, 256, 2, 8, 1},
 		{"denoise, 1 core", parallel, ModelDenoise, 128, 1, 1, 0},
 		{"denoise, batch too small to split", parallel, ModelDenoise, 31, 2, 1, 0},
 		{"denoise, no data parallelism", graphOps{}, ModelDenoise, 128, 2, 1, 0},
