@@ -11,8 +11,10 @@ Usage: pytorch_plain.py MODEL EPOCHS THREADS MNIST_DIR [knob ...]
 Knobs, each a measured lever (the defaults are the fastest found on a 2-core AVX2 machine):
   item-each-step   read the loss back (loss.item()) after every step
   no-flush         leave denormal numbers on (torch.set_flush_denormal(False))
-  channels-last    run the convolutions in NHWC memory format
-  index-each-step  gather each batch with a random index, not slice a shuffled copy
+  channels-first   run the convolutions in PyTorch's default NCHW memory format, not NHWC
+                   (channels_last, which oneDNN's convolutions run faster)
+  copy-each-epoch  slice each batch from a shuffled copy of the data made once an epoch, not
+                   gather it with the epoch's permutation
   images=N         train on the first N images only (a shorter epoch)
 Prints one JSON line per epoch: {"epoch": N, "seconds": S, "loss": L, "params": P}.
 """
@@ -80,7 +82,7 @@ def main():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(m.weight)
             nn.init.zeros_(m.bias)
-    if "channels-last" in knobs:
+    if "channels-first" not in knobs:
         model = model.to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
@@ -88,15 +90,15 @@ def main():
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         perm = torch.randperm(n)
-        if "index-each-step" not in knobs:
+        if "copy-each-epoch" in knobs:
             xs, ys = x[perm], y[perm]
         total = torch.zeros(())
         for i in range(0, n, batch):
-            if "index-each-step" in knobs:
+            if "copy-each-epoch" in knobs:
+                xb, yb = xs[i:i + batch], ys[i:i + batch]
+            else:
                 idx = perm[i:i + batch]
                 xb, yb = x[idx], y[idx]
-            else:
-                xb, yb = xs[i:i + batch], ys[i:i + batch]
             loss = F.binary_cross_entropy_with_logits(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
