@@ -163,6 +163,7 @@ func (e *Executable) recycleWrapper(w ortTensorWrapper) {
 }
 
 func (e *Executable) Execute(inputs []compute.Buffer, donate []bool, defaultDevice compute.DeviceNum) ([]compute.Buffer, error) {
+	defer runtime.KeepAlive(e) // e's cleanup must not destroy the session while it runs
 	if e.session == nil {
 		return nil, errors.New("cannot execute finalized executable")
 	}
