@@ -13,6 +13,7 @@ import (
 
 	"github.com/aelab/aelab/aelib"
 	"github.com/aelab/aelab/aelib/data"
+	"github.com/aelab/aelab/internal/testenv"
 )
 
 func TestMachine(t *testing.T) {
@@ -61,14 +62,13 @@ func TestRSSPeakFollowsAllocationAndResets(t *testing.T) {
 	}
 }
 
-// pytorch skips the test unless Debian's Python has PyTorch: `make bench-peer` installs it on
-// demand, `make setup` does not (issue #14: users who never compare do not pay for it), so a
-// CI machine has none.
+// pytorch ends t unless Debian's Python has PyTorch: make test, make bench-peer and
+// scripts/setup.sh --peer install it; make setup does not (users who never compare do not pay
+// for it). On CI its absence is a failure (testenv.Need).
 func pytorch(t *testing.T) {
 	t.Helper()
-	if err := exec.Command(DefaultPython, "-c", "import torch").Run(); err != nil {
-		t.Skipf("%s cannot import torch (%v): %s", DefaultPython, err, InstallHint)
-	}
+	err := exec.Command(DefaultPython, "-c", "import torch").Run()
+	testenv.Need(t, err, DefaultPython+" cannot import torch: "+InstallHint)
 }
 
 var mnist = sync.OnceValues(func() (*data.Dataset, error) { return data.Load(data.MNIST) })

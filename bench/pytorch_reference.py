@@ -93,7 +93,9 @@ def rss_mib():
 
 
 def peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """Peak resident memory in MiB: getrusage's maximum, which the kernel updates lazily, or the
+    current resident memory where that is higher."""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rss_mib())  # KiB on Linux
 
 
 def blas():
@@ -161,10 +163,11 @@ def main():
                     mse += diff.square().sum().item()
                     mae += diff.abs().sum().item()
             count = n_test * 784
+            rss = rss_mib()
             # The keys are aelib.EpochMetrics' JSON names, aelab's metric names (experiments' schema).
             emit(event="epoch", epoch=epoch, train_loss=loss_sum / n_train, val_bce=bce / count,
                  val_mse=mse / count, val_mae=mae / count, epoch_train_seconds=train_seconds,
-                 epoch_seconds=time.perf_counter() - start, rss_mib=rss_mib(), peak_rss_mib=peak_rss_mib())
+                 epoch_seconds=time.perf_counter() - start, rss_mib=rss, peak_rss_mib=max(peak_rss_mib(), rss))
         elif cmd == "finish":
             model.eval()
             with torch.inference_mode():
