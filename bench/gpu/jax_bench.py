@@ -15,7 +15,6 @@ Prints one JSON object per model on stdout; progress on stderr. Exit 3 when --de
 no GPU, 4 when JAX is not installed.
 """
 
-import argparse
 import json
 import math
 import os
@@ -25,33 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mnist  # noqa: E402
-
-MODELS = ("vanilla", "deep", "denoise")
-WIDTHS = {"vanilla": (256, 128, 32), "deep": (128, 64, 32)}
-BATCH = {"vanilla": 256, "deep": 256, "denoise": 128}
-NOISE, LR, FILTERS = 0.5, 1e-3, 32
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-7
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="folder of MNIST's IDX .gz files (aelab's)")
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
-    p.add_argument("--epochs", type=int, default=6, help="epochs per model, >= 2 (the first is not timed)")
-    p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
-    p.add_argument("--steps", type=int, default=0, help="dry run: N steps an epoch on N*batch images, extrapolated")
-    p.add_argument("--test-subset", type=int, default=10000, help="test images for the final validation")
-    p.add_argument("--seed", type=int, default=42)
-    a = p.parse_args(argv)
-    a.models = [m for m in a.models.split(",") if m]
-    bad = [m for m in a.models if m not in MODELS]
-    if bad or not a.models:
-        p.error(f"unknown model(s) {bad} (known: {', '.join(MODELS)})")
-    if a.epochs < 2:
-        p.error("--epochs must be >= 2: the first epoch is not timed")
-    if a.steps < 0 or not 1 <= a.test_subset <= 10000:
-        p.error("--steps must be >= 0 and --test-subset in 1..10000")
-    return a
+from common import BATCH, BETA1, BETA2, EPS, FILTERS, LR, NOISE, WIDTHS, parse_args  # noqa: E402
 
 
 def glorot(rng, shape, fan_in, fan_out):
@@ -192,7 +165,7 @@ def train_model(jax, jnp, lax, a, model, train_np, test_np, name):
 
 
 def main(argv):
-    a = parse_args(argv)
+    a = parse_args(argv, __doc__.split("\n\n")[0])
     if a.device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")

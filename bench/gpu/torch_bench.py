@@ -17,7 +17,6 @@ is the median of the others. Progress goes to
 stderr. Exit 3 when --device cuda finds no GPU, 4 when torch is not installed.
 """
 
-import argparse
 import inspect
 import json
 import math
@@ -28,33 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mnist  # noqa: E402
-
-MODELS = ("vanilla", "deep", "denoise")
-WIDTHS = {"vanilla": (256, 128, 32), "deep": (128, 64, 32)}
-BATCH = {"vanilla": 256, "deep": 256, "denoise": 128}
-NOISE, LR, FILTERS = 0.5, 1e-3, 32
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="folder of MNIST's IDX .gz files (aelab's)")
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
-    p.add_argument("--epochs", type=int, default=6, help="epochs per model, >= 2 (the first is not timed)")
-    p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
-    p.add_argument("--steps", type=int, default=0, help="dry run: N steps an epoch on N*batch images, extrapolated")
-    p.add_argument("--test-subset", type=int, default=10000, help="test images for the final validation")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (--device cpu)")
-    p.add_argument("--seed", type=int, default=42)
-    a = p.parse_args(argv)
-    a.models = [m for m in a.models.split(",") if m]
-    bad = [m for m in a.models if m not in MODELS]
-    if bad or not a.models:
-        p.error(f"unknown model(s) {bad} (known: {', '.join(MODELS)})")
-    if a.epochs < 2:
-        p.error("--epochs must be >= 2: the first epoch is not timed")
-    if a.steps < 0 or not 1 <= a.test_subset <= 10000:
-        p.error("--steps must be >= 0 and --test-subset in 1..10000")
-    return a
+from common import BATCH, BETA1, BETA2, EPS, FILTERS, LR, NOISE, WIDTHS, parse_args  # noqa: E402
 
 
 def build(torch, nn, F, model):
@@ -99,7 +72,7 @@ def adam(torch, params, device):
         kw, kind = {"fused": True}, "fused"
     elif device == "cuda" and "foreach" in sig:
         kw, kind = {"foreach": True}, "foreach"
-    return torch.optim.Adam(params, lr=LR, betas=(0.9, 0.999), eps=1e-7, **kw), kind
+    return torch.optim.Adam(params, lr=LR, betas=(BETA1, BETA2), eps=EPS, **kw), kind
 
 
 def train_model(torch, nn, F, a, model, train_all, test_all, dev, name):
@@ -155,7 +128,7 @@ def train_model(torch, nn, F, a, model, train_all, test_all, dev, name):
 
 
 def main(argv):
-    a = parse_args(argv)
+    a = parse_args(argv, __doc__.split("\n\n")[0], threads=True)
     try:
         import torch
         from torch import nn
