@@ -284,6 +284,14 @@ func (se *stepEngine) step() (float32, error) {
 		se.keep(out[1:])
 		return loss, nil
 	}
+	// Every shard reads the step's count and weights. GoMLX moves a host tensor to the backend
+	// on its first use as an argument, checking its state before it takes the tensor's lock: two
+	// shards doing that at once can find it in neither place. So they are moved here, once.
+	for _, t := range []*tensors.Tensor{se.count, se.flat[0]} {
+		if err := t.MaterializeOnDevice(se.ae.Backend, true, 0); err != nil {
+			return 0, fmt.Errorf("aelib: the step's shared arguments: %w", err)
+		}
+	}
 	parts := make([][]*tensors.Tensor, len(se.shards))
 	errs := make([]error, len(se.shards))
 	var wg sync.WaitGroup
