@@ -37,16 +37,16 @@ func runPeerCheck(cfgs []aelib.Config, rounds int, python string, stdout, stderr
 	defer stop()
 	machine, loadBefore := bench.Machine(), bench.LoadAverage()
 	opts := bench.PeerOptions{Python: python}
+	ds, err := data.Load(cfgs[0].Dataset) // every model of one bench trains on the same data set
+	if err != nil {
+		return err
+	}
+	dir, err := data.Locate(cfgs[0].Dataset)
+	if err != nil {
+		return err
+	}
 	var checks []peerCheck
 	for _, cfg := range cfgs {
-		ds, err := data.Load(cfg.Dataset)
-		if err != nil {
-			return err
-		}
-		dir, err := data.Locate(cfg.Dataset)
-		if err != nil {
-			return err
-		}
 		arch, err := cfg.Architecture()
 		if err != nil {
 			return err
