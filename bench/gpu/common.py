@@ -6,6 +6,8 @@ eps 1e-7; the denoiser's noise factor 0.5.
 """
 
 import argparse
+import math
+import statistics
 
 MODELS = ("vanilla", "deep", "denoise")
 WIDTHS = {"vanilla": (256, 128, 32), "deep": (128, 64, 32)}
@@ -36,3 +38,15 @@ def parse_args(argv, description, threads=False):
     if a.steps < 0 or not 1 <= a.test_subset <= 10000:
         p.error("--steps must be >= 0 and --test-subset in 1..10000")
     return a
+
+
+def timing(framework, version, device, model, batch, n, n_full, steps, epochs, times):
+    """The result fields both scripts report: seconds per epoch is the median of the epochs after
+    the first, scaled from steps to a full epoch of n_full images when the run used n of them."""
+    full_steps = math.ceil(n_full / batch)
+    return {
+        "framework": framework, "version": version, "device": device, "model": model,
+        "batch_size": batch, "train_examples": n, "steps_per_epoch": steps, "full_epoch_steps": full_steps,
+        "epochs": epochs, "epoch_seconds": times, "first_epoch_seconds": times[0],
+        "seconds_per_epoch": statistics.median(times[1:]) / steps * full_steps, "extrapolated": n != n_full,
+    }

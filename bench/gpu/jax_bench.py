@@ -18,13 +18,12 @@ no GPU, 4 when JAX is not installed.
 import json
 import math
 import os
-import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mnist  # noqa: E402
-from common import BATCH, BETA1, BETA2, EPS, FILTERS, LR, NOISE, WIDTHS, parse_args  # noqa: E402
+from common import BATCH, BETA1, BETA2, EPS, FILTERS, LR, NOISE, WIDTHS, parse_args, timing  # noqa: E402
 
 
 def glorot(rng, shape, fan_in, fan_out):
@@ -153,13 +152,8 @@ def train_model(jax, jnp, lax, a, model, train_np, test_np, name):
         print(f"jax {model} epoch {epoch + 1}: {times[-1]:.4f} s", file=sys.stderr, flush=True)
     val_fn = jax.jit(lambda p, x, y: bce_sum(jnp, forward(p, x), y).sum())
     val = sum(float(val_fn(state[0], test_x[i:i + 1000], test_y[i:i + 1000])) for i in range(0, len(test_x), 1000))
-    timed = times[1:]
-    full_steps = math.ceil(len(train_np) / batch)
     return {
-        "framework": "jax", "version": jax.__version__, "device": name, "model": model,
-        "batch_size": batch, "train_examples": n, "steps_per_epoch": steps, "full_epoch_steps": full_steps,
-        "epochs": a.epochs, "epoch_seconds": times, "first_epoch_seconds": times[0],
-        "seconds_per_epoch": statistics.median(timed) / steps * full_steps, "extrapolated": n != len(train_np),
+        **timing("jax", jax.__version__, name, model, batch, n, len(train_np), steps, a.epochs, times),
         "compile_seconds": compile_s, "final_loss": float(loss), "final_val_loss": val / (len(test_x) * 784),
     }
 

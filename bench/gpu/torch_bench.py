@@ -21,13 +21,12 @@ import inspect
 import json
 import math
 import os
-import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mnist  # noqa: E402
-from common import BATCH, BETA1, BETA2, EPS, FILTERS, LR, NOISE, WIDTHS, parse_args  # noqa: E402
+from common import BATCH, BETA1, BETA2, EPS, FILTERS, LR, NOISE, WIDTHS, parse_args, timing  # noqa: E402
 
 
 def build(torch, nn, F, model):
@@ -115,13 +114,8 @@ def train_model(torch, nn, F, a, model, train_all, test_all, dev, name):
     with torch.no_grad():
         val = sum(F.binary_cross_entropy_with_logits(net(x_test[i:i + 1000]), y_test[i:i + 1000], reduction="sum")
                   for i in range(0, len(x_test), 1000))
-    timed = times[1:]
-    full_steps = math.ceil(len(train_all) / batch)
     return {
-        "framework": "pytorch", "version": torch.__version__, "device": name, "model": model,
-        "batch_size": batch, "train_examples": n, "steps_per_epoch": steps, "full_epoch_steps": full_steps,
-        "epochs": a.epochs, "epoch_seconds": times, "first_epoch_seconds": times[0],
-        "seconds_per_epoch": statistics.median(timed) / steps * full_steps, "extrapolated": n != len(train_all),
+        **timing("pytorch", torch.__version__, name, model, batch, n, len(train_all), steps, a.epochs, times),
         "final_loss": float(loss_sum) / n, "final_val_loss": float(val) / (len(x_test) * 784),
         "optimizer": opt_kind, "tf32": bool(dev == "cuda" and torch.backends.cuda.matmul.allow_tf32),
     }
